@@ -1,0 +1,2 @@
+#[aio_macros::main(flavor = "multi")]
+async fn main() {}

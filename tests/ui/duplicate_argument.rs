@@ -1,0 +1,2 @@
+#[aio_macros::main(debug = true, debug = false)]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[aio_macros::test]
+struct NotAFunction;
+
+fn main() {}

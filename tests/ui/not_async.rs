@@ -1,0 +1,2 @@
+#[aio_macros::main]
+fn main() {}

@@ -1,0 +1,4 @@
+#[aio_macros::main]
+async fn main(args: Vec<String>) {
+    drop(args);
+}

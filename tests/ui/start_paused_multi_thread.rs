@@ -1,0 +1,2 @@
+#[aio_macros::main(start_paused = true)]
+async fn main() {}

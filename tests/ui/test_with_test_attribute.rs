@@ -1,0 +1,5 @@
+#[aio_macros::test]
+#[test]
+async fn already_a_test() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[aio_macros::main(threads = 4)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[aio_macros::main(worker_threads = 0)]
+async fn main() {}
