@@ -1,1 +1,38 @@
-//! placeholder
+//! `aio-runtime`: tasks, the work-stealing scheduler, the io_uring driver,
+//! the timer integration, the blocking pool and the asyncio-style API.
+//!
+//! # Layers
+//!
+//! Calls flow one way: `api → task → scheduler → park → driver`.
+//!
+//! - `rt` (public as [`runtime`]): `Builder`, `Runtime`, `Handle`, `run`,
+//!   shutdown; the `Shared` state every task points at.
+//! - [`task`]: one allocation per task, its state word, wakers, join
+//!   handles, the registry of live tasks.
+//! - `scheduler`: current_thread, multi_thread (workers, queues, idle
+//!   protocol), the `block_on` local executor, per-thread context, coop.
+//! - `driver`: one io_uring ring per worker; park/unpark.
+//! - [`time`]: the clock, per-worker wheels (from `aio-timer`), `Sleep`.
+//! - `blocking`: the elastic thread pool behind `to_thread`.
+//!
+//! Back-edges exist only through `std::task::Waker`, the `Schedule` trait
+//! owned by `task`, and the `Unparker` owned by the driver. All
+//! synchronisation comes from `loom` (this crate's facade) so the protocols
+//! can be model-checked (`RUSTFLAGS="--cfg loom" cargo test -p aio-runtime --release`).
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub(crate) mod loom;
+
+mod blocking;
+mod driver;
+mod rt;
+mod scheduler;
+pub mod task;
+pub mod time;
+
+/// The runtime: build one, run a main future, shut down.
+pub mod runtime {
+    pub use crate::rt::{run, Builder, CallbackHandle, ExceptionContext, Handle, NoRuntime, Runtime};
+}
+
+pub use blocking::{to_thread, ToThread};

@@ -1,0 +1,268 @@
+//! The blocking pool: an elastic set of threads for `to_thread` /
+//! `spawn_blocking`.
+//!
+//! A closure becomes a task (so it has a `Task<T>` handle, a name and a
+//! `TaskError` on panic) whose scheduler is this pool. Threads are started
+//! on demand up to `max_blocking_threads` (default 512) and exit after 10 s
+//! idle. A ring is never entered from these threads. Shutdown (step 4 of
+//! `rt::shutdown`) stops them and joins them with a timeout.
+
+use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::rt::{Handle, Shared};
+use crate::task::raw::{Cell, Header};
+use crate::task::{Notified, Schedule, Task, TaskId};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// The pool of one runtime.
+pub(crate) struct Pool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    cv: Condvar,
+    max_threads: usize,
+    thread_name: String,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Notified>,
+    idle: usize,
+    threads: usize,
+    shutdown: bool,
+    handles: Vec<std::thread::JoinHandle<()>>,
+    /// Signalled when a thread exits (for the shutdown join).
+    exited: usize,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.inner.state.lock();
+        f.debug_struct("Pool")
+            .field("threads", &s.threads)
+            .field("idle", &s.idle)
+            .field("queued", &s.queue.len())
+            .finish()
+    }
+}
+
+impl Pool {
+    pub(crate) fn new(max_threads: usize, thread_name: String) -> Pool {
+        Pool {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                cv: Condvar::new(),
+                max_threads: max_threads.max(1),
+                thread_name,
+            }),
+        }
+    }
+
+    fn push(&self, task: Notified, rt: &Arc<Shared>) {
+        let mut s = self.inner.state.lock();
+        if s.shutdown {
+            // Dropped unrun: the task's future is dropped, it ends cancelled
+            // only if someone cancelled it; otherwise its handle waits for
+            // a result that will not come, so cancel it first.
+            drop(s);
+            let task_ref = crate::task::TaskRef::from_header(task.header());
+            task_ref.cancel();
+            task.run();
+            return;
+        }
+        s.queue.push_back(task);
+        if s.idle > 0 {
+            self.inner.cv.notify_one();
+        } else if s.threads < self.inner.max_threads {
+            s.threads += 1;
+            let inner = self.inner.clone();
+            let handle = Handle::from_shared(rt.clone());
+            let spawned = std::thread::Builder::new()
+                .name(self.inner.thread_name.clone())
+                .spawn(move || worker(inner, handle));
+            match spawned {
+                Ok(h) => s.handles.push(h),
+                // No thread could be started: the job waits for a running
+                // thread (there is one unless threads == 0).
+                Err(_) => s.threads -= 1,
+            }
+        }
+    }
+
+    /// Step 4 of shutdown: stop the threads and join them within `timeout`.
+    pub(crate) fn shutdown(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let handles = {
+            let mut s = self.inner.state.lock();
+            s.shutdown = true;
+            self.inner.cv.notify_all();
+            while s.threads > 0 {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                self.inner.cv.wait_for(&mut s, deadline - now);
+            }
+            std::mem::take(&mut s.handles)
+        };
+        for h in handles {
+            if h.is_finished() {
+                let _ = h.join();
+            }
+            // Threads still running past the timeout are detached.
+        }
+        // Jobs never started are dropped (cancelled).
+        let left = std::mem::take(&mut self.inner.state.lock().queue);
+        for t in left {
+            let task_ref = crate::task::TaskRef::from_header(t.header());
+            task_ref.cancel();
+            t.run();
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn threads(&self) -> usize {
+        self.inner.state.lock().threads
+    }
+}
+
+fn worker(inner: Arc<Inner>, handle: Handle) {
+    crate::scheduler::context::set_thread_runtime(handle);
+    let mut s = inner.state.lock();
+    loop {
+        if let Some(task) = s.queue.pop_front() {
+            drop(s);
+            task.run();
+            s = inner.state.lock();
+            continue;
+        }
+        if s.shutdown {
+            break;
+        }
+        s.idle += 1;
+        let timed_out = inner.cv.wait_for(&mut s, KEEP_ALIVE).timed_out();
+        s.idle -= 1;
+        if timed_out && s.queue.is_empty() && !s.shutdown {
+            break;
+        }
+    }
+    s.threads -= 1;
+    s.exited += 1;
+    inner.cv.notify_all();
+}
+
+/// The scheduler of a blocking task: the pool.
+pub(crate) struct BlockingSchedule {
+    rt: Arc<Shared>,
+}
+
+impl Schedule for BlockingSchedule {
+    fn schedule(&self, task: Notified, _is_yield: bool) {
+        self.rt.blocking.push(task, &self.rt);
+    }
+    fn release(&self, _task: &Header) -> bool {
+        false
+    }
+    fn runtime(&self) -> &Arc<Shared> {
+        &self.rt
+    }
+}
+
+/// A closure run once as a future.
+struct BlockingTask<F>(Option<F>);
+
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> T, T> Future for BlockingTask<F> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
+        let f = self.0.take().expect("a blocking task runs once");
+        Poll::Ready(f())
+    }
+}
+
+/// Spawns `f` on `rt`'s pool.
+pub(crate) fn spawn_blocking<F, T>(rt: &Arc<Shared>, f: F) -> Task<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let sched = BlockingSchedule { rt: rt.clone() };
+    // Two references: the notification and the handle (not registered).
+    let ptr = Cell::allocate(BlockingTask(Some(f)), sched, TaskId::next(), None, 2);
+    // SAFETY: `ptr` was just allocated with this scheduler type.
+    let header = unsafe { ptr.as_ref() };
+    let task = Task::from_raw(ptr);
+    rt.blocking.push(Notified::from_raw(ptr), rt);
+    let _ = header;
+    task
+}
+
+/// The future of [`to_thread`](crate::to_thread).
+///
+/// # Cancel safety
+/// Dropping it before the closure starts means it never runs; once it runs
+/// it runs to completion on its thread (the result is dropped).
+#[must_use = "futures do nothing unless awaited"]
+pub struct ToThread<T> {
+    task: Task<T>,
+}
+
+impl<T> fmt::Debug for ToThread<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToThread").field("task", &self.task).finish()
+    }
+}
+
+/// Runs the blocking closure `f` on the blocking pool and awaits its result
+/// (asyncio's `to_thread`). A panic in `f` resumes in the awaiter.
+///
+/// # Panics
+/// Panics if called outside an aio runtime; resumes `f`'s panic.
+///
+/// # Examples
+///
+/// ```
+/// aio::run(async {
+///     let n = aio::to_thread(|| (1..=10).sum::<u32>()).await;
+///     assert_eq!(n, 55);
+/// });
+/// ```
+pub fn to_thread<F, T>(f: F) -> ToThread<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    ToThread {
+        task: crate::task::spawn_blocking(f),
+    }
+}
+
+impl<T> Future for ToThread<T> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match std::task::ready!(self.task.poll_output(Some(cx.waker()))) {
+            Ok(v) => Poll::Ready(v),
+            Err(e) => match e.try_into_panic() {
+                Ok(p) => std::panic::resume_unwind(p),
+                Err(e) => panic!("aio::to_thread: {e}"),
+            },
+        }
+    }
+}
+
+impl<T> Drop for ToThread<T> {
+    fn drop(&mut self) {
+        if !self.task.is_done() {
+            self.task.cancel();
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The driver: one io_uring ring per worker, and how a worker parks in it.
+//!
+//! A worker with nothing to run parks in `io_uring_enter`, waiting for one
+//! completion with the next timer deadline as timeout (`EXT_ARG`). Others
+//! wake it through its `Unparker`: another worker posts an
+//! `IORING_OP_MSG_RING` into the sleeper's ring from its own ring; any other
+//! thread writes an eventfd that the sleeper's ring watches with a multishot
+//! poll. The unparker's three-state word (EMPTY / PARKED / NOTIFIED) makes a
+//! wake of a worker that is not parked cost no syscall, and a wake that
+//! races with parking never get lost.
+//!
+//! Under `--cfg loom` there are no rings: `park.rs` provides the condvar
+//! parker with the same protocol, and the models check it.
+//!
+//! Called by the schedulers (park, poll, unpark); calls nothing above it.
+
+pub(crate) mod unpark;
+#[cfg(not(loom))]
+mod uring;
+
+pub(crate) use unpark::Unparker;
+#[cfg(not(loom))]
+pub(crate) use uring::{Driver, RingConfig};
+
+#[cfg(loom)]
+pub(crate) use unpark::loom_driver::{Driver, RingConfig};
+
+#[cfg(all(test, loom))]
+mod tests;

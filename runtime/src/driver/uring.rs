@@ -1,0 +1,305 @@
+//! The io_uring ring of one worker: setup, park, poll, cross-ring wakes.
+//!
+//! Setup asks for `SINGLE_ISSUER | DEFER_TASKRUN | COOP_TASKRUN |
+//! TASKRUN_FLAG` (the ring is created disabled and enabled on its owner's
+//! thread) and attaches every ring of a runtime to the first one's kernel
+//! worker pool (`ATTACH_WQ`); flags the kernel refuses are dropped one by
+//! one. When io_uring itself is refused, the error says why and what to do.
+//!
+//! `user_data` space: small constants are the driver's own tokens;
+//! everything else is reserved for op records (their addresses).
+
+use super::unpark::{Prepared, Signal, Unparker};
+use crate::loom::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use crate::loom::sync::Arc;
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// A wake posted by another ring (MSG_RING).
+const TOKEN_WAKE: u64 = 1;
+/// The multishot poll on the eventfd.
+const TOKEN_EVENTFD: u64 = 2;
+/// Our own MSG_RING submissions (only failures produce a CQE).
+const TOKEN_MSG_SENT: u64 = 3;
+
+/// `io_uring_enter` calls made by all rings, for the debug counters.
+pub(crate) static ENTERS: AtomicU64 = AtomicU64::new(0);
+
+/// Ring parameters chosen by the builder.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RingConfig {
+    pub(crate) entries: u32,
+}
+
+/// One ring and its wake channel.
+pub(crate) struct Driver {
+    ring: IoUring,
+    eventfd: Arc<OwnedFd>,
+    pub(crate) unparker: Arc<Unparker>,
+    msg_ring: bool,
+    eventfd_armed: bool,
+    disabled: bool,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("ring_fd", &self.ring.as_raw_fd())
+            .field("msg_ring", &self.msg_ring)
+            .finish()
+    }
+}
+
+/// How a parked ring is woken.
+struct WakeSignal {
+    ring_fd: RawFd,
+    eventfd: Arc<OwnedFd>,
+    msg_ring: bool,
+}
+
+impl Signal for WakeSignal {
+    fn signal(&self) {
+        // From a thread that owns a ring: MSG_RING into the sleeper's ring.
+        if self.msg_ring {
+            let sent = crate::scheduler::context::with_driver(|d| {
+                d.and_then(|d| d.try_borrow_mut().ok())
+                    .map(|mut d| d.msg_ring(self.ring_fd))
+                    .unwrap_or(false)
+            });
+            if sent {
+                return;
+            }
+        }
+        write_eventfd(self.eventfd.as_raw_fd());
+    }
+}
+
+fn write_eventfd(fd: RawFd) {
+    let one: u64 = 1;
+    // SAFETY: `fd` is an eventfd kept open by the `Arc<OwnedFd>` our caller
+    // holds; we pass a valid 8-byte buffer.
+    let _ = unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
+}
+
+impl Driver {
+    /// Creates a ring. `single_issuer`: the ring will only ever be used by
+    /// one thread (a worker), which must call `enable` on itself.
+    pub(crate) fn new(cfg: &RingConfig, attach: Option<&Driver>, single_issuer: bool) -> io::Result<Driver> {
+        let ring = build_ring(cfg.entries, attach.map(|d| d.ring.as_raw_fd()), single_issuer)?;
+        // SAFETY: plain syscall; the result is checked before use.
+        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if efd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `efd` is a fresh fd that nothing else owns.
+        let eventfd = Arc::new(unsafe { OwnedFd::from_raw_fd(efd) });
+        let mut probe = io_uring::Probe::new();
+        let msg_ring = ring.submitter().register_probe(&mut probe).is_ok()
+            && probe.is_supported(opcode::MsgRingData::CODE);
+        let signal = WakeSignal {
+            ring_fd: ring.as_raw_fd(),
+            eventfd: eventfd.clone(),
+            msg_ring,
+        };
+        Ok(Driver {
+            disabled: single_issuer,
+            ring,
+            eventfd,
+            unparker: Arc::new(Unparker::new(Box::new(signal))),
+            msg_ring,
+            eventfd_armed: false,
+        })
+    }
+
+    /// Enables the ring on the calling thread (its only issuer from now
+    /// on) and arms the eventfd poll.
+    pub(crate) fn enable(&mut self) -> io::Result<()> {
+        if self.disabled {
+            self.ring.submitter().register_enable_rings()?;
+            self.disabled = false;
+        }
+        self.arm_eventfd();
+        Ok(())
+    }
+
+    pub(crate) fn ring_fd(&self) -> RawFd {
+        self.ring.as_raw_fd()
+    }
+
+    fn arm_eventfd(&mut self) {
+        let sqe = opcode::PollAdd::new(types::Fd(self.eventfd.as_raw_fd()), libc::POLLIN as u32)
+            .multi(true)
+            .build()
+            .user_data(TOKEN_EVENTFD);
+        self.push(&sqe);
+        self.eventfd_armed = true;
+    }
+
+    fn push(&mut self, sqe: &squeue::Entry) {
+        loop {
+            // SAFETY: the entries we push reference no user memory (poll,
+            // msg_ring), so nothing must outlive the submission.
+            if unsafe { self.ring.submission().push(sqe) }.is_ok() {
+                return;
+            }
+            let _ = self.enter_submit();
+        }
+    }
+
+    fn enter_submit(&mut self) -> io::Result<usize> {
+        ENTERS.fetch_add(1, Relaxed);
+        self.ring.submit()
+    }
+
+    /// Parks: waits for one completion (a wake, an op) or `timeout`.
+    pub(crate) fn park(&mut self, timeout: Option<Duration>) {
+        if self.unparker.park_prepare() == Prepared::Notified {
+            return self.poll();
+        }
+        if timeout != Some(Duration::ZERO) {
+            self.wait(timeout);
+        }
+        self.unparker.park_finish();
+        self.reap();
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>) {
+        ENTERS.fetch_add(1, Relaxed);
+        let res = match timeout {
+            Some(t) => {
+                let ts = types::Timespec::new().sec(t.as_secs()).nsec(t.subsec_nanos());
+                let args = types::SubmitArgs::new().timespec(&ts);
+                self.ring.submitter().submit_with_args(1, &args)
+            }
+            None => self.ring.submitter().submit_and_wait(1),
+        };
+        if let Err(e) = res {
+            // ETIME: the timeout passed; EINTR: a signal; EBUSY: the CQ is
+            // full and will be reaped right after. All mean "go on".
+            match e.raw_os_error() {
+                Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN) => {}
+                _ => panic!("aio: io_uring_enter failed while parking: {e}"),
+            }
+        }
+    }
+
+    /// Without blocking: submits what is queued, runs deferred completions
+    /// and reaps them. No syscall when there is nothing to do.
+    pub(crate) fn poll(&mut self) {
+        let pending = {
+            let mut sq = self.ring.submission();
+            sq.sync();
+            !sq.is_empty() || sq.taskrun() || sq.cq_overflow()
+        };
+        if pending {
+            let _ = self.enter_submit();
+        }
+        self.reap();
+    }
+
+    fn reap(&mut self) {
+        let mut rearm = false;
+        let mut drain = false;
+        for cqe in self.ring.completion() {
+            match cqe.user_data() {
+                TOKEN_WAKE | TOKEN_MSG_SENT => {}
+                TOKEN_EVENTFD => {
+                    drain = true;
+                    rearm |= !cqueue::more(cqe.flags());
+                }
+                _ => {}
+            }
+        }
+        if drain {
+            let mut buf = 0u64;
+            // SAFETY: reading 8 bytes into a valid u64 from our own
+            // non-blocking eventfd.
+            let _ = unsafe { libc::read(self.eventfd.as_raw_fd(), (&mut buf as *mut u64).cast(), 8) };
+        }
+        if rearm {
+            self.arm_eventfd();
+        }
+    }
+
+    /// Posts a wake into another ring (`IORING_OP_MSG_RING`) from this one.
+    /// Returns false when that is not possible (then use the eventfd).
+    pub(crate) fn msg_ring(&mut self, target_fd: RawFd) -> bool {
+        if !self.msg_ring || self.disabled {
+            return false;
+        }
+        let sqe = opcode::MsgRingData::new(types::Fd(target_fd), 0, TOKEN_WAKE, None)
+            .build()
+            .flags(squeue::Flags::SKIP_SUCCESS)
+            .user_data(TOKEN_MSG_SENT);
+        self.push(&sqe);
+        self.enter_submit().is_ok()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Later unparks must not signal a closed (maybe reused) ring fd.
+        self.unparker.state.store(super::unpark::NOTIFIED, crate::loom::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn build_ring(entries: u32, attach: Option<RawFd>, single_issuer: bool) -> io::Result<IoUring> {
+    // Flag sets from best to most basic; a kernel that refuses one (EINVAL)
+    // gets the next.
+    let mut last = None;
+    for level in 0..3 {
+        let mut b = IoUring::builder();
+        if level <= 1 {
+            b.setup_coop_taskrun().setup_taskrun_flag();
+        }
+        if level == 0 && single_issuer {
+            b.setup_single_issuer().setup_defer_taskrun().setup_r_disabled();
+        }
+        if let Some(fd) = attach {
+            b.setup_attach_wq(fd);
+        }
+        match b.build(entries) {
+            Ok(r) => return Ok(r),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
+            Err(e) => return Err(explain(e)),
+        }
+    }
+    Err(explain(last.expect("tried at least once")))
+}
+
+/// Turns a refusal of `io_uring_setup` into an error that says why and what
+/// to do.
+pub(crate) fn explain(e: io::Error) -> io::Error {
+    let msg = match e.raw_os_error() {
+        Some(libc::ENOSYS) => "io_uring is not available: this kernel has no io_uring support \
+             (ENOSYS). aio needs Linux 6.1 or later built with CONFIG_IO_URING=y"
+            .to_string(),
+        Some(libc::EPERM) => {
+            let sysctl = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "unknown".into());
+            format!(
+                "io_uring was refused (EPERM): kernel.io_uring_disabled is {sysctl}. If it is 2, \
+                 set it to 0 (`sysctl kernel.io_uring_disabled=0`); if 1, add this user to the \
+                 group in kernel.io_uring_group. If it is 0, a seccomp profile blocks io_uring \
+                 (container runtimes' default profiles do): allow io_uring_setup, io_uring_enter \
+                 and io_uring_register"
+            )
+        }
+        Some(libc::ENOMEM) => "io_uring ring memory could not be allocated (ENOMEM): the \
+             locked-memory limit is too low (see `ulimit -l`). Raise RLIMIT_MEMLOCK, or ask \
+             for smaller rings with Builder::ring_entries"
+            .to_string(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) => "io_uring ring could not be created: out \
+             of file descriptors (raise `ulimit -n`)"
+            .to_string(),
+        Some(libc::EINVAL) => "io_uring setup was rejected (EINVAL): the kernel is too old \
+             for the features aio needs (Linux 6.1 or later), or Builder::ring_entries is \
+             out of range (1..=32768)"
+            .to_string(),
+        _ => format!("io_uring setup failed: {e}"),
+    };
+    io::Error::new(e.kind(), format!("{msg} [{e}]"))
+}

@@ -1,0 +1,80 @@
+//! loom's types behind the same names, for the models.
+#![allow(clippy::disallowed_types)]
+
+pub(crate) mod sync {
+    pub(crate) use loom::sync::Arc;
+
+    pub(crate) mod atomic {
+        pub(crate) use loom::sync::atomic::{
+            fence, AtomicBool, AtomicI32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+        };
+    }
+
+    /// loom's mutex behind parking_lot's non-poisoning API.
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(t: T) -> Mutex<T> {
+            Mutex(loom::sync::Mutex::new(t))
+        }
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock().unwrap()
+        }
+        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            self.0.try_lock().ok()
+        }
+    }
+
+    impl<T: Default> Default for Mutex<T> {
+        fn default() -> Self {
+            Mutex::new(T::default())
+        }
+    }
+
+    /// loom's condvar with parking_lot's API shape.
+    #[derive(Debug, Default)]
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    impl Condvar {
+        pub(crate) fn new() -> Condvar {
+            Condvar(loom::sync::Condvar::new())
+        }
+        pub(crate) fn notify_one(&self) -> bool {
+            self.0.notify_one();
+            true
+        }
+        pub(crate) fn notify_all(&self) -> usize {
+            self.0.notify_all();
+            0
+        }
+    }
+}
+
+pub(crate) mod cell {
+    pub(crate) use loom::cell::UnsafeCell;
+}
+
+pub(crate) mod thread {
+    pub(crate) use loom::thread::{current, spawn, yield_now, JoinHandle};
+}
+
+/// Condvar wait under loom: timeouts are not modelled, so a timed wait is a
+/// plain wait (models never rely on a timeout firing).
+pub(crate) fn condvar_wait_timeout<T>(
+    cv: &sync::Condvar,
+    guard: &mut sync::MutexGuard<'_, T>,
+    _timeout: Option<std::time::Duration>,
+) {
+    // loom's Condvar::wait consumes and returns the guard; swap through a
+    // raw read/write so the caller's &mut guard keeps its type.
+    // SAFETY: [1] `guard` is read out and the returned guard written back
+    // before anyone can observe the slot; [2] `wait` cannot unwind without
+    // loom aborting the model, so the slot is never left moved-from.
+    unsafe {
+        let g = std::ptr::read(guard);
+        let g = cv.0.wait(g).unwrap();
+        std::ptr::write(guard, g);
+    }
+}

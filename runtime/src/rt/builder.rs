@@ -1,0 +1,205 @@
+//! `Builder`: configure and start a runtime.
+
+use super::exception::{default_handler, ExceptionContext};
+use super::{Config, Flavor, Runtime, Shared};
+use super::call_soon::CallSoon as CallSoonInit;
+use crate::blocking::Pool;
+use crate::driver::RingConfig;
+use crate::loom::sync::Arc;
+use crate::scheduler::{current_thread, multi_thread};
+use crate::task::registry::Registry;
+use crate::time::clock::Clock;
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    CurrentThread,
+    MultiThread,
+}
+
+/// Configures a runtime (tokio-style; methods take `&mut self`).
+///
+/// # Examples
+///
+/// ```
+/// let rt = aio::runtime::Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .thread_name("my-worker")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    kind: Kind,
+    worker_threads: Option<usize>,
+    thread_name: String,
+    ring_entries: u32,
+    max_blocking_threads: usize,
+    debug: Option<bool>,
+    slow_poll_threshold: Duration,
+    start_paused: bool,
+    exception_handler: Option<super::ExceptionHandler>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("kind", &self.kind)
+            .field("worker_threads", &self.worker_threads)
+            .field("thread_name", &self.thread_name)
+            .field("ring_entries", &self.ring_entries)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("debug", &self.debug)
+            .field("start_paused", &self.start_paused)
+            .finish()
+    }
+}
+
+impl Builder {
+    fn new(kind: Kind) -> Builder {
+        Builder {
+            kind,
+            worker_threads: None,
+            thread_name: "aio-worker".into(),
+            ring_entries: 256,
+            max_blocking_threads: 512,
+            debug: None,
+            slow_poll_threshold: Duration::from_millis(100),
+            start_paused: false,
+            exception_handler: None,
+        }
+    }
+
+    /// The default flavor: per-core workers that steal from each other.
+    pub fn new_multi_thread() -> Builder {
+        Builder::new(Kind::MultiThread)
+    }
+
+    /// One thread (the caller of `block_on`/`run`), asyncio's exact order.
+    pub fn new_current_thread() -> Builder {
+        Builder::new(Kind::CurrentThread)
+    }
+
+    /// Number of workers (multi_thread; default: available parallelism).
+    ///
+    /// # Panics
+    /// Panics if `n` is 0.
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "worker_threads must be at least 1");
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Name of the worker threads (default `aio-worker`).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Submission queue entries per io_uring ring (default 256).
+    pub fn ring_entries(&mut self, n: u32) -> &mut Self {
+        self.ring_entries = n;
+        self
+    }
+
+    /// Cap on blocking-pool threads (default 512).
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// Debug mode: spawn locations, slow-poll warnings, tasks cancelled at
+    /// shutdown. Default: on iff the environment has `AIO_DEBUG=1`.
+    pub fn debug(&mut self, on: bool) -> &mut Self {
+        self.debug = Some(on);
+        self
+    }
+
+    /// In debug mode, polls and callbacks longer than this are reported
+    /// (default 100 ms).
+    pub fn slow_poll_threshold(&mut self, d: Duration) -> &mut Self {
+        self.slow_poll_threshold = d;
+        self
+    }
+
+    /// Start with a paused (virtual) clock: time advances only through
+    /// `time::advance`, or to the next timer when every task is idle.
+    /// current_thread only.
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
+    }
+
+    /// Replaces the exception handler (default: one line on stderr).
+    pub fn exception_handler(
+        &mut self,
+        f: impl Fn(&ExceptionContext) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.exception_handler = Some(Arc::new(f));
+        self
+    }
+
+    /// Starts the runtime: creates the rings (probing io_uring) and the
+    /// worker threads.
+    ///
+    /// # Errors
+    /// When the kernel refuses io_uring, the error says why (ENOSYS,
+    /// EPERM from `kernel.io_uring_disabled` or seccomp, ENOMEM from the
+    /// memlock limit) and what to do; `InvalidInput` for `start_paused` on
+    /// a multi_thread runtime.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        if self.start_paused && self.kind == Kind::MultiThread {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_paused needs the current_thread flavor (Builder::new_current_thread)",
+            ));
+        }
+        let debug = self
+            .debug
+            .unwrap_or_else(|| std::env::var("AIO_DEBUG").is_ok_and(|v| v == "1"));
+        let config = Config {
+            debug,
+            slow_poll_threshold: self.slow_poll_threshold,
+            exception_handler: self
+                .exception_handler
+                .clone()
+                .unwrap_or_else(|| Arc::new(default_handler)),
+            thread_name: self.thread_name.clone(),
+        };
+        let ring = RingConfig { entries: self.ring_entries };
+        let clock = Arc::new(Clock::new(self.start_paused));
+        let blocking = Pool::new(self.max_blocking_threads, "aio-blocking".into());
+        match self.kind {
+            Kind::CurrentThread => {
+                let ct = current_thread::CtShared::new(&ring, clock.clone())?;
+                let shared = Arc::new(Shared {
+                    flavor: Flavor::CurrentThread(ct),
+                    registry: Registry::new(1),
+                    blocking,
+                    clock,
+                    config,
+                    call_soon: CallSoonInit::default(),
+                });
+                Ok(Runtime::from_shared(shared))
+            }
+            Kind::MultiThread => {
+                let n = self.worker_threads.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                });
+                let (mt, workers) = multi_thread::MtShared::new(n, &ring)?;
+                let shared = Arc::new(Shared {
+                    flavor: Flavor::MultiThread(mt),
+                    registry: Registry::new(n * 4),
+                    blocking,
+                    clock,
+                    config,
+                    call_soon: CallSoonInit::default(),
+                });
+                multi_thread::start(&shared, workers)?;
+                Ok(Runtime::from_shared(shared))
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! The call_soon queue: callbacks run one at a time, in order.
+//!
+//! One FIFO per runtime, drained by a single runner task that exists only
+//! while the queue is non-empty, so callbacks never overlap. A panicking
+//! callback is reported as "Exception in callback" and the runner goes on.
+//! `CallbackHandle::cancel` guarantees a callback that has not started
+//! never runs.
+
+use super::exception::ExceptionContext;
+use super::Shared;
+use crate::loom::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
+use crate::loom::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::fmt;
+
+const PENDING: u8 = 0;
+const STARTED: u8 = 1;
+const CANCELLED: u8 = 2;
+
+type Callback = Box<dyn FnOnce() + Send + 'static>;
+
+/// The queue.
+#[derive(Default)]
+pub(crate) struct CallSoon {
+    queue: Mutex<VecDeque<(Callback, Option<Arc<AtomicU8>>)>>,
+    running: AtomicBool,
+}
+
+impl CallSoon {
+    pub(crate) fn push(&self, rt: &Arc<Shared>, f: Callback, state: Option<Arc<AtomicU8>>) {
+        self.queue.lock().push_back((f, state));
+        if !self.running.swap(true, AcqRel) {
+            let rt2 = rt.clone();
+            drop(rt.spawn(async move { run_callbacks(&rt2).await }));
+        }
+    }
+}
+
+async fn run_callbacks(rt: &Arc<Shared>) {
+    let q = &rt.call_soon;
+    loop {
+        let next = q.queue.lock().pop_front();
+        let Some((f, state)) = next else {
+            q.running.store(false, Release);
+            // A push may have seen `running` just before we cleared it.
+            if q.queue.lock().is_empty() || q.running.swap(true, AcqRel) {
+                return;
+            }
+            continue;
+        };
+        if let Some(s) = &state {
+            if s.compare_exchange(PENDING, STARTED, AcqRel, Acquire).is_err() {
+                continue;
+            }
+        }
+        let start = rt.config.debug.then(std::time::Instant::now);
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            rt.call_exception_handler(&ExceptionContext::new("Exception in callback").with_panic(p));
+        }
+        if let Some(start) = start {
+            let took = start.elapsed();
+            if took > rt.config.slow_poll_threshold {
+                rt.report_slow(format_args!("<callback>"), took);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for CallSoon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallSoon").field("queued", &self.queue.lock().len()).finish()
+    }
+}
+
+/// A callback scheduled with [`Handle::call_soon`](super::Handle::call_soon).
+///
+/// # Examples
+///
+/// ```
+/// aio::run(async {
+///     let h = aio::runtime::Handle::current().call_soon(|| unreachable!("cancelled first"));
+///     assert!(h.cancel());
+///     assert!(h.is_cancelled());
+///     aio::task::yield_now().await;
+/// });
+/// ```
+#[derive(Clone)]
+pub struct CallbackHandle {
+    state: Arc<AtomicU8>,
+}
+
+impl CallbackHandle {
+    pub(crate) fn new() -> (CallbackHandle, Arc<AtomicU8>) {
+        let state = Arc::new(AtomicU8::new(PENDING));
+        (CallbackHandle { state: state.clone() }, state)
+    }
+
+    /// Cancels the callback. Returns true if it had not started (it then
+    /// never runs); false if it already ran or started.
+    pub fn cancel(&self) -> bool {
+        match self.state.compare_exchange(PENDING, CANCELLED, AcqRel, Acquire) {
+            Ok(_) => true,
+            Err(s) => s == CANCELLED,
+        }
+    }
+
+    /// Whether `cancel` stopped the callback.
+    pub fn is_cancelled(&self) -> bool {
+        self.state.load(Acquire) == CANCELLED
+    }
+}
+
+impl fmt::Debug for CallbackHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackHandle").field("cancelled", &self.is_cancelled()).finish()
+    }
+}

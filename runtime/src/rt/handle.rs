@@ -1,0 +1,202 @@
+//! `Handle`: a cheap, cloneable reference to a running runtime.
+
+use super::call_soon::CallbackHandle;
+use super::exception::ExceptionContext;
+use super::Shared;
+use crate::loom::sync::Arc;
+use crate::task::Task;
+use std::fmt;
+use std::future::Future;
+
+/// A reference to a runtime, to spawn onto it from anywhere.
+///
+/// # Examples
+///
+/// ```
+/// let rt = aio::runtime::Runtime::new().unwrap();
+/// let handle = rt.handle().clone();
+/// let t = std::thread::spawn(move || {
+///     let task = handle.spawn(async { 6 * 7 });
+///     task
+/// }).join().unwrap();
+/// assert_eq!(rt.block_on(t).unwrap(), 42);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+/// The error of [`Handle::try_current`] outside a runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRuntime(());
+
+impl fmt::Display for NoRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no running aio runtime on this thread")
+    }
+}
+
+impl std::error::Error for NoRuntime {}
+
+impl Handle {
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Handle {
+        Handle { shared }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The runtime running on this thread.
+    ///
+    /// # Panics
+    /// Panics with "no running aio runtime" outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// aio::run(async {
+    ///     let h = aio::runtime::Handle::current();
+    ///     assert_eq!(h.spawn(async { 1 }).await.unwrap(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(h) => h,
+            Err(_) => panic!(
+                "no running aio runtime: call this inside aio::run, #[aio::main], \
+                 Runtime::block_on, or a task"
+            ),
+        }
+    }
+
+    /// The runtime running on this thread, or an error.
+    ///
+    /// # Errors
+    /// [`NoRuntime`] outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(aio::runtime::Handle::try_current().is_err());
+    /// aio::run(async { assert!(aio::runtime::Handle::try_current().is_ok()) });
+    /// ```
+    pub fn try_current() -> Result<Handle, NoRuntime> {
+        crate::scheduler::context::try_handle().ok_or(NoRuntime(()))
+    }
+
+    /// Spawns a task on this runtime, from any thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Runtime::new().unwrap();
+    /// let t = rt.handle().spawn(async { "done" });
+    /// assert_eq!(rt.block_on(t).unwrap(), "done");
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&self, f: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(f)
+    }
+
+    /// Runs a blocking closure on this runtime's blocking pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Runtime::new().unwrap();
+    /// let t = rt.handle().spawn_blocking(|| 2 + 2);
+    /// assert_eq!(rt.block_on(t).unwrap(), 4);
+    /// ```
+    pub fn spawn_blocking<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::blocking::spawn_blocking(&self.shared, f)
+    }
+
+    /// Schedules `f` to run soon on this runtime (asyncio's `call_soon`).
+    ///
+    /// Callbacks of one runtime run one at a time, in the order they were
+    /// scheduled. A panic in `f` goes to the exception handler as
+    /// "Exception in callback".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// let order = Arc::new(Mutex::new(Vec::new()));
+    /// let o = order.clone();
+    /// aio::run(async move {
+    ///     let h = aio::runtime::Handle::current();
+    ///     for i in 0..3 {
+    ///         let o = o.clone();
+    ///         h.call_soon(move || o.lock().unwrap().push(i));
+    ///     }
+    ///     while o.lock().unwrap().len() < 3 { aio::task::yield_now().await; }
+    /// });
+    /// assert_eq!(*order.lock().unwrap(), [0, 1, 2]);
+    /// ```
+    pub fn call_soon(&self, f: impl FnOnce() + Send + 'static) -> CallbackHandle {
+        let (handle, state) = CallbackHandle::new();
+        self.shared.call_soon.push(&self.shared, Box::new(f), Some(state));
+        handle
+    }
+
+    /// Whether debug mode is on (`Builder::debug`, or `AIO_DEBUG=1`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Builder::new_current_thread().debug(true).build().unwrap();
+    /// assert!(rt.handle().is_debug());
+    /// ```
+    pub fn is_debug(&self) -> bool {
+        self.shared.config.debug
+    }
+
+    /// Passes `ctx` to this runtime's exception handler.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// aio::run(async {
+    ///     let h = aio::runtime::Handle::current();
+    ///     // The default handler prints one line to stderr.
+    ///     h.call_exception_handler(&aio::runtime::ExceptionContext::from_message("hello"));
+    /// });
+    /// ```
+    pub fn call_exception_handler(&self, ctx: &ExceptionContext) {
+        self.shared.call_exception_handler(ctx)
+    }
+
+    /// Wake signals (syscalls) sent to parked workers so far: a debug
+    /// counter for checking that no wake is needless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Runtime::new().unwrap();
+    /// let before = rt.handle().unpark_count();
+    /// rt.block_on(async { aio::spawn(async {}).await.unwrap() });
+    /// assert!(rt.handle().unpark_count() >= before);
+    /// ```
+    pub fn unpark_count(&self) -> u64 {
+        match &self.shared.flavor {
+            super::Flavor::MultiThread(mt) => mt.unpark_count(),
+            super::Flavor::CurrentThread(ct) => ct.unpark_count(),
+        }
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.shared.fmt(f)
+    }
+}

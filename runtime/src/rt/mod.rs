@@ -1,0 +1,191 @@
+//! The runtime: what `Builder` builds, what a `Handle` points at, and the
+//! shutdown sequence.
+//!
+//! `Shared` is the one allocation per runtime that every task, worker and
+//! handle points at: the scheduler flavor, the registry of live tasks, the
+//! blocking pool, the clock, the call_soon queue and the configuration.
+//! `Runtime` owns the threads and performs shutdown.
+
+mod builder;
+pub(crate) mod call_soon;
+pub(crate) mod exception;
+mod handle;
+mod runtime;
+
+pub use builder::Builder;
+pub use call_soon::CallbackHandle;
+pub use exception::ExceptionContext;
+pub use handle::{Handle, NoRuntime};
+pub use runtime::{run, Runtime};
+
+use crate::blocking::Pool;
+use crate::loom::sync::Arc;
+use crate::scheduler::{current_thread, multi_thread};
+use crate::task::raw::{Cell, Extras, Header};
+use crate::task::registry::Registry;
+use crate::task::{Notified, Schedule, Task, TaskId};
+use crate::time::clock::Clock;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::time::Duration;
+
+/// The exception handler type.
+pub(crate) type ExceptionHandler = Arc<dyn Fn(&ExceptionContext) + Send + Sync + 'static>;
+
+/// Settings fixed at build time.
+pub(crate) struct Config {
+    pub(crate) debug: bool,
+    pub(crate) slow_poll_threshold: Duration,
+    pub(crate) exception_handler: ExceptionHandler,
+    pub(crate) thread_name: String,
+}
+
+/// Which scheduler runs this runtime's tasks.
+pub(crate) enum Flavor {
+    CurrentThread(current_thread::CtShared),
+    MultiThread(multi_thread::MtShared),
+}
+
+/// Everything a runtime's tasks and threads share.
+pub(crate) struct Shared {
+    pub(crate) flavor: Flavor,
+    pub(crate) registry: Registry,
+    pub(crate) blocking: Pool,
+    pub(crate) clock: Arc<Clock>,
+    pub(crate) config: Config,
+    pub(crate) call_soon: call_soon::CallSoon,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flavor = match self.flavor {
+            Flavor::CurrentThread(_) => "current_thread",
+            Flavor::MultiThread(_) => "multi_thread",
+        };
+        f.debug_struct("Runtime")
+            .field("flavor", &flavor)
+            .field("live_tasks", &self.registry.len())
+            .finish()
+    }
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Notified, is_yield: bool) {
+        match &self.flavor {
+            Flavor::CurrentThread(ct) => ct.schedule(task),
+            Flavor::MultiThread(mt) => mt.schedule(self, task, is_yield),
+        }
+    }
+
+    fn release(&self, task: &Header) -> bool {
+        self.registry.remove(task)
+    }
+
+    fn runtime(&self) -> &Arc<Shared> {
+        self
+    }
+}
+
+impl Shared {
+    /// Spawns a `Send` task onto this runtime's scheduler.
+    #[track_caller]
+    pub(crate) fn spawn<F>(self: &Arc<Self>, f: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with(f, None, Location::caller())
+    }
+
+    pub(crate) fn spawn_with<F>(
+        self: &Arc<Self>,
+        f: F,
+        name: Option<Arc<str>>,
+        at: &'static Location<'static>,
+    ) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        // SAFETY: `F: Send`, so the task may run on any worker.
+        unsafe { self.spawn_unchecked(f, name, at) }
+    }
+
+    /// Spawns a task of any future on this runtime's scheduler.
+    ///
+    /// # Safety
+    /// If `F` or its output is `!Send`, the caller guarantees every poll and
+    /// the drop of the future happen on the current thread (current_thread
+    /// runtime, inside its loop). If `F` is not `'static`, the caller
+    /// guarantees the future is dropped before what it borrows.
+    pub(crate) unsafe fn spawn_unchecked<F: Future>(
+        self: &Arc<Self>,
+        f: F,
+        name: Option<Arc<str>>,
+        at: &'static Location<'static>,
+    ) -> Task<F::Output> {
+        let (task, notified) = spawn_into(f, self.clone(), &self.registry, name, self.config.debug.then_some(at));
+        if let Some(n) = notified {
+            self.schedule(n, false);
+        }
+        task
+    }
+
+    /// Queues a callback on the call_soon queue.
+    pub(crate) fn call_soon_boxed(self: &Arc<Self>, f: Box<dyn FnOnce() + Send + 'static>) {
+        self.call_soon.push(self, f, None);
+    }
+
+    /// Calls the exception handler, containing a panic in it.
+    pub(crate) fn call_exception_handler(&self, ctx: &ExceptionContext) {
+        let h = &self.config.exception_handler;
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(ctx))).is_err() {
+            eprintln!("aio: the exception handler panicked while handling: {}", ctx.message());
+        }
+    }
+
+    /// Reports a poll or callback that took longer than the threshold.
+    pub(crate) fn report_slow(&self, what: std::fmt::Arguments<'_>, took: Duration) {
+        let msg = format!("Executing {what} took {:.3} seconds", took.as_secs_f64());
+        self.call_exception_handler(&ExceptionContext::new(msg));
+    }
+}
+
+/// Allocates a task for scheduler `S`, registers it, and returns its
+/// handle plus its first notification (`None` if the registry is closed:
+/// the task was then cancelled and its future dropped right here).
+pub(crate) fn spawn_into<F, S>(
+    f: F,
+    sched: S,
+    registry: &Registry,
+    name: Option<Arc<str>>,
+    at: Option<&'static Location<'static>>,
+) -> (Task<F::Output>, Option<Notified>)
+where
+    F: Future,
+    S: Schedule,
+{
+    let extras = (name.is_some() || at.is_some()).then(|| {
+        Box::new(Extras {
+            name,
+            spawned_at: at,
+            ..Default::default()
+        })
+    });
+    // Three references: the notification, the handle, the registry.
+    let ptr = Cell::allocate(f, sched, TaskId::next(), extras, 3);
+    let task = Task::from_raw(ptr);
+    let notified = Notified::from_raw(ptr);
+    if registry.insert(ptr) {
+        return (task, Some(notified));
+    }
+    // Shutdown has begun: no new work. Release the registry's reference,
+    // cancel, and run the notification so the future is dropped now.
+    // SAFETY: `ptr` is live (we hold two references).
+    let header = unsafe { ptr.as_ref() };
+    header.state.ref_dec();
+    task.cancel();
+    notified.run();
+    (task, None)
+}

@@ -1,0 +1,207 @@
+//! Per-thread context: which runtime, worker, task and timer wheel this
+//! thread is running right now.
+//!
+//! Set by the schedulers (entering `block_on`, a worker loop, a task poll)
+//! with guards that restore the previous value; read by wakers (to push to
+//! the local queue), by leaf futures (timers, coop) and by the public free
+//! functions (`spawn`, `current`, `Handle::current`).
+
+use super::local::LocalShared;
+use crate::driver::Driver;
+use crate::loom::sync::Arc;
+use crate::rt::{Handle, Shared};
+use crate::task::raw::Header;
+use crate::task::{Task, TaskRef};
+use crate::time::timers::Timers;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::ptr::NonNull;
+use std::task::Waker;
+
+/// Where `spawn_local` puts tasks on this thread.
+#[derive(Clone)]
+pub(crate) enum LocalTarget {
+    /// The thread runs a current_thread runtime's loop.
+    CurrentThread(Arc<Shared>),
+    /// The thread is inside `block_on` of a multi_thread runtime.
+    Local(Arc<LocalShared>),
+}
+
+struct Context {
+    handle: RefCell<Option<Handle>>,
+    local: RefCell<Option<LocalTarget>>,
+    current_task: Cell<Option<NonNull<Header>>>,
+    worker: Cell<Option<NonNull<super::multi_thread::worker::WorkerCtx>>>,
+    timers: Cell<Option<NonNull<Timers>>>,
+    driver: Cell<Option<NonNull<RefCell<Driver>>>>,
+}
+
+thread_local! {
+    static CONTEXT: Context = const {
+        Context {
+            handle: RefCell::new(None),
+            local: RefCell::new(None),
+            current_task: Cell::new(None),
+            worker: Cell::new(None),
+            timers: Cell::new(None),
+            driver: Cell::new(None),
+        }
+    };
+}
+
+/// Restores a context slot when dropped.
+#[must_use]
+pub(crate) struct Reset<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Reset<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// Makes `handle` this thread's runtime. Panics if one is already entered
+/// (nested `run` / `block_on`).
+pub(crate) fn enter_runtime(handle: Handle, local: Option<LocalTarget>) -> Reset<impl FnMut()> {
+    CONTEXT.with(|c| {
+        let mut h = c.handle.borrow_mut();
+        if h.is_some() {
+            panic!(
+                "aio::run() cannot be called from a running runtime: this thread is already \
+                 running one (await the future instead, or use to_thread for blocking work)"
+            );
+        }
+        *h = Some(handle);
+        *c.local.borrow_mut() = local;
+    });
+    Reset(|| {
+        // Take them out first: dropping a handle may run arbitrary drops.
+        let (h, l) = CONTEXT.with(|c| (c.handle.borrow_mut().take(), c.local.borrow_mut().take()));
+        drop((h, l));
+    })
+}
+
+/// Sets the runtime for a helper thread (workers, blocking pool) for its
+/// whole life.
+pub(crate) fn set_thread_runtime(handle: Handle) {
+    CONTEXT.with(|c| *c.handle.borrow_mut() = Some(handle));
+}
+
+/// The runtime this thread is in, if any.
+pub(crate) fn try_handle() -> Option<Handle> {
+    CONTEXT.try_with(|c| c.handle.borrow().clone()).ok().flatten()
+}
+
+/// Marks `ptr` as the running task for the duration of a poll.
+pub(crate) fn enter_task(ptr: NonNull<Header>) -> Reset<impl FnMut()> {
+    let prev = CONTEXT.with(|c| c.current_task.replace(Some(ptr)));
+    Reset(move || CONTEXT.with(|c| c.current_task.set(prev)))
+}
+
+pub(crate) fn current_task() -> Option<TaskRef> {
+    let ptr = CONTEXT.try_with(|c| c.current_task.get()).ok().flatten()?;
+    // SAFETY: the pointer is set only during that task's poll, when the
+    // poller holds a reference.
+    Some(TaskRef::from_header(unsafe { ptr.as_ref() }))
+}
+
+/// Installs the worker context of a multi_thread worker thread.
+pub(crate) fn set_worker(
+    w: Option<NonNull<super::multi_thread::worker::WorkerCtx>>,
+) -> Reset<impl FnMut()> {
+    let prev = CONTEXT.with(|c| c.worker.replace(w));
+    Reset(move || CONTEXT.with(|c| c.worker.set(prev)))
+}
+
+/// Runs `f` with this thread's worker context, if it is a worker.
+pub(crate) fn with_worker<R>(
+    f: impl FnOnce(Option<&super::multi_thread::worker::WorkerCtx>) -> R,
+) -> R {
+    let w = CONTEXT.try_with(|c| c.worker.get()).ok().flatten();
+    // SAFETY: the pointer is set by the worker loop for as long as the
+    // worker context lives on its stack, and only on that thread.
+    f(w.map(|p| unsafe { p.as_ref() }))
+}
+
+/// Installs this thread's timer wheel and ring.
+pub(crate) fn set_io(
+    timers: Option<NonNull<Timers>>,
+    driver: Option<NonNull<RefCell<Driver>>>,
+) -> Reset<impl FnMut()> {
+    let (pt, pd) = CONTEXT.with(|c| (c.timers.replace(timers), c.driver.replace(driver)));
+    Reset(move || {
+        CONTEXT.with(|c| {
+            c.timers.set(pt);
+            c.driver.set(pd);
+        })
+    })
+}
+
+/// Runs `f` with this thread's timer wheel, if it has one.
+pub(crate) fn with_timers<R>(f: impl FnOnce(Option<&Timers>) -> R) -> R {
+    let t = CONTEXT.try_with(|c| c.timers.get()).ok().flatten();
+    // SAFETY: set by the loop that owns the wheel, for as long as it lives
+    // on that loop's stack, and only on that thread.
+    f(t.map(|p| unsafe { p.as_ref() }))
+}
+
+/// Runs `f` with this thread's ring, if it has one.
+pub(crate) fn with_driver<R>(f: impl FnOnce(Option<&RefCell<Driver>>) -> R) -> R {
+    let d = CONTEXT.try_with(|c| c.driver.get()).ok().flatten();
+    // SAFETY: as for `with_timers`.
+    f(d.map(|p| unsafe { p.as_ref() }))
+}
+
+/// Yields: the waker is woken now, so the task is rescheduled at the back
+/// of the queue once this poll returns.
+pub(crate) fn defer_yield(waker: &Waker) {
+    waker.wake_by_ref();
+}
+
+#[track_caller]
+pub(crate) fn spawn_local<F>(f: F, name: Option<Arc<str>>) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let target = CONTEXT.try_with(|c| c.local.borrow().clone()).ok().flatten();
+    match target {
+        Some(LocalTarget::CurrentThread(shared)) => {
+            super::current_thread::spawn_local(&shared, f, name, std::panic::Location::caller())
+        }
+        Some(LocalTarget::Local(local)) => local.spawn(f, name, std::panic::Location::caller()),
+        None => panic!(
+            "aio::spawn_local() needs a thread that runs its tasks: use it on a current_thread \
+             runtime or inside the main future of aio::run / Runtime::block_on (not from a \
+             multi_thread worker or outside a runtime)"
+        ),
+    }
+}
+
+/// The live local tasks of this thread's `block_on`, for `all_tasks()`.
+pub(crate) fn local_tasks() -> Vec<TaskRef> {
+    match CONTEXT.try_with(|c| c.local.borrow().clone()).ok().flatten() {
+        Some(LocalTarget::Local(l)) => l.registry.snapshot(),
+        _ => Vec::new(),
+    }
+}
+
+/// Like `enter_runtime`, but allowed while another runtime is entered
+/// (shutdown of a runtime dropped inside another); restores the previous.
+pub(crate) fn enter_runtime_nested(handle: Handle, local: Option<LocalTarget>) -> Reset<impl FnMut()> {
+    let prev = CONTEXT.with(|c| {
+        let h = c.handle.borrow_mut().replace(handle);
+        let l = std::mem::replace(&mut *c.local.borrow_mut(), local);
+        (h, l)
+    });
+    let mut prev = Some(prev);
+    Reset(move || {
+        if let Some((h, l)) = prev.take() {
+            let old = CONTEXT.with(|c| {
+                let oh = std::mem::replace(&mut *c.handle.borrow_mut(), h);
+                let ol = std::mem::replace(&mut *c.local.borrow_mut(), l);
+                (oh, ol)
+            });
+            drop(old);
+        }
+    })
+}

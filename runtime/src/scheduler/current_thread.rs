@@ -1,0 +1,209 @@
+//! The current_thread scheduler: one thread, one FIFO, asyncio's order.
+//!
+//! Every task of the runtime runs on the thread inside `block_on` (or
+//! `run`, or shutdown), which owns the `Core` (ring and timer wheel) for
+//! that time. Wakes from any thread append to the one FIFO and unpark the
+//! loop (an eventfd write only when it is parked). The main future is
+//! itself a task in that FIFO, so a spawned task runs exactly when its
+//! spawner yields, as in asyncio. With a paused clock, an idle loop
+//! advances the clock to the next timer instead of sleeping.
+
+use super::context::{self, LocalTarget};
+use crate::driver::{Driver, RingConfig, Unparker};
+use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::rt::{Flavor, Handle, Shared};
+use crate::task::{Notified, Task};
+use crate::time::clock::Clock;
+use crate::time::timers::Timers;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::time::Instant;
+
+/// Ticks between non-blocking driver polls while busy.
+const DRIVER_POLL_INTERVAL: u32 = 61;
+
+/// The shared side of a current_thread runtime.
+pub(crate) struct CtShared {
+    queue: Mutex<VecDeque<Notified>>,
+    core: Mutex<Option<Box<Core>>>,
+    core_cv: Condvar,
+    unparker: Arc<Unparker>,
+}
+
+/// What the running thread owns: ring and wheel.
+struct Core {
+    driver: RefCell<Driver>,
+    timers: Timers,
+    enabled: bool,
+}
+
+impl fmt::Debug for CtShared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CtShared").field("queued", &self.queue.lock().len()).finish()
+    }
+}
+
+impl CtShared {
+    pub(crate) fn new(ring: &RingConfig, clock: Arc<Clock>) -> std::io::Result<CtShared> {
+        // Not single-issuer: block_on may be called from different threads
+        // over the runtime's life.
+        let driver = Driver::new(ring, None, false)?;
+        let unparker = driver.unparker.clone();
+        Ok(CtShared {
+            queue: Mutex::new(VecDeque::new()),
+            core: Mutex::new(Some(Box::new(Core {
+                driver: RefCell::new(driver),
+                timers: Timers::new(clock),
+                enabled: false,
+            }))),
+            core_cv: Condvar::new(),
+            unparker,
+        })
+    }
+
+    pub(crate) fn schedule(&self, task: Notified) {
+        self.queue.lock().push_back(task);
+        self.unparker.unpark();
+    }
+
+    pub(crate) fn unpark_count(&self) -> u64 {
+        self.unparker.signals_sent.load(crate::loom::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn take_core(&self) -> Box<Core> {
+        let mut g = self.core.lock();
+        loop {
+            if let Some(c) = g.take() {
+                return c;
+            }
+            self.core_cv.wait(&mut g);
+        }
+    }
+}
+
+fn ct(shared: &Shared) -> &CtShared {
+    match &shared.flavor {
+        Flavor::CurrentThread(ct) => ct,
+        Flavor::MultiThread(_) => unreachable!("a current_thread runtime"),
+    }
+}
+
+/// Gives the core back when the loop ends (also on unwind).
+struct CoreGuard<'a> {
+    ct: &'a CtShared,
+    core: Option<Box<Core>>,
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        *self.ct.core.lock() = self.core.take();
+        self.ct.core_cv.notify_one();
+    }
+}
+
+/// Spawns a `!Send` task; called from the loop's own thread only.
+pub(crate) fn spawn_local<F>(
+    shared: &Arc<Shared>,
+    f: F,
+    name: Option<Arc<str>>,
+    at: &'static Location<'static>,
+) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    // SAFETY: on a current_thread runtime every task is polled and dropped
+    // by the loop on this thread (the caller is inside that loop).
+    unsafe { shared.spawn_unchecked(f, name, at) }
+}
+
+/// Runs `f` as a task in the FIFO until it completes.
+#[track_caller]
+pub(crate) fn block_on<F: Future>(handle: &Handle, f: F, name: Option<&str>) -> F::Output {
+    let shared = handle.shared();
+    let ct = ct(shared);
+    let _enter = context::enter_runtime(handle.clone(), Some(LocalTarget::CurrentThread(shared.clone())));
+    let mut guard = CoreGuard { ct, core: Some(ct.take_core()) };
+    let core = guard.core.as_mut().expect("core present");
+    if !core.enabled {
+        core.driver
+            .get_mut()
+            .enable()
+            .unwrap_or_else(|e| panic!("aio: could not enable the io_uring ring: {e}"));
+        core.enabled = true;
+    }
+    let core: &Core = core;
+    let _io = context::set_io(Some(NonNull::from(&core.timers)), Some(NonNull::from(&core.driver)));
+    let main = super::local::spawn_main(f, name, |f, name, at| {
+        // SAFETY: the loop below polls the main task on this thread until
+        // it is done (its future dropped) before this function returns;
+        // `spawn_main` aborts if that cannot be guaranteed.
+        unsafe { shared.spawn_unchecked(f, name, at) }
+    });
+    let mut main = main.run_until_done(|main| drive(shared, ct, core, || main.is_done(), None));
+    super::local::main_output(&mut main)
+}
+
+/// Shutdown step 2 for current_thread: run the loop on this thread until
+/// every cancelled task is done or `deadline` passes.
+pub(crate) fn drive_shutdown(handle: &Handle, deadline: Instant) {
+    let shared = handle.shared();
+    let ct = ct(shared);
+    let _enter = context::enter_runtime_nested(handle.clone(), Some(LocalTarget::CurrentThread(shared.clone())));
+    let guard = CoreGuard { ct, core: Some(ct.take_core()) };
+    let core: &Core = guard.core.as_ref().expect("core present");
+    let _io = context::set_io(Some(NonNull::from(&core.timers)), Some(NonNull::from(&core.driver)));
+    drive(shared, ct, core, || shared.registry.len() == 0 || Instant::now() >= deadline, Some(deadline));
+    let left = std::mem::take(&mut *ct.queue.lock());
+    drop(left);
+}
+
+fn drive(shared: &Shared, ct: &CtShared, core: &Core, mut until: impl FnMut() -> bool, deadline: Option<Instant>) {
+    loop {
+        if until() {
+            return;
+        }
+        let mut ran = 0;
+        while ran < DRIVER_POLL_INTERVAL {
+            let next = ct.queue.lock().pop_front();
+            let Some(task) = next else { break };
+            super::run_task(shared, task);
+            ran += 1;
+            if until() {
+                return;
+            }
+        }
+        if ran == DRIVER_POLL_INTERVAL {
+            core.driver.borrow_mut().poll();
+            core.timers.process();
+            continue;
+        }
+        park(shared, ct, core, deadline);
+    }
+}
+
+fn park(shared: &Shared, ct: &CtShared, core: &Core, deadline: Option<Instant>) {
+    let clock = &shared.clock;
+    if clock.is_paused() {
+        if let Some(at) = core.timers.next_instant() {
+            // Every task is idle: jump the virtual clock to the next timer.
+            core.driver.borrow_mut().poll();
+            if ct.queue.lock().is_empty() {
+                clock.advance_to(at);
+            }
+            core.timers.process();
+            return;
+        }
+    }
+    let mut timeout = core.timers.next_timeout();
+    if let Some(d) = deadline {
+        let left = d.saturating_duration_since(Instant::now());
+        timeout = Some(timeout.map_or(left, |t| t.min(left)));
+    }
+    core.driver.borrow_mut().park(timeout);
+    core.timers.process();
+}

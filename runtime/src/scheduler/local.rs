@@ -1,0 +1,195 @@
+//! The executor of a thread inside `block_on` / `run` of a multi_thread
+//! runtime: it runs the main task and the `spawn_local` tasks of that call.
+//!
+//! Those tasks are bound to this thread: their scheduler is this
+//! `LocalShared` (a FIFO plus a condvar parker), so a wake from any thread
+//! brings them back here. The thread has its own timer wheel. When the call
+//! ends, its leftover local tasks are cancelled and dropped here.
+
+use super::context::{self, LocalTarget};
+use crate::driver::unpark::{park_condvar, CondvarSignal};
+use crate::driver::Unparker;
+use crate::loom::sync::{Arc, Mutex};
+use crate::rt::{spawn_into, Handle, Shared};
+use crate::task::raw::Header;
+use crate::task::registry::Registry;
+use crate::task::{Notified, Schedule, Task};
+use crate::time::timers::Timers;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::panic::{resume_unwind, Location};
+use std::ptr::NonNull;
+
+/// The scheduler of one `block_on` thread.
+pub(crate) struct LocalShared {
+    rt: Arc<Shared>,
+    queue: Mutex<VecDeque<Notified>>,
+    unparker: Unparker,
+    signal: Arc<CondvarSignal>,
+    pub(crate) registry: Registry,
+}
+
+impl fmt::Debug for LocalShared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalShared").field("tasks", &self.registry.len()).finish()
+    }
+}
+
+impl Schedule for Arc<LocalShared> {
+    fn schedule(&self, task: Notified, _is_yield: bool) {
+        self.queue.lock().push_back(task);
+        self.unparker.unpark();
+    }
+    fn release(&self, task: &Header) -> bool {
+        self.registry.remove(task)
+    }
+    fn runtime(&self) -> &Arc<Shared> {
+        &self.rt
+    }
+}
+
+impl LocalShared {
+    fn new(rt: Arc<Shared>) -> LocalShared {
+        let signal = Arc::new(CondvarSignal::default());
+        LocalShared {
+            rt,
+            queue: Mutex::new(VecDeque::new()),
+            unparker: Unparker::new(Box::new(signal.clone())),
+            signal,
+            registry: Registry::new(1),
+        }
+    }
+
+    /// Spawns a task bound to this thread.
+    pub(crate) fn spawn<F>(
+        self: &Arc<Self>,
+        f: F,
+        name: Option<Arc<str>>,
+        at: &'static Location<'static>,
+    ) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        // SAFETY: tasks of this scheduler are only polled and dropped by
+        // `drive` on this thread (see `block_on`).
+        unsafe { self.spawn_unchecked(f, name, at) }
+    }
+
+    /// # Safety
+    /// The future must be polled and dropped only on this thread, and (if
+    /// it borrows) dropped before the borrow ends.
+    unsafe fn spawn_unchecked<F: Future>(
+        self: &Arc<Self>,
+        f: F,
+        name: Option<Arc<str>>,
+        at: &'static Location<'static>,
+    ) -> Task<F::Output> {
+        let at = self.rt.config.debug.then_some(at);
+        let (task, notified) = spawn_into(f, self.clone(), &self.registry, name, at);
+        if let Some(n) = notified {
+            self.schedule(n, false);
+        }
+        task
+    }
+}
+
+/// The main task of a `block_on`, which may borrow from the caller.
+pub(crate) struct MainTask<T>(Task<T>);
+
+/// Spawns the main future through `spawn`.
+#[track_caller]
+pub(crate) fn spawn_main<F: Future>(
+    f: F,
+    name: Option<&str>,
+    spawn: impl FnOnce(F, Option<Arc<str>>, &'static Location<'static>) -> Task<F::Output>,
+) -> MainTask<F::Output> {
+    MainTask(spawn(f, name.map(Into::into), Location::caller()))
+}
+
+impl<T> MainTask<T> {
+    /// Runs `drive` (the scheduler loop) until the main task is done. If
+    /// the loop itself unwinds while the main future is alive, the process
+    /// aborts: that future may borrow the caller's stack, which unwinding
+    /// would free under it. (Task panics are caught and never get here;
+    /// only a bug in the loop could.)
+    pub(crate) fn run_until_done(self, drive: impl FnOnce(&Task<T>)) -> Task<T> {
+        struct Bomb<'a, T>(&'a Task<T>);
+        impl<T> Drop for Bomb<'_, T> {
+            fn drop(&mut self) {
+                if !self.0.is_done() {
+                    eprintln!(
+                        "aio: the scheduler loop unwound while the main future was still \
+                         alive; aborting, since that future may borrow from the stack"
+                    );
+                    std::process::abort();
+                }
+            }
+        }
+        let bomb = Bomb(&self.0);
+        drive(bomb.0);
+        drop(bomb);
+        self.0
+    }
+}
+
+/// The main task's output; resumes its panic.
+pub(crate) fn main_output<T>(main: &mut Task<T>) -> T {
+    match main.result() {
+        Ok(v) => v,
+        Err(e) => match e.try_into_panic() {
+            Ok(p) => resume_unwind(p),
+            Err(e) => panic!("aio: the main task ended without a result: {e}"),
+        },
+    }
+}
+
+/// `block_on` of a multi_thread runtime.
+#[track_caller]
+pub(crate) fn block_on<F: Future>(handle: &Handle, f: F, name: Option<&str>) -> F::Output {
+    let rt = handle.shared();
+    let local = Arc::new(LocalShared::new(rt.clone()));
+    let _enter = context::enter_runtime(handle.clone(), Some(LocalTarget::Local(local.clone())));
+    let timers = Timers::new(rt.clock.clone());
+    let _io = context::set_io(Some(NonNull::from(&timers)), None);
+    let main = spawn_main(f, name, |f, name, at| {
+        // SAFETY: `drive` below runs on this thread until the main task is
+        // done, i.e. its future dropped; `run_until_done` aborts otherwise.
+        unsafe { local.spawn_unchecked(f, name, at) }
+    });
+    let mut main = main.run_until_done(|main| drive(&local, &timers, || main.is_done()));
+    // Leftover local tasks cannot run anywhere else: cancel and drop them.
+    for t in local.registry.close() {
+        t.cancel();
+    }
+    drive(&local, &timers, || local.registry.len() == 0);
+    drop(std::mem::take(&mut *local.queue.lock()));
+    main_output(&mut main)
+}
+
+fn drive(local: &LocalShared, timers: &Timers, mut until: impl FnMut() -> bool) {
+    let mut ran: u32 = 0;
+    loop {
+        if until() {
+            return;
+        }
+        let next = local.queue.lock().pop_front();
+        match next {
+            Some(task) => {
+                super::run_task(&local.rt, task);
+                ran = ran.wrapping_add(1);
+                if ran % 61 == 0 {
+                    timers.process();
+                }
+            }
+            None => {
+                if timers.process() > 0 {
+                    continue;
+                }
+                park_condvar(&local.unparker, &local.signal, timers.next_timeout());
+                timers.process();
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The multi_thread scheduler: per-core workers that steal from each other
+//! and park in their own io_uring ring.
+//!
+//! - `queue.rs`: local FIFO queues, stealers and the global injector.
+//! - `idle.rs`: the searching/parked accounting that decides whom to wake.
+//! - `worker.rs`: the worker loop (LIFO slot, global-queue interval,
+//!   stealing, parking, driver maintenance).
+//!
+//! A wake from a worker of this runtime goes to that worker's LIFO slot
+//! (or the back of its queue for yields and driver completions); any other
+//! wake goes to the injector. Either way, a parked worker is woken only if
+//! nobody is already searching, and then with one syscall (MSG_RING from a
+//! worker, an eventfd write from elsewhere).
+
+mod idle;
+pub(crate) mod queue;
+pub(crate) mod worker;
+
+use crate::driver::unpark::{park_condvar, CondvarSignal};
+use crate::driver::{Driver, RingConfig, Unparker};
+use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
+use crate::loom::sync::{Arc, Mutex};
+use crate::rt::Shared;
+use crate::task::Notified;
+use idle::Idle;
+use queue::{Inject, Local, Stealer};
+use std::fmt;
+use std::time::Instant;
+
+/// Ticks between checks of the global queue first.
+pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+/// Ticks between non-blocking driver polls of a busy worker.
+pub(crate) const DRIVER_POLL_INTERVAL: u32 = 61;
+/// Consecutive LIFO-slot polls before the slot goes to the queue.
+pub(crate) const MAX_LIFO_POLLS: u32 = 3;
+
+/// What other threads see of a worker.
+pub(crate) struct Remote {
+    pub(crate) steal: Stealer,
+    pub(crate) unparker: Arc<Unparker>,
+}
+
+/// The shared state of a multi_thread runtime.
+pub(crate) struct MtShared {
+    pub(crate) remotes: Box<[Remote]>,
+    pub(crate) inject: Inject,
+    idle: Idle,
+    pub(crate) shutdown: AtomicBool,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+/// What a worker thread starts with.
+pub(crate) struct WorkerInit {
+    pub(crate) index: usize,
+    pub(crate) local: Local,
+    pub(crate) driver: Driver,
+}
+
+impl fmt::Debug for MtShared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MtShared")
+            .field("workers", &self.remotes.len())
+            .field("idle", &self.idle)
+            .finish()
+    }
+}
+
+impl MtShared {
+    /// Creates the queues and the (disabled) rings of `n` workers.
+    pub(crate) fn new(n: usize, ring: &RingConfig) -> std::io::Result<(MtShared, Vec<WorkerInit>)> {
+        let mut remotes = Vec::with_capacity(n);
+        let mut inits: Vec<WorkerInit> = Vec::with_capacity(n);
+        for index in 0..n {
+            let driver = Driver::new(ring, inits.first().map(|w| &w.driver), true)?;
+            let (local, steal) = queue::local();
+            remotes.push(Remote { steal, unparker: driver.unparker.clone() });
+            inits.push(WorkerInit { index, local, driver });
+        }
+        let mt = MtShared {
+            remotes: remotes.into_boxed_slice(),
+            inject: Inject::new(),
+            idle: Idle::new(n),
+            shutdown: AtomicBool::new(false),
+            threads: Mutex::new(Vec::with_capacity(n)),
+        };
+        Ok((mt, inits))
+    }
+
+    /// Schedules a task from anywhere.
+    pub(crate) fn schedule(&self, rt: &Arc<Shared>, task: Notified, is_yield: bool) {
+        super::context::with_worker(|w| match w {
+            Some(w) if Arc::ptr_eq(&w.rt, rt) => w.schedule_local(task, is_yield),
+            _ => {
+                self.inject.push(task);
+                self.notify_parked();
+            }
+        })
+    }
+
+    /// Wakes one parked worker if nobody is searching.
+    pub(crate) fn notify_parked(&self) {
+        if let Some(i) = self.idle.worker_to_notify() {
+            self.remotes[i].unparker.unpark();
+        }
+    }
+
+    /// Called by the last searcher to park: wake someone if any queue has
+    /// work, so that no task is left with every worker asleep.
+    pub(crate) fn notify_if_work_pending(&self) {
+        let pending = self.remotes.iter().any(|r| !r.steal.is_empty()) || !self.inject.is_empty();
+        if pending {
+            self.notify_parked();
+        }
+    }
+
+    pub(crate) fn idle(&self) -> &Idle {
+        &self.idle
+    }
+
+    pub(crate) fn unpark_count(&self) -> u64 {
+        self.remotes.iter().map(|r| r.unparker.signals_sent.load(Relaxed)).sum()
+    }
+
+    /// Shutdown step 2: wait until every cancelled task is done.
+    pub(crate) fn wait_tasks_done(&self, rt: &Shared, deadline: Instant) {
+        let signal = Arc::new(CondvarSignal::default());
+        let unparker = Arc::new(Unparker::new(Box::new(signal.clone())));
+        let u = unparker.clone();
+        rt.registry.set_on_empty(Some(Box::new(move || u.unpark())));
+        while rt.registry.len() > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            park_condvar(&unparker, &signal, Some(deadline - now));
+        }
+        rt.registry.set_on_empty(None);
+    }
+
+    /// Shutdown step 5: stop the workers and join them. Each closes its
+    /// own ring on exit.
+    pub(crate) fn shutdown_workers(&self) {
+        self.shutdown.store(true, SeqCst);
+        for r in self.remotes.iter() {
+            r.unparker.unpark();
+        }
+        let threads = std::mem::take(&mut *self.threads.lock());
+        let me = std::thread::current().id();
+        for t in threads {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+        while let Some(t) = self.inject.pop() {
+            drop(t);
+        }
+    }
+}
+
+/// Starts the worker threads; returns once every ring is enabled (or the
+/// first error).
+pub(crate) fn start(rt: &Arc<Shared>, workers: Vec<WorkerInit>) -> std::io::Result<()> {
+    let crate::rt::Flavor::MultiThread(mt) = &rt.flavor else {
+        unreachable!("a multi_thread runtime")
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let n = workers.len();
+    for init in workers {
+        let rt2 = rt.clone();
+        let tx = tx.clone();
+        let name = rt.config.thread_name.clone();
+        let handle = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || worker::run(rt2, init, tx))?;
+        mt.threads.lock().push(handle);
+    }
+    for _ in 0..n {
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                mt.shutdown_workers();
+                return Err(e);
+            }
+            Err(_) => {
+                mt.shutdown_workers();
+                return Err(std::io::Error::other("aio: a worker thread died while starting"));
+            }
+        }
+    }
+    Ok(())
+}

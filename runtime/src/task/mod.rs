@@ -1,0 +1,97 @@
+//! Tasks: the unit the schedulers run, and the `Task<T>` handle users hold.
+//!
+//! A task is one allocation (`raw.rs`) driven by one atomic state word
+//! (`state.rs`); `harness.rs` polls, completes and cancels it; `waker.rs`
+//! turns wakes into notifications; `registry.rs` lists live tasks. This
+//! module holds the handles: `Notified` (what run queues carry), `Task<T>`
+//! (the user's join handle), `TaskRef` (a type-erased reference), and the
+//! public functions `spawn`, `create_task`, `spawn_local`,
+//! `spawn_blocking`, `current`, `all_tasks`, `yield_now`.
+//!
+//! Calls go down only: to the scheduler through the `Schedule` trait and to
+//! the runtime's shared services (`rt::Shared`).
+
+mod error;
+mod harness;
+mod id;
+pub(crate) mod raw;
+pub(crate) mod registry;
+pub(crate) mod state;
+mod waker;
+mod handle;
+mod join;
+mod spawn;
+mod yield_now;
+
+#[cfg(all(test, loom))]
+mod tests;
+
+pub use error::TaskError;
+pub(crate) use error::panic_message;
+pub use handle::{Task, TaskRef};
+pub use id::TaskId;
+pub use join::{Join, JoinRef};
+pub use spawn::{all_tasks, create_task, current, spawn, spawn_blocking, spawn_local, Builder};
+pub use yield_now::{yield_now, YieldNow};
+
+use crate::loom::sync::Arc;
+use raw::Header;
+use std::ptr::NonNull;
+
+/// A callback run when a task is done.
+pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
+
+/// What a task needs from whoever runs it.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// Queue a notification. `is_yield`: the task asked to go to the back.
+    fn schedule(&self, task: Notified, is_yield: bool);
+    /// The task is complete: unlink it from the registry. True if it was
+    /// linked (the caller then releases the registry's reference).
+    fn release(&self, task: &Header) -> bool;
+    /// The runtime's shared services (exception handler, call_soon, debug).
+    fn runtime(&self) -> &Arc<crate::rt::Shared>;
+}
+
+/// A task that must be polled: owns one reference. Run queues carry these.
+pub(crate) struct Notified(NonNull<Header>);
+
+// SAFETY: a `Notified` is a counted reference; the state word makes
+// concurrent use sound. Tasks of `!Send` futures (spawn_local) are only
+// queued to their owner thread's scheduler, which alone runs them.
+unsafe impl Send for Notified {}
+
+impl Notified {
+    pub(crate) fn from_raw(ptr: NonNull<Header>) -> Notified {
+        Notified(ptr)
+    }
+
+    /// Polls the task (or drops its future if cancelled).
+    pub(crate) fn run(self) {
+        let ptr = self.0;
+        std::mem::forget(self);
+        // SAFETY: `ptr` is live (we held a reference), and `poll` consumes it.
+        unsafe { (ptr.as_ref().vtable.poll)(ptr) }
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: we hold a reference.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        // Dropped without running (a queue drained at shutdown).
+        let h = self.header();
+        if h.state.ref_dec() {
+            // SAFETY: that was the last reference.
+            unsafe { (h.vtable.dealloc)(self.0) }
+        }
+    }
+}
+
+impl std::fmt::Debug for Notified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Notified({})", self.header().id)
+    }
+}

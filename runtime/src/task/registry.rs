@@ -1,0 +1,150 @@
+//! The registry of live tasks: sharded intrusive lists.
+//!
+//! Every task spawned on a runtime (not blocking-pool closures) is linked
+//! here until it completes; the registry holds one reference to it. It serves
+//! `all_tasks()` and shutdown (close, then cancel every live task). Called by
+//! the spawn path and by each scheduler's `release`.
+
+use super::raw::Header;
+use super::TaskRef;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::loom::sync::Mutex;
+use std::fmt;
+use std::ptr::NonNull;
+
+type OnEmpty = Box<dyn Fn() + Send + Sync>;
+
+/// Live tasks of one runtime.
+pub(crate) struct Registry {
+    shards: Box<[Mutex<Shard>]>,
+    len: AtomicUsize,
+    on_empty: Mutex<Option<OnEmpty>>,
+}
+
+struct Shard {
+    head: Option<NonNull<Header>>,
+    closed: bool,
+}
+
+// SAFETY: the raw pointers in a shard are only followed under its lock, and
+// each points at a live task (the registry holds a reference to it).
+unsafe impl Send for Shard {}
+
+impl Registry {
+    pub(crate) fn new(shards: usize) -> Registry {
+        let n = shards.next_power_of_two().max(1);
+        Registry {
+            shards: (0..n)
+                .map(|_| Mutex::new(Shard { head: None, closed: false }))
+                .collect(),
+            len: AtomicUsize::new(0),
+            on_empty: Mutex::new(None),
+        }
+    }
+
+    fn shard(&self, header: &Header) -> &Mutex<Shard> {
+        &self.shards[header.id.0 as usize & (self.shards.len() - 1)]
+    }
+
+    /// Links a new task (which already counts the registry's reference).
+    /// Returns false when the registry is closed (shutdown has begun).
+    pub(crate) fn insert(&self, task: NonNull<Header>) -> bool {
+        // SAFETY: the caller passes a live, newly allocated task.
+        let header = unsafe { task.as_ref() };
+        let mut shard = self.shard(header).lock();
+        if shard.closed {
+            return false;
+        }
+        let old_head = shard.head;
+        header.links.with_mut(|l| {
+            // SAFETY: links are only touched under this shard's lock.
+            let l = unsafe { &mut *l };
+            l.prev = None;
+            l.next = old_head;
+            l.linked = true;
+        });
+        if let Some(h) = old_head {
+            // SAFETY: `h` is linked, hence live, and we hold the lock.
+            unsafe { h.as_ref() }.links.with_mut(|l| unsafe { (*l).prev = Some(task) });
+        }
+        shard.head = Some(task);
+        self.len.fetch_add(1, Relaxed);
+        true
+    }
+
+    /// Unlinks a completed task. Returns true if it was linked, in which case
+    /// the caller releases the registry's reference.
+    pub(crate) fn remove(&self, header: &Header) -> bool {
+        let mut shard = self.shard(header).lock();
+        // SAFETY: links are only touched under this shard's lock.
+        let (prev, next, linked) = header.links.with(|l| unsafe { ((*l).prev, (*l).next, (*l).linked) });
+        if !linked {
+            return false;
+        }
+        match prev {
+            // SAFETY: `p` is linked (live) and we hold the lock.
+            Some(p) => unsafe { p.as_ref() }.links.with_mut(|l| unsafe { (*l).next = next }),
+            None => shard.head = next,
+        }
+        if let Some(n) = next {
+            // SAFETY: `n` is linked (live) and we hold the lock.
+            unsafe { n.as_ref() }.links.with_mut(|l| unsafe { (*l).prev = prev });
+        }
+        // SAFETY: under the lock.
+        header.links.with_mut(|l| unsafe { *l = Default::default() });
+        let closed = shard.closed;
+        drop(shard);
+        if self.len.fetch_sub(1, AcqRel) == 1 && closed {
+            if let Some(f) = &*self.on_empty.lock() {
+                f();
+            }
+        }
+        true
+    }
+
+    /// References to every linked task that is not complete.
+    pub(crate) fn snapshot(&self) -> Vec<TaskRef> {
+        self.collect(false)
+    }
+
+    /// Refuses new tasks from now on and returns the live ones.
+    pub(crate) fn close(&self) -> Vec<TaskRef> {
+        self.collect(true)
+    }
+
+    fn collect(&self, close: bool) -> Vec<TaskRef> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock();
+            shard.closed |= close;
+            let mut cur = shard.head;
+            while let Some(p) = cur {
+                // SAFETY: linked tasks are live; we hold the shard lock.
+                let h = unsafe { p.as_ref() };
+                if !h.state.load().is_complete() {
+                    out.push(TaskRef::from_header(h));
+                }
+                // SAFETY: as above.
+                cur = h.links.with(|l| unsafe { (*l).next });
+            }
+        }
+        out.sort_by_key(|t| t.id());
+        out
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Acquire)
+    }
+
+    /// Sets the function called when the last task of a closed registry is
+    /// removed (shutdown waits with it).
+    pub(crate) fn set_on_empty(&self, f: Option<OnEmpty>) {
+        *self.on_empty.lock() = f;
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry").field("len", &self.len()).finish()
+    }
+}

@@ -1,0 +1,203 @@
+//! The public spawn functions and `task::Builder`.
+//!
+//! They find the running runtime through the thread's context and hand the
+//! new task to its scheduler.
+
+use super::handle::{Task, TaskRef};
+use crate::loom::sync::Arc;
+use crate::rt::Handle;
+use std::future::Future;
+use std::panic::Location;
+
+/// Schedules `f` as a new task on the running runtime (asyncio's
+/// `create_task`). The same function as [`spawn`].
+///
+/// The task starts when a worker picks it up; on the current_thread flavor
+/// that is when the caller next yields.
+///
+/// # Panics
+/// Panics if called outside an aio runtime.
+///
+/// # Examples
+///
+/// ```
+/// aio::run(async {
+///     let t = aio::create_task(async { "Result" });
+///     println!("Task result: {}", t.await.unwrap());
+/// });
+/// ```
+#[track_caller]
+pub fn create_task<F>(f: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Handle::current().spawn(f)
+}
+
+/// Schedules `f` as a new task on the running runtime; see [`create_task`].
+///
+/// # Panics
+/// Panics if called outside an aio runtime.
+///
+/// # Examples
+///
+/// ```
+/// aio::run(async {
+///     let t = aio::spawn(async { 1 + 1 });
+///     assert_eq!(t.await.unwrap(), 2);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(f: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Handle::current().spawn(f)
+}
+
+/// Spawns a `!Send` future on the current thread.
+///
+/// Works on a current_thread runtime and inside the main future of
+/// `run` / `block_on` of any runtime: the task then only ever runs on this
+/// thread.
+///
+/// # Panics
+/// Panics anywhere else (e.g. inside a task on a multi_thread worker), saying so.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+/// aio::run(async {
+///     let shared = Rc::new(5);
+///     let s = shared.clone();
+///     let t = aio::spawn_local(async move { *s * 2 });
+///     assert_eq!(t.await.unwrap(), 10);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_local<F>(f: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    crate::scheduler::context::spawn_local(f, None)
+}
+
+/// Runs the blocking closure `f` on the blocking thread pool and returns a
+/// task for its result. A panic in `f` becomes the task's `TaskError`.
+///
+/// # Panics
+/// Panics if called outside an aio runtime.
+///
+/// # Examples
+///
+/// ```
+/// aio::run(async {
+///     let t = aio::task::spawn_blocking(|| std::thread::current().name().map(String::from));
+///     assert_eq!(t.await.unwrap().as_deref(), Some("aio-blocking"));
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, T>(f: F) -> Task<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    Handle::current().spawn_blocking(f)
+}
+
+/// The task running on this thread right now, if any.
+///
+/// # Examples
+///
+/// ```
+/// aio::run(async {
+///     let t = aio::spawn(async { aio::task::current().unwrap().name() });
+///     let name = t.name();
+///     assert_eq!(t.await.unwrap(), name);
+/// });
+/// assert!(aio::task::current().is_none());
+/// ```
+pub fn current() -> Option<TaskRef> {
+    crate::scheduler::context::current_task()
+}
+
+/// The live (not done) tasks of the running runtime, in id order.
+///
+/// # Panics
+/// Panics if called outside an aio runtime.
+///
+/// # Examples
+///
+/// ```
+/// aio::run(async {
+///     let t = aio::spawn(std::future::pending::<()>());
+///     let all = aio::task::all_tasks();
+///     assert!(all.iter().any(|r| r.id() == t.id()));
+///     assert!(all.iter().any(|r| &*r.name() == "main"));
+/// });
+/// ```
+pub fn all_tasks() -> Vec<TaskRef> {
+    let mut all = Handle::current().shared().registry.snapshot();
+    all.extend(crate::scheduler::context::local_tasks());
+    all.sort_by_key(|t| t.id());
+    all
+}
+
+/// Configures a task before spawning it (asyncio's `create_task(name=...)`).
+///
+/// # Examples
+///
+/// ```
+/// aio::run(async {
+///     let t = aio::task::Builder::new().name("fetcher").spawn(async { 3 });
+///     assert_eq!(&*t.name(), "fetcher");
+///     assert_eq!(t.await.unwrap(), 3);
+/// });
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a Builder does nothing until .spawn() is called"]
+pub struct Builder {
+    name: Option<Arc<str>>,
+}
+
+impl Builder {
+    /// A builder with no name set (the task will be called `Task-<id>`).
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task.
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawns `f` on the running runtime with this configuration.
+    ///
+    /// # Panics
+    /// Panics if called outside an aio runtime.
+    #[track_caller]
+    pub fn spawn<F>(self, f: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handle = Handle::current();
+        handle.shared().spawn_with(f, self.name, Location::caller())
+    }
+
+    /// Spawns a `!Send` future on this thread with this configuration; see
+    /// [`spawn_local`].
+    #[track_caller]
+    pub fn spawn_local<F>(self, f: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        crate::scheduler::context::spawn_local(f, self.name)
+    }
+}

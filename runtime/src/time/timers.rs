@@ -1,0 +1,157 @@
+//! One worker's timers: an `aio_timer::Wheel`, its mailbox, and firing.
+//!
+//! A `Sleep` registers on its first poll in the wheel of the thread that
+//! polls it. Only that thread touches the wheel. A `Sleep` dropped on
+//! another thread (its task migrated) posts its key to the owner's mailbox;
+//! the owner removes it on its next timer pass, and the key's generation
+//! makes a stale key harmless. Firing sets the entry's `fired` flag, then
+//! wakes its waker; a poll that sees `fired` is ready (model-checked in
+//! `tests/loom_timer.rs`).
+
+use super::clock::Clock;
+use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
+use crate::loom::sync::{Arc, Mutex};
+use aio_timer::{Key, Wheel};
+use std::cell::RefCell;
+use std::fmt;
+use std::task::Waker;
+use std::time::Duration;
+
+/// The shared part of one timer: fired flag and waker.
+#[derive(Debug, Default)]
+pub(crate) struct TimerEntry {
+    fired: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl TimerEntry {
+    pub(crate) fn is_fired(&self) -> bool {
+        self.fired.load(Acquire)
+    }
+
+    /// Stores the waker to wake at expiry. Returns true if it already fired.
+    pub(crate) fn register(&self, waker: &Waker) -> bool {
+        let mut slot = self.waker.lock();
+        if self.fired.load(Acquire) {
+            return true;
+        }
+        match &*slot {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+        false
+    }
+
+    pub(crate) fn fire(&self) {
+        let waker = {
+            let mut slot = self.waker.lock();
+            self.fired.store(true, Release);
+            slot.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// Where a registered timer lives: for cancels from other threads.
+#[derive(Debug, Default)]
+pub(crate) struct TimerOwner {
+    cancels: Mutex<Vec<Key>>,
+    has_cancels: AtomicBool,
+}
+
+impl TimerOwner {
+    /// Posts a cancel for the owner to apply on its next pass.
+    pub(crate) fn post_cancel(&self, key: Key) {
+        self.cancels.lock().push(key);
+        self.has_cancels.store(true, Release);
+    }
+}
+
+/// One thread's wheel.
+pub(crate) struct Timers {
+    wheel: RefCell<Wheel<Arc<TimerEntry>>>,
+    pub(crate) owner: Arc<TimerOwner>,
+    clock: Arc<Clock>,
+}
+
+impl fmt::Debug for Timers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timers").field("wheel", &self.wheel).finish()
+    }
+}
+
+impl Timers {
+    pub(crate) fn new(clock: Arc<Clock>) -> Timers {
+        let mut wheel = Wheel::new();
+        // Start the wheel at the clock's current tick.
+        wheel.advance(clock.now_tick(), |_, _: Arc<TimerEntry>| {});
+        Timers {
+            wheel: RefCell::new(wheel),
+            owner: Arc::new(TimerOwner::default()),
+            clock,
+        }
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Registers `entry` to fire at `deadline_tick`.
+    pub(crate) fn insert(&self, deadline_tick: u64, entry: Arc<TimerEntry>) -> Key {
+        self.wheel.borrow_mut().insert(deadline_tick, entry)
+    }
+
+    /// Removes a timer of this wheel (from its owner thread).
+    pub(crate) fn remove(&self, key: Key) {
+        match self.wheel.try_borrow_mut() {
+            Ok(mut w) => drop(w.remove(key)),
+            // Dropped while this wheel is firing: defer to the mailbox.
+            Err(_) => self.owner.post_cancel(key),
+        }
+    }
+
+    /// Applies remote cancels, advances to now and fires what is due.
+    /// Returns how many fired.
+    pub(crate) fn process(&self) -> usize {
+        let now = self.clock.now_tick();
+        let mut due = Vec::new();
+        {
+            let mut wheel = self.wheel.borrow_mut();
+            if self.owner.has_cancels.swap(false, Acquire) {
+                let keys = std::mem::take(&mut *self.owner.cancels.lock());
+                for k in keys {
+                    drop(wheel.remove(k));
+                }
+            }
+            let next = wheel.next_expiration();
+            if next.is_some_and(|n| n <= now) {
+                wheel.advance(now, |_, e| due.push(e));
+            }
+        }
+        let n = due.len();
+        // Wake outside the borrow: a wake may drop a task, and its Sleep.
+        for e in due {
+            e.fire();
+        }
+        n
+    }
+
+    /// How long a park may last before the next timer is due.
+    pub(crate) fn next_timeout(&self) -> Option<Duration> {
+        let next = self.wheel.borrow().next_expiration()?;
+        let at = self.clock.tick_instant(next);
+        Some(at.saturating_duration_since(self.clock.now()))
+    }
+
+    /// The instant of the next timer (for auto-advancing a paused clock).
+    pub(crate) fn next_instant(&self) -> Option<std::time::Instant> {
+        let next = self.wheel.borrow().next_expiration()?;
+        Some(self.clock.tick_instant(next))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.wheel.borrow().len()
+    }
+}
