@@ -1,1 +1,2 @@
-fn main(){}
+//! Placeholder until the scheduler benches land.
+fn main() {}

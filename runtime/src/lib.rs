@@ -32,7 +32,9 @@ pub mod time;
 
 /// The runtime: build one, run a main future, shut down.
 pub mod runtime {
-    pub use crate::rt::{run, Builder, CallbackHandle, ExceptionContext, Handle, NoRuntime, Runtime};
+    pub use crate::rt::{
+        run, Builder, CallbackHandle, ExceptionContext, Handle, NoRuntime, Runtime,
+    };
 }
 
 pub use blocking::{to_thread, ToThread};

@@ -127,11 +127,6 @@ impl Pool {
             t.run();
         }
     }
-
-    #[cfg(test)]
-    pub(crate) fn threads(&self) -> usize {
-        self.inner.state.lock().threads
-    }
 }
 
 fn worker(inner: Arc<Inner>, handle: Handle) {
@@ -218,7 +213,9 @@ pub struct ToThread<T> {
 
 impl<T> fmt::Debug for ToThread<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ToThread").field("task", &self.task).finish()
+        f.debug_struct("ToThread")
+            .field("task", &self.task)
+            .finish()
     }
 }
 

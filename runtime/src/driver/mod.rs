@@ -24,6 +24,3 @@ pub(crate) use uring::{Driver, RingConfig};
 
 #[cfg(loom)]
 pub(crate) use unpark::loom_driver::{Driver, RingConfig};
-
-#[cfg(all(test, loom))]
-mod tests;

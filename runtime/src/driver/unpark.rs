@@ -56,7 +56,11 @@ impl Unparker {
 
     /// First half of parking: record PARKED unless already notified.
     pub(crate) fn park_prepare(&self) -> Prepared {
-        if self.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
             return Prepared::Notified;
         }
         match self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
@@ -72,11 +76,6 @@ impl Unparker {
     /// Second half: after blocking (or timing out), consume any notification.
     pub(crate) fn park_finish(&self) {
         self.state.swap(EMPTY, SeqCst);
-    }
-
-    /// Whether the parker is blocked (or about to block) right now.
-    pub(crate) fn is_parked(&self) -> bool {
-        self.state.load(SeqCst) == PARKED
     }
 }
 
@@ -145,7 +144,11 @@ pub(crate) mod loom_driver {
     }
 
     impl Driver {
-        pub(crate) fn new(_cfg: &RingConfig, _attach: Option<&Driver>, _single: bool) -> std::io::Result<Driver> {
+        pub(crate) fn new(
+            _cfg: &RingConfig,
+            _attach: Option<&Driver>,
+            _single: bool,
+        ) -> std::io::Result<Driver> {
             let signal = Arc::new(CondvarSignal::default());
             let unparker = Arc::new(Unparker::new(Box::new(signal.clone())));
             Ok(Driver { signal, unparker })
@@ -157,9 +160,6 @@ pub(crate) mod loom_driver {
             park_condvar(&self.unparker, &self.signal, timeout)
         }
         pub(crate) fn poll(&mut self) {}
-        pub(crate) fn ring_fd(&self) -> i32 {
-            -1
-        }
         pub(crate) fn msg_ring(&mut self, _fd: i32) -> bool {
             false
         }

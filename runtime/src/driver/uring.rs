@@ -86,8 +86,16 @@ fn write_eventfd(fd: RawFd) {
 impl Driver {
     /// Creates a ring. `single_issuer`: the ring will only ever be used by
     /// one thread (a worker), which must call `enable` on itself.
-    pub(crate) fn new(cfg: &RingConfig, attach: Option<&Driver>, single_issuer: bool) -> io::Result<Driver> {
-        let ring = build_ring(cfg.entries, attach.map(|d| d.ring.as_raw_fd()), single_issuer)?;
+    pub(crate) fn new(
+        cfg: &RingConfig,
+        attach: Option<&Driver>,
+        single_issuer: bool,
+    ) -> io::Result<Driver> {
+        let ring = build_ring(
+            cfg.entries,
+            attach.map(|d| d.ring.as_raw_fd()),
+            single_issuer,
+        )?;
         // SAFETY: plain syscall; the result is checked before use.
         let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if efd < 0 {
@@ -122,10 +130,6 @@ impl Driver {
         }
         self.arm_eventfd();
         Ok(())
-    }
-
-    pub(crate) fn ring_fd(&self) -> RawFd {
-        self.ring.as_raw_fd()
     }
 
     fn arm_eventfd(&mut self) {
@@ -169,7 +173,9 @@ impl Driver {
         ENTERS.fetch_add(1, Relaxed);
         let res = match timeout {
             Some(t) => {
-                let ts = types::Timespec::new().sec(t.as_secs()).nsec(t.subsec_nanos());
+                let ts = types::Timespec::new()
+                    .sec(t.as_secs())
+                    .nsec(t.subsec_nanos());
                 let args = types::SubmitArgs::new().timespec(&ts);
                 self.ring.submitter().submit_with_args(1, &args)
             }
@@ -216,7 +222,8 @@ impl Driver {
             let mut buf = 0u64;
             // SAFETY: reading 8 bytes into a valid u64 from our own
             // non-blocking eventfd.
-            let _ = unsafe { libc::read(self.eventfd.as_raw_fd(), (&mut buf as *mut u64).cast(), 8) };
+            let _ =
+                unsafe { libc::read(self.eventfd.as_raw_fd(), (&mut buf as *mut u64).cast(), 8) };
         }
         if rearm {
             self.arm_eventfd();
@@ -241,7 +248,10 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         // Later unparks must not signal a closed (maybe reused) ring fd.
-        self.unparker.state.store(super::unpark::NOTIFIED, crate::loom::sync::atomic::Ordering::SeqCst);
+        self.unparker.state.store(
+            super::unpark::NOTIFIED,
+            crate::loom::sync::atomic::Ordering::SeqCst,
+        );
     }
 }
 
@@ -255,7 +265,9 @@ fn build_ring(entries: u32, attach: Option<RawFd>, single_issuer: bool) -> io::R
             b.setup_coop_taskrun().setup_taskrun_flag();
         }
         if level == 0 && single_issuer {
-            b.setup_single_issuer().setup_defer_taskrun().setup_r_disabled();
+            b.setup_single_issuer()
+                .setup_defer_taskrun()
+                .setup_r_disabled();
         }
         if let Some(fd) = attach {
             b.setup_attach_wq(fd);

@@ -6,7 +6,7 @@ pub(crate) mod sync {
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{
-            fence, AtomicBool, AtomicI32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+            AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering,
         };
     }
 
@@ -54,10 +54,6 @@ pub(crate) mod sync {
 
 pub(crate) mod cell {
     pub(crate) use loom::cell::UnsafeCell;
-}
-
-pub(crate) mod thread {
-    pub(crate) use loom::thread::{current, spawn, yield_now, JoinHandle};
 }
 
 /// Condvar wait under loom: timeouts are not modelled, so a timed wait is a

@@ -3,11 +3,10 @@
 
 pub(crate) mod sync {
     pub(crate) use std::sync::Arc;
-    pub(crate) use std::sync::Weak;
 
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{
-            fence, AtomicBool, AtomicI32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+            AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering,
         };
     }
 
@@ -37,10 +36,6 @@ pub(crate) mod cell {
             f(self.0.get())
         }
     }
-}
-
-pub(crate) mod thread {
-    pub(crate) use std::thread::{current, spawn, yield_now, Builder, JoinHandle};
 }
 
 /// Condvar wait with a timeout, papering over the std / loom difference.

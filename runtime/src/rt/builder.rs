@@ -1,8 +1,8 @@
 //! `Builder`: configure and start a runtime.
 
+use super::call_soon::CallSoon as CallSoonInit;
 use super::exception::{default_handler, ExceptionContext};
 use super::{Config, Flavor, Runtime, Shared};
-use super::call_soon::CallSoon as CallSoonInit;
 use crate::blocking::Pool;
 use crate::driver::RingConfig;
 use crate::loom::sync::Arc;
@@ -168,7 +168,9 @@ impl Builder {
                 .unwrap_or_else(|| Arc::new(default_handler)),
             thread_name: self.thread_name.clone(),
         };
-        let ring = RingConfig { entries: self.ring_entries };
+        let ring = RingConfig {
+            entries: self.ring_entries,
+        };
         let clock = Arc::new(Clock::new(self.start_paused));
         let blocking = Pool::new(self.max_blocking_threads, "aio-blocking".into());
         match self.kind {
@@ -185,9 +187,9 @@ impl Builder {
                 Ok(Runtime::from_shared(shared))
             }
             Kind::MultiThread => {
-                let n = self.worker_threads.unwrap_or_else(|| {
-                    std::thread::available_parallelism().map_or(1, |n| n.get())
-                });
+                let n = self
+                    .worker_threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
                 let (mt, workers) = multi_thread::MtShared::new(n, &ring)?;
                 let shared = Arc::new(Shared {
                     flavor: Flavor::MultiThread(mt),

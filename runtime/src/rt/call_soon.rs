@@ -49,13 +49,17 @@ async fn run_callbacks(rt: &Arc<Shared>) {
             continue;
         };
         if let Some(s) = &state {
-            if s.compare_exchange(PENDING, STARTED, AcqRel, Acquire).is_err() {
+            if s.compare_exchange(PENDING, STARTED, AcqRel, Acquire)
+                .is_err()
+            {
                 continue;
             }
         }
         let start = rt.config.debug.then(std::time::Instant::now);
         if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-            rt.call_exception_handler(&ExceptionContext::new("Exception in callback").with_panic(p));
+            rt.call_exception_handler(
+                &ExceptionContext::new("Exception in callback").with_panic(p),
+            );
         }
         if let Some(start) = start {
             let took = start.elapsed();
@@ -68,7 +72,9 @@ async fn run_callbacks(rt: &Arc<Shared>) {
 
 impl fmt::Debug for CallSoon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallSoon").field("queued", &self.queue.lock().len()).finish()
+        f.debug_struct("CallSoon")
+            .field("queued", &self.queue.lock().len())
+            .finish()
     }
 }
 
@@ -92,13 +98,21 @@ pub struct CallbackHandle {
 impl CallbackHandle {
     pub(crate) fn new() -> (CallbackHandle, Arc<AtomicU8>) {
         let state = Arc::new(AtomicU8::new(PENDING));
-        (CallbackHandle { state: state.clone() }, state)
+        (
+            CallbackHandle {
+                state: state.clone(),
+            },
+            state,
+        )
     }
 
     /// Cancels the callback. Returns true if it had not started (it then
     /// never runs); false if it already ran or started.
     pub fn cancel(&self) -> bool {
-        match self.state.compare_exchange(PENDING, CANCELLED, AcqRel, Acquire) {
+        match self
+            .state
+            .compare_exchange(PENDING, CANCELLED, AcqRel, Acquire)
+        {
             Ok(_) => true,
             Err(s) => s == CANCELLED,
         }
@@ -112,6 +126,8 @@ impl CallbackHandle {
 
 impl fmt::Debug for CallbackHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallbackHandle").field("cancelled", &self.is_cancelled()).finish()
+        f.debug_struct("CallbackHandle")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
     }
 }

@@ -85,7 +85,13 @@ impl fmt::Debug for ExceptionContext {
         f.debug_struct("ExceptionContext")
             .field("message", &self.message)
             .field("task", &self.task)
-            .field("panic", &self.panic.as_deref().map(|p| panic_message(p).unwrap_or("<non-string payload>")))
+            .field(
+                "panic",
+                &self
+                    .panic
+                    .as_deref()
+                    .map(|p| panic_message(p).unwrap_or("<non-string payload>")),
+            )
             .finish()
     }
 }
@@ -97,7 +103,11 @@ impl fmt::Display for ExceptionContext {
             write!(f, "\ntask: {t:?}")?;
         }
         if let Some(p) = &self.panic {
-            write!(f, "\npanic: {}", panic_message(&**p).unwrap_or("<non-string payload>"))?;
+            write!(
+                f,
+                "\npanic: {}",
+                panic_message(&**p).unwrap_or("<non-string payload>")
+            )?;
         }
         Ok(())
     }

@@ -145,7 +145,9 @@ impl Handle {
     /// ```
     pub fn call_soon(&self, f: impl FnOnce() + Send + 'static) -> CallbackHandle {
         let (handle, state) = CallbackHandle::new();
-        self.shared.call_soon.push(&self.shared, Box::new(f), Some(state));
+        self.shared
+            .call_soon
+            .push(&self.shared, Box::new(f), Some(state));
         handle
     }
 

@@ -42,6 +42,10 @@ pub(crate) struct Config {
 }
 
 /// Which scheduler runs this runtime's tasks.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per runtime, inside an Arc; no indirection on the hot path"
+)]
 pub(crate) enum Flavor {
     CurrentThread(current_thread::CtShared),
     MultiThread(multi_thread::MtShared),
@@ -125,7 +129,13 @@ impl Shared {
         name: Option<Arc<str>>,
         at: &'static Location<'static>,
     ) -> Task<F::Output> {
-        let (task, notified) = spawn_into(f, self.clone(), &self.registry, name, self.config.debug.then_some(at));
+        let (task, notified) = spawn_into(
+            f,
+            self.clone(),
+            &self.registry,
+            name,
+            self.config.debug.then_some(at),
+        );
         if let Some(n) = notified {
             self.schedule(n, false);
         }
@@ -141,7 +151,10 @@ impl Shared {
     pub(crate) fn call_exception_handler(&self, ctx: &ExceptionContext) {
         let h = &self.config.exception_handler;
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(ctx))).is_err() {
-            eprintln!("aio: the exception handler panicked while handling: {}", ctx.message());
+            eprintln!(
+                "aio: the exception handler panicked while handling: {}",
+                ctx.message()
+            );
         }
     }
 

@@ -14,7 +14,7 @@ use super::{Flavor, Handle, Shared};
 use crate::loom::sync::Arc;
 use crate::scheduler::{current_thread, local};
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
@@ -64,7 +64,7 @@ impl fmt::Debug for Runtime {
 /// assert_eq!(v, 300);
 /// ```
 #[track_caller]
-pub fn run<F: Future>(f: F) -> F::Output {
+pub fn run<F: IntoFuture>(f: F) -> F::Output {
     if crate::scheduler::context::try_handle().is_some() {
         panic!("aio::run() cannot be called from a running runtime");
     }
@@ -102,7 +102,8 @@ impl Runtime {
     /// let rt = aio::runtime::Builder::new_current_thread().build().unwrap();
     /// assert_eq!(rt.run(async { 5 }), 5);
     /// ```
-    pub fn run<F: Future>(mut self, f: F) -> F::Output {
+    pub fn run<F: IntoFuture>(mut self, f: F) -> F::Output {
+        let f = f.into_future();
         let out = catch_unwind(AssertUnwindSafe(|| self.enter_block_on(f, Some("main"))));
         self.shutdown_inner(DEFAULT_SHUTDOWN);
         match out {
@@ -125,8 +126,8 @@ impl Runtime {
     /// assert_eq!(rt.block_on(async { 1 }), 1);
     /// assert_eq!(rt.block_on(async { 2 }), 2);
     /// ```
-    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
-        self.enter_block_on(f, None)
+    pub fn block_on<F: IntoFuture>(&self, f: F) -> F::Output {
+        self.enter_block_on(f.into_future(), None)
     }
 
     fn enter_block_on<F: Future>(&self, f: F, name: Option<&str>) -> F::Output {
@@ -180,7 +181,9 @@ impl Runtime {
         }
         // 3 happens as each worker closes its ring (step 5).
         // 4: the blocking pool.
-        shared.blocking.shutdown(deadline.saturating_duration_since(Instant::now()));
+        shared
+            .blocking
+            .shutdown(deadline.saturating_duration_since(Instant::now()));
         // 5: the workers.
         if let Flavor::MultiThread(mt) = &shared.flavor {
             mt.shutdown_workers();

@@ -88,7 +88,10 @@ pub(crate) fn set_thread_runtime(handle: Handle) {
 
 /// The runtime this thread is in, if any.
 pub(crate) fn try_handle() -> Option<Handle> {
-    CONTEXT.try_with(|c| c.handle.borrow().clone()).ok().flatten()
+    CONTEXT
+        .try_with(|c| c.handle.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 /// Marks `ptr` as the running task for the duration of a poll.
@@ -163,7 +166,10 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let target = CONTEXT.try_with(|c| c.local.borrow().clone()).ok().flatten();
+    let target = CONTEXT
+        .try_with(|c| c.local.borrow().clone())
+        .ok()
+        .flatten();
     match target {
         Some(LocalTarget::CurrentThread(shared)) => {
             super::current_thread::spawn_local(&shared, f, name, std::panic::Location::caller())
@@ -179,7 +185,11 @@ where
 
 /// The live local tasks of this thread's `block_on`, for `all_tasks()`.
 pub(crate) fn local_tasks() -> Vec<TaskRef> {
-    match CONTEXT.try_with(|c| c.local.borrow().clone()).ok().flatten() {
+    match CONTEXT
+        .try_with(|c| c.local.borrow().clone())
+        .ok()
+        .flatten()
+    {
         Some(LocalTarget::Local(l)) => l.registry.snapshot(),
         _ => Vec::new(),
     }
@@ -187,7 +197,10 @@ pub(crate) fn local_tasks() -> Vec<TaskRef> {
 
 /// Like `enter_runtime`, but allowed while another runtime is entered
 /// (shutdown of a runtime dropped inside another); restores the previous.
-pub(crate) fn enter_runtime_nested(handle: Handle, local: Option<LocalTarget>) -> Reset<impl FnMut()> {
+pub(crate) fn enter_runtime_nested(
+    handle: Handle,
+    local: Option<LocalTarget>,
+) -> Reset<impl FnMut()> {
     let prev = CONTEXT.with(|c| {
         let h = c.handle.borrow_mut().replace(handle);
         let l = std::mem::replace(&mut *c.local.borrow_mut(), local);

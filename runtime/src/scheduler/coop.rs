@@ -89,7 +89,9 @@ mod tests {
         let mut cx = Context::from_waker(Waker::noop());
         budget(|| {
             for _ in 0..1000 {
-                let Poll::Ready(r) = poll_proceed(&mut cx) else { panic!("no progress was made") };
+                let Poll::Ready(r) = poll_proceed(&mut cx) else {
+                    panic!("no progress was made")
+                };
                 drop(r);
             }
         });

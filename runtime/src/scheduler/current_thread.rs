@@ -43,7 +43,9 @@ struct Core {
 
 impl fmt::Debug for CtShared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CtShared").field("queued", &self.queue.lock().len()).finish()
+        f.debug_struct("CtShared")
+            .field("queued", &self.queue.lock().len())
+            .finish()
     }
 }
 
@@ -71,7 +73,9 @@ impl CtShared {
     }
 
     pub(crate) fn unpark_count(&self) -> u64 {
-        self.unparker.signals_sent.load(crate::loom::sync::atomic::Ordering::Relaxed)
+        self.unparker
+            .signals_sent
+            .load(crate::loom::sync::atomic::Ordering::Relaxed)
     }
 
     fn take_core(&self) -> Box<Core> {
@@ -126,8 +130,14 @@ where
 pub(crate) fn block_on<F: Future>(handle: &Handle, f: F, name: Option<&str>) -> F::Output {
     let shared = handle.shared();
     let ct = ct(shared);
-    let _enter = context::enter_runtime(handle.clone(), Some(LocalTarget::CurrentThread(shared.clone())));
-    let mut guard = CoreGuard { ct, core: Some(ct.take_core()) };
+    let _enter = context::enter_runtime(
+        handle.clone(),
+        Some(LocalTarget::CurrentThread(shared.clone())),
+    );
+    let mut guard = CoreGuard {
+        ct,
+        core: Some(ct.take_core()),
+    };
     let core = guard.core.as_mut().expect("core present");
     if !core.enabled {
         core.driver
@@ -137,7 +147,10 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, f: F, name: Option<&str>) -> 
         core.enabled = true;
     }
     let core: &Core = core;
-    let _io = context::set_io(Some(NonNull::from(&core.timers)), Some(NonNull::from(&core.driver)));
+    let _io = context::set_io(
+        Some(NonNull::from(&core.timers)),
+        Some(NonNull::from(&core.driver)),
+    );
     let main = super::local::spawn_main(f, name, |f, name, at| {
         // SAFETY: the loop below polls the main task on this thread until
         // it is done (its future dropped) before this function returns;
@@ -153,16 +166,37 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, f: F, name: Option<&str>) -> 
 pub(crate) fn drive_shutdown(handle: &Handle, deadline: Instant) {
     let shared = handle.shared();
     let ct = ct(shared);
-    let _enter = context::enter_runtime_nested(handle.clone(), Some(LocalTarget::CurrentThread(shared.clone())));
-    let guard = CoreGuard { ct, core: Some(ct.take_core()) };
+    let _enter = context::enter_runtime_nested(
+        handle.clone(),
+        Some(LocalTarget::CurrentThread(shared.clone())),
+    );
+    let guard = CoreGuard {
+        ct,
+        core: Some(ct.take_core()),
+    };
     let core: &Core = guard.core.as_ref().expect("core present");
-    let _io = context::set_io(Some(NonNull::from(&core.timers)), Some(NonNull::from(&core.driver)));
-    drive(shared, ct, core, || shared.registry.len() == 0 || Instant::now() >= deadline, Some(deadline));
+    let _io = context::set_io(
+        Some(NonNull::from(&core.timers)),
+        Some(NonNull::from(&core.driver)),
+    );
+    drive(
+        shared,
+        ct,
+        core,
+        || shared.registry.len() == 0 || Instant::now() >= deadline,
+        Some(deadline),
+    );
     let left = std::mem::take(&mut *ct.queue.lock());
     drop(left);
 }
 
-fn drive(shared: &Shared, ct: &CtShared, core: &Core, mut until: impl FnMut() -> bool, deadline: Option<Instant>) {
+fn drive(
+    shared: &Shared,
+    ct: &CtShared,
+    core: &Core,
+    mut until: impl FnMut() -> bool,
+    deadline: Option<Instant>,
+) {
     loop {
         if until() {
             return;

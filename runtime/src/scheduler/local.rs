@@ -32,7 +32,9 @@ pub(crate) struct LocalShared {
 
 impl fmt::Debug for LocalShared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalShared").field("tasks", &self.registry.len()).finish()
+        f.debug_struct("LocalShared")
+            .field("tasks", &self.registry.len())
+            .finish()
     }
 }
 

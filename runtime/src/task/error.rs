@@ -37,20 +37,32 @@ enum Repr {
 
 impl TaskError {
     pub(crate) fn cancelled(id: TaskId) -> TaskError {
-        TaskError { id, repr: Repr::Cancelled }
+        TaskError {
+            id,
+            repr: Repr::Cancelled,
+        }
     }
 
     pub(crate) fn panic(id: TaskId, payload: Box<dyn Any + Send + 'static>) -> TaskError {
-        TaskError { id, repr: Repr::Panic(payload) }
+        TaskError {
+            id,
+            repr: Repr::Panic(payload),
+        }
     }
 
     /// The error of a task-group child whose `Err` went into a group error.
     pub fn failed(id: TaskId) -> TaskError {
-        TaskError { id, repr: Repr::Failed }
+        TaskError {
+            id,
+            repr: Repr::Failed,
+        }
     }
 
     pub(crate) fn invalid_state(id: TaskId) -> TaskError {
-        TaskError { id, repr: Repr::InvalidState }
+        TaskError {
+            id,
+            repr: Repr::InvalidState,
+        }
     }
 
     /// The task was cancelled before it produced its output.
@@ -116,7 +128,11 @@ impl fmt::Display for TaskError {
                 None => write!(f, "task {} panicked", self.id),
             },
             Repr::Failed => write!(f, "task {} failed inside its task group", self.id),
-            Repr::InvalidState => write!(f, "task {} has no output to give (pending or already taken)", self.id),
+            Repr::InvalidState => write!(
+                f,
+                "task {} has no output to give (pending or already taken)",
+                self.id
+            ),
         }
     }
 }
@@ -129,7 +145,10 @@ impl fmt::Debug for TaskError {
             Repr::Failed => "Failed",
             Repr::InvalidState => "InvalidState",
         };
-        f.debug_struct("TaskError").field("id", &self.id).field("kind", &kind).finish()
+        f.debug_struct("TaskError")
+            .field("id", &self.id)
+            .field("kind", &kind)
+            .finish()
     }
 }
 

@@ -53,7 +53,13 @@ impl Raw {
 
     fn name(&self) -> Arc<str> {
         let h = self.header();
-        let named = h.trailer().extras.lock().extras.as_ref().and_then(|e| e.name.clone());
+        let named = h
+            .trailer()
+            .extras
+            .lock()
+            .extras
+            .as_ref()
+            .and_then(|e| e.name.clone());
         named.unwrap_or_else(|| format!("Task-{}", h.id).into())
     }
 
@@ -72,7 +78,14 @@ impl Raw {
             "finished"
         };
         write!(f, "<{kind} name={:?} id={} {state}", &*self.name(), h.id)?;
-        if let Some(loc) = h.trailer().extras.lock().extras.as_ref().and_then(|e| e.spawned_at) {
+        if let Some(loc) = h
+            .trailer()
+            .extras
+            .lock()
+            .extras
+            .as_ref()
+            .and_then(|e| e.spawned_at)
+        {
             write!(f, " spawned at {}:{}", loc.file(), loc.line())?;
         }
         write!(f, ">")
@@ -112,7 +125,10 @@ impl<T> Unpin for Task<T> {}
 
 impl<T> Task<T> {
     pub(crate) fn from_raw(ptr: NonNull<Header>) -> Task<T> {
-        Task { raw: Raw(ptr), _p: PhantomData }
+        Task {
+            raw: Raw(ptr),
+            _p: PhantomData,
+        }
     }
 
     /// Requests cancellation. Returns `false` iff the task is already done.
@@ -176,11 +192,14 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
-    /// aio::run(async {
+    /// // current_thread: the task runs exactly when main yields.
+    /// let rt = aio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
     ///     let mut task = aio::spawn(async { 7 });
     ///     assert!(task.result().unwrap_err().is_invalid_state()); // not run yet
     ///     aio::task::yield_now().await;
     ///     assert_eq!(task.result().unwrap(), 7);
+    ///     assert!(task.result().unwrap_err().is_invalid_state()); // already taken
     /// });
     /// ```
     pub fn result(&mut self) -> Result<T, TaskError> {
@@ -313,7 +332,9 @@ pub struct TaskRef {
 impl TaskRef {
     pub(crate) fn from_header(h: &Header) -> TaskRef {
         h.state.ref_inc();
-        TaskRef { raw: Raw(NonNull::from(h)) }
+        TaskRef {
+            raw: Raw(NonNull::from(h)),
+        }
     }
 
     /// The task's id.
@@ -399,7 +420,10 @@ impl TaskRef {
                 true
             } else {
                 let f = f.take().expect("callback present");
-                slot.extras.get_or_insert_with(Default::default).callbacks.push(Box::new(f));
+                slot.extras
+                    .get_or_insert_with(Default::default)
+                    .callbacks
+                    .push(Box::new(f));
                 false
             }
         };

@@ -59,9 +59,10 @@ fn poll_future<F: Future, S: Schedule>(cell: &Cell<F, S>) -> Poll<Result<F::Outp
     let _current = crate::scheduler::context::enter_task(ptr);
     let res = catch_unwind(AssertUnwindSafe(|| {
         cell.core.stage.with_mut(|stage| {
-            // SAFETY: we hold RUNNING, the lock on the stage; the future is
-            // never moved out while `Running` (pinned in the heap cell).
+            // SAFETY: we hold RUNNING, the lock on the stage.
             match unsafe { &mut *stage } {
+                // SAFETY: the future lives in the heap cell and is never
+                // moved out while `Running` (only dropped in place).
                 Stage::Running(f) => unsafe { Pin::new_unchecked(f) }.poll(&mut cx),
                 _ => unreachable!("a running task has its future"),
             }
@@ -126,11 +127,16 @@ fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Result<F::Output, Ta
     let callbacks = {
         let mut slot = header.trailer().extras.lock();
         slot.done = true;
-        slot.extras.as_mut().map(|e| std::mem::take(&mut e.callbacks))
+        slot.extras
+            .as_mut()
+            .map(|e| std::mem::take(&mut e.callbacks))
     };
     for cb in callbacks.into_iter().flatten() {
         let task = TaskRef::from_header(header);
-        cell.core.scheduler.runtime().call_soon_boxed(Box::new(move || cb(&task)));
+        cell.core
+            .scheduler
+            .runtime()
+            .call_soon_boxed(Box::new(move || cb(&task)));
     }
     let released = cell.core.scheduler.release(header);
     if header.state.ref_sub(1 + released as usize) {

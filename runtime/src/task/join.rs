@@ -25,7 +25,10 @@ impl<T> IntoFuture for Task<T> {
     type Output = Result<T, TaskError>;
     type IntoFuture = Join<T>;
     fn into_future(self) -> Join<T> {
-        Join { task: self, polled: false }
+        Join {
+            task: self,
+            polled: false,
+        }
     }
 }
 

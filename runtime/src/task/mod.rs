@@ -12,22 +12,19 @@
 //! the runtime's shared services (`rt::Shared`).
 
 mod error;
+mod handle;
 mod harness;
 mod id;
+mod join;
 pub(crate) mod raw;
 pub(crate) mod registry;
+mod spawn;
 pub(crate) mod state;
 mod waker;
-mod handle;
-mod join;
-mod spawn;
 mod yield_now;
 
-#[cfg(all(test, loom))]
-mod tests;
-
-pub use error::TaskError;
 pub(crate) use error::panic_message;
+pub use error::TaskError;
 pub use handle::{Task, TaskRef};
 pub use id::TaskId;
 pub use join::{Join, JoinRef};

@@ -129,7 +129,10 @@ impl<F: Future, S: Schedule> Cell<F, S> {
             },
             trailer: Trailer {
                 waker: UnsafeCell::new(None),
-                extras: Mutex::new(ExtrasSlot { done: false, extras }),
+                extras: Mutex::new(ExtrasSlot {
+                    done: false,
+                    extras,
+                }),
             },
         });
         NonNull::from(Box::leak(cell)).cast()

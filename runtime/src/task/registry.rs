@@ -35,7 +35,12 @@ impl Registry {
         let n = shards.next_power_of_two().max(1);
         Registry {
             shards: (0..n)
-                .map(|_| Mutex::new(Shard { head: None, closed: false }))
+                .map(|_| {
+                    Mutex::new(Shard {
+                        head: None,
+                        closed: false,
+                    })
+                })
                 .collect(),
             len: AtomicUsize::new(0),
             on_empty: Mutex::new(None),
@@ -65,7 +70,9 @@ impl Registry {
         });
         if let Some(h) = old_head {
             // SAFETY: `h` is linked, hence live, and we hold the lock.
-            unsafe { h.as_ref() }.links.with_mut(|l| unsafe { (*l).prev = Some(task) });
+            unsafe { h.as_ref() }
+                .links
+                .with_mut(|l| unsafe { (*l).prev = Some(task) });
         }
         shard.head = Some(task);
         self.len.fetch_add(1, Relaxed);
@@ -77,21 +84,29 @@ impl Registry {
     pub(crate) fn remove(&self, header: &Header) -> bool {
         let mut shard = self.shard(header).lock();
         // SAFETY: links are only touched under this shard's lock.
-        let (prev, next, linked) = header.links.with(|l| unsafe { ((*l).prev, (*l).next, (*l).linked) });
+        let (prev, next, linked) = header
+            .links
+            .with(|l| unsafe { ((*l).prev, (*l).next, (*l).linked) });
         if !linked {
             return false;
         }
         match prev {
             // SAFETY: `p` is linked (live) and we hold the lock.
-            Some(p) => unsafe { p.as_ref() }.links.with_mut(|l| unsafe { (*l).next = next }),
+            Some(p) => unsafe { p.as_ref() }
+                .links
+                .with_mut(|l| unsafe { (*l).next = next }),
             None => shard.head = next,
         }
         if let Some(n) = next {
             // SAFETY: `n` is linked (live) and we hold the lock.
-            unsafe { n.as_ref() }.links.with_mut(|l| unsafe { (*l).prev = prev });
+            unsafe { n.as_ref() }
+                .links
+                .with_mut(|l| unsafe { (*l).prev = prev });
         }
         // SAFETY: under the lock.
-        header.links.with_mut(|l| unsafe { *l = Default::default() });
+        header
+            .links
+            .with_mut(|l| unsafe { *l = Default::default() });
         let closed = shard.closed;
         drop(shard);
         if self.len.fetch_sub(1, AcqRel) == 1 && closed {
@@ -145,6 +160,8 @@ impl Registry {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registry").field("len", &self.len()).finish()
+        f.debug_struct("Registry")
+            .field("len", &self.len())
+            .finish()
     }
 }

@@ -102,7 +102,9 @@ impl State {
     /// A new task: referenced by `refs` owners, notified once (its first
     /// schedule) and with a join handle.
     pub(crate) fn new(refs: usize) -> State {
-        State(AtomicUsize::new(refs * REF_ONE | NOTIFIED | JOIN_INTEREST))
+        State(AtomicUsize::new(
+            (refs * REF_ONE) | NOTIFIED | JOIN_INTEREST,
+        ))
     }
 
     pub(crate) fn load(&self) -> Snapshot {
@@ -167,7 +169,10 @@ impl State {
     /// The output is stored: clear RUNNING, set COMPLETE. `before_commit` is
     /// called with every snapshot tried, so the caller can replace the
     /// output with "cancelled" when a cancel raced in (cancel wins).
-    pub(crate) fn transition_to_complete(&self, mut before_commit: impl FnMut(Snapshot)) -> Snapshot {
+    pub(crate) fn transition_to_complete(
+        &self,
+        mut before_commit: impl FnMut(Snapshot),
+    ) -> Snapshot {
         self.fetch_update(|s| {
             debug_assert!(s.is_running() && !s.is_complete());
             before_commit(s);
@@ -360,7 +365,10 @@ mod tests {
     #[test]
     fn new_task_runs_then_idles_and_releases_the_notification() {
         let s = State::new(2);
-        assert_eq!(s.transition_to_running(), ToRunning::Run { cancelled: false });
+        assert_eq!(
+            s.transition_to_running(),
+            ToRunning::Run { cancelled: false }
+        );
         assert_eq!(s.transition_to_idle(), ToIdle::Ok);
         assert_eq!(s.load().ref_count(), 1);
     }
@@ -388,7 +396,10 @@ mod tests {
         s.transition_to_running();
         s.transition_to_idle();
         assert_eq!(s.transition_to_cancelled(), ToCancelled::Submit);
-        assert_eq!(s.transition_to_running(), ToRunning::Run { cancelled: true });
+        assert_eq!(
+            s.transition_to_running(),
+            ToRunning::Run { cancelled: true }
+        );
         let done = s.transition_to_complete(|_| {});
         assert!(done.is_complete() && !done.is_running());
         assert_eq!(s.transition_to_cancelled(), ToCancelled::AlreadyDone);
@@ -411,6 +422,12 @@ mod tests {
         s.transition_to_complete(|_| {});
         assert!(s.set_join_waker().is_err());
         let d = s.transition_to_join_handle_dropped();
-        assert_eq!(d, JoinDropped { drop_output: true, drop_waker: true });
+        assert_eq!(
+            d,
+            JoinDropped {
+                drop_output: true,
+                drop_waker: true
+            }
+        );
     }
 }

@@ -44,6 +44,8 @@ impl Future for YieldNow {
 
 impl fmt::Debug for YieldNow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("YieldNow").field("yielded", &self.yielded).finish()
+        f.debug_struct("YieldNow")
+            .field("yielded", &self.yielded)
+            .finish()
     }
 }

@@ -55,7 +55,9 @@ impl Clock {
     }
 
     pub(crate) fn pause(&self) {
-        let now = self.now();
+        // Stop on a tick boundary (up to 1 ms ahead), so that virtual
+        // sleeps end exactly at their deadline.
+        let now = self.tick_instant(self.deadline_tick(self.now()));
         let mut inner = self.inner.lock();
         inner.base = now;
         inner.unfrozen = None;
@@ -98,7 +100,9 @@ impl Clock {
 
     /// The current tick (rounded down).
     pub(crate) fn now_tick(&self) -> u64 {
-        self.now().saturating_duration_since(self.origin).as_millis() as u64
+        self.now()
+            .saturating_duration_since(self.origin)
+            .as_millis() as u64
     }
 
     /// The instant of a tick.

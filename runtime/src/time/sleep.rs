@@ -27,7 +27,9 @@ use std::time::Duration;
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
     let now = Instant::now();
-    let deadline = now.checked_add(duration).unwrap_or_else(Instant::far_future);
+    let deadline = now
+        .checked_add(duration)
+        .unwrap_or_else(Instant::far_future);
     let mut s = sleep_until(deadline);
     if duration.is_zero() {
         s.state = State::YieldOnce;
@@ -49,7 +51,10 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline, state: State::Unregistered }
+    Sleep {
+        deadline,
+        state: State::Unregistered,
+    }
 }
 
 /// The future of [`sleep`] and [`sleep_until`].
@@ -67,7 +72,11 @@ pub struct Sleep {
 enum State {
     YieldOnce,
     Unregistered,
-    Registered { entry: Arc<TimerEntry>, key: Key, owner: Arc<TimerOwner> },
+    Registered {
+        entry: Arc<TimerEntry>,
+        key: Key,
+        owner: Arc<TimerOwner>,
+    },
     Done,
 }
 
@@ -112,7 +121,9 @@ impl Sleep {
     }
 
     fn cancel(&mut self) {
-        if let State::Registered { entry, key, owner } = std::mem::replace(&mut self.state, State::Done) {
+        if let State::Registered { entry, key, owner } =
+            std::mem::replace(&mut self.state, State::Done)
+        {
             if entry.is_fired() {
                 return;
             }
@@ -165,7 +176,11 @@ impl Future for Sleep {
             entry.register(cx.waker());
             let tick = timers.clock().deadline_tick(this.deadline.into_std());
             let key = timers.insert(tick, entry.clone());
-            Some(State::Registered { entry, key, owner: timers.owner.clone() })
+            Some(State::Registered {
+                entry,
+                key,
+                owner: timers.owner.clone(),
+            })
         });
         match registered {
             None => {

@@ -78,7 +78,9 @@ pub(crate) struct Timers {
 
 impl fmt::Debug for Timers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timers").field("wheel", &self.wheel).finish()
+        f.debug_struct("Timers")
+            .field("wheel", &self.wheel)
+            .finish()
     }
 }
 
@@ -149,9 +151,5 @@ impl Timers {
     pub(crate) fn next_instant(&self) -> Option<std::time::Instant> {
         let next = self.wheel.borrow().next_expiration()?;
         Some(self.clock.tick_instant(next))
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.wheel.borrow().len()
     }
 }

@@ -8,6 +8,7 @@
 //! - the last searcher to find work wakes another (`transition_worker_from_searching`);
 //! - the last searcher to park re-checks every queue (the caller, on
 //!   `transition_worker_to_parked` returning true).
+//!
 //! Together these make sure no wake is lost: whenever a task is queued,
 //! some worker is running, searching, or being woken. Model-checked in
 //! `tests/loom_idle.rs`.

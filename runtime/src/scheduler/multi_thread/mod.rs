@@ -73,8 +73,15 @@ impl MtShared {
         for index in 0..n {
             let driver = Driver::new(ring, inits.first().map(|w| &w.driver), true)?;
             let (local, steal) = queue::local();
-            remotes.push(Remote { steal, unparker: driver.unparker.clone() });
-            inits.push(WorkerInit { index, local, driver });
+            remotes.push(Remote {
+                steal,
+                unparker: driver.unparker.clone(),
+            });
+            inits.push(WorkerInit {
+                index,
+                local,
+                driver,
+            });
         }
         let mt = MtShared {
             remotes: remotes.into_boxed_slice(),
@@ -118,7 +125,10 @@ impl MtShared {
     }
 
     pub(crate) fn unpark_count(&self) -> u64 {
-        self.remotes.iter().map(|r| r.unparker.signals_sent.load(Relaxed)).sum()
+        self.remotes
+            .iter()
+            .map(|r| r.unparker.signals_sent.load(Relaxed))
+            .sum()
     }
 
     /// Shutdown step 2: wait until every cancelled task is done.
@@ -183,7 +193,9 @@ pub(crate) fn start(rt: &Arc<Shared>, workers: Vec<WorkerInit>) -> std::io::Resu
             }
             Err(_) => {
                 mt.shutdown_workers();
-                return Err(std::io::Error::other("aio: a worker thread died while starting"));
+                return Err(std::io::Error::other(
+                    "aio: a worker thread died while starting",
+                ));
             }
         }
     }

@@ -152,7 +152,9 @@ mod imp {
         pub(crate) fn steal_into(&self, dest: &Local) -> Steal {
             let mut src = self.0.lock();
             let n = src.len().div_ceil(2);
-            let Some(first) = src.pop_front() else { return Steal::Empty };
+            let Some(first) = src.pop_front() else {
+                return Steal::Empty;
+            };
             let rest: Vec<_> = src.drain(..n - 1).collect();
             drop(src);
             let mut d = dest.0.lock();

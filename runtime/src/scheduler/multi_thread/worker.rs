@@ -33,8 +33,16 @@ pub(crate) struct WorkerCtx {
 }
 
 /// The worker thread's body.
-pub(crate) fn run(rt: Arc<Shared>, init: WorkerInit, ready: std::sync::mpsc::Sender<std::io::Result<()>>) {
-    let WorkerInit { index, local, mut driver } = init;
+pub(crate) fn run(
+    rt: Arc<Shared>,
+    init: WorkerInit,
+    ready: std::sync::mpsc::Sender<std::io::Result<()>>,
+) {
+    let WorkerInit {
+        index,
+        local,
+        mut driver,
+    } = init;
     if let Err(e) = driver.enable() {
         let _ = ready.send(Err(e));
         return;
@@ -55,7 +63,10 @@ pub(crate) fn run(rt: Arc<Shared>, init: WorkerInit, ready: std::sync::mpsc::Sen
     };
     {
         let _w = context::set_worker(Some(NonNull::from(&ctx)));
-        let _io = context::set_io(Some(NonNull::from(&ctx.timers)), Some(NonNull::from(&ctx.driver)));
+        let _io = context::set_io(
+            Some(NonNull::from(&ctx.timers)),
+            Some(NonNull::from(&ctx.driver)),
+        );
         ctx.run_loop();
         // Exit: notifications still queued belong to completed or
         // cancelled tasks; release them.
@@ -81,7 +92,10 @@ impl WorkerCtx {
 
     fn run_loop(&self) {
         let mt = self.mt();
-        while !mt.shutdown.load(crate::loom::sync::atomic::Ordering::Acquire) {
+        while !mt
+            .shutdown
+            .load(crate::loom::sync::atomic::Ordering::Acquire)
+        {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             if tick % DRIVER_POLL_INTERVAL == 0 {
@@ -173,7 +187,9 @@ impl WorkerCtx {
         crate::scheduler::run_task(&self.rt, task);
         let mut lifo_polls = 0;
         loop {
-            let Some(t) = self.lifo.borrow_mut().take() else { break };
+            let Some(t) = self.lifo.borrow_mut().take() else {
+                break;
+            };
             if lifo_polls >= MAX_LIFO_POLLS {
                 self.run_queue.push(t);
                 break;
@@ -209,11 +225,17 @@ impl WorkerCtx {
     fn park(&self) {
         let mt = self.mt();
         let was_searching = self.is_searching.replace(false);
-        if self.idle().transition_worker_to_parked(self.index, was_searching) {
+        if self
+            .idle()
+            .transition_worker_to_parked(self.index, was_searching)
+        {
             mt.notify_if_work_pending();
         }
         loop {
-            if mt.shutdown.load(crate::loom::sync::atomic::Ordering::Acquire) {
+            if mt
+                .shutdown
+                .load(crate::loom::sync::atomic::Ordering::Acquire)
+            {
                 return;
             }
             let timeout = self.timers.next_timeout();
