@@ -24,3 +24,6 @@ pub(crate) use uring::{Driver, RingConfig};
 
 #[cfg(loom)]
 pub(crate) use unpark::loom_driver::{Driver, RingConfig};
+
+#[cfg(all(test, loom))]
+mod tests;

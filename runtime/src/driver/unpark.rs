@@ -66,8 +66,12 @@ impl Unparker {
         match self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
             Ok(_) => Prepared::Block,
             Err(_) => {
-                // Notified in between.
-                self.state.store(EMPTY, SeqCst);
+                // Notified in between. Consume with a read-modify-write, not
+                // a store: a store could be ordered after a second
+                // unparker's swap, erasing its notification without
+                // synchronising with it (found by loom_idle with 3
+                // preemptions: the parker then missed the shutdown flag).
+                self.state.swap(EMPTY, SeqCst);
                 Prepared::Notified
             }
         }

@@ -2,7 +2,10 @@
 #![allow(clippy::disallowed_types)]
 
 pub(crate) mod sync {
-    pub(crate) use loom::sync::Arc;
+    // std's Arc even under loom: reference counting is not one of the
+    // modelled protocols, and loom's Arc has no unsized coercion
+    // (`Arc<dyn Fn>`, `Arc<str>`) nor `self: &Arc<Self>` receivers.
+    pub(crate) use std::sync::Arc;
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{
@@ -35,7 +38,7 @@ pub(crate) mod sync {
 
     /// loom's condvar with parking_lot's API shape.
     #[derive(Debug, Default)]
-    pub(crate) struct Condvar(loom::sync::Condvar);
+    pub(crate) struct Condvar(pub(crate) loom::sync::Condvar);
 
     impl Condvar {
         pub(crate) fn new() -> Condvar {
@@ -48,6 +51,28 @@ pub(crate) mod sync {
         pub(crate) fn notify_all(&self) -> usize {
             self.0.notify_all();
             0
+        }
+        pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+            super::condvar_wait_timeout(self, guard, None)
+        }
+        /// Timeouts are not modelled: never times out.
+        pub(crate) fn wait_for<T>(
+            &self,
+            guard: &mut MutexGuard<'_, T>,
+            _timeout: std::time::Duration,
+        ) -> WaitTimeoutResult {
+            super::condvar_wait_timeout(self, guard, None);
+            WaitTimeoutResult(false)
+        }
+    }
+
+    /// parking_lot's timeout result, for the mock.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct WaitTimeoutResult(bool);
+
+    impl WaitTimeoutResult {
+        pub(crate) fn timed_out(self) -> bool {
+            self.0
         }
     }
 }

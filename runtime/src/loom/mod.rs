@@ -17,3 +17,6 @@ pub(crate) use std_impl::*;
 mod mocked;
 #[cfg(loom)]
 pub(crate) use mocked::*;
+
+#[cfg(all(test, loom))]
+pub(crate) mod model;

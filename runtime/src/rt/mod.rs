@@ -86,8 +86,16 @@ impl Schedule for Arc<Shared> {
         self.registry.remove(task)
     }
 
-    fn runtime(&self) -> &Arc<Shared> {
-        self
+    fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
+        self.call_soon_boxed(f)
+    }
+
+    fn report(&self, ctx: &ExceptionContext) {
+        self.call_exception_handler(ctx)
+    }
+
+    fn is_shutting_down(&self) -> bool {
+        self.registry.is_closed()
     }
 }
 

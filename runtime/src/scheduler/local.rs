@@ -46,8 +46,14 @@ impl Schedule for Arc<LocalShared> {
     fn release(&self, task: &Header) -> bool {
         self.registry.remove(task)
     }
-    fn runtime(&self) -> &Arc<Shared> {
-        &self.rt
+    fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
+        self.rt.call_soon_boxed(f)
+    }
+    fn report(&self, ctx: &crate::rt::ExceptionContext) {
+        self.rt.call_exception_handler(ctx)
+    }
+    fn is_shutting_down(&self) -> bool {
+        self.rt.registry.is_closed()
     }
 }
 

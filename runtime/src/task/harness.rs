@@ -133,10 +133,7 @@ fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Result<F::Output, Ta
     };
     for cb in callbacks.into_iter().flatten() {
         let task = TaskRef::from_header(header);
-        cell.core
-            .scheduler
-            .runtime()
-            .call_soon_boxed(Box::new(move || cb(&task)));
+        cell.core.scheduler.call_soon(Box::new(move || cb(&task)));
     }
     let released = cell.core.scheduler.release(header);
     if header.state.ref_sub(1 + released as usize) {
@@ -155,10 +152,15 @@ fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>) {
     if let Stage::Finished(Err(e)) = stage {
         if let Some(payload) = e.into_panic_payload() {
             let task = TaskRef::from_header(&cell.header);
-            let ctx = ExceptionContext::new("Task exception was never retrieved")
+            let msg = if cell.core.scheduler.is_shutting_down() {
+                "unhandled panic during shutdown"
+            } else {
+                "Task exception was never retrieved"
+            };
+            let ctx = ExceptionContext::new(msg)
                 .with_task(task)
                 .with_panic(payload);
-            cell.core.scheduler.runtime().call_exception_handler(&ctx);
+            cell.core.scheduler.report(&ctx);
         }
     } else {
         let _ = catch_unwind(AssertUnwindSafe(move || drop(stage)));

@@ -31,7 +31,6 @@ pub use join::{Join, JoinRef};
 pub use spawn::{all_tasks, create_task, current, spawn, spawn_blocking, spawn_local, Builder};
 pub use yield_now::{yield_now, YieldNow};
 
-use crate::loom::sync::Arc;
 use raw::Header;
 use std::ptr::NonNull;
 
@@ -45,8 +44,13 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// The task is complete: unlink it from the registry. True if it was
     /// linked (the caller then releases the registry's reference).
     fn release(&self, task: &Header) -> bool;
-    /// The runtime's shared services (exception handler, call_soon, debug).
-    fn runtime(&self) -> &Arc<crate::rt::Shared>;
+    /// Queues a callback on the runtime's call_soon queue.
+    fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>);
+    /// Hands `ctx` to the runtime's exception handler.
+    fn report(&self, ctx: &crate::rt::ExceptionContext);
+    /// Whether the runtime is shutting down (leftover tasks are being
+    /// cancelled).
+    fn is_shutting_down(&self) -> bool;
 }
 
 /// A task that must be polled: owns one reference. Run queues carry these.
@@ -92,3 +96,6 @@ impl std::fmt::Debug for Notified {
         write!(f, "Notified({})", self.header().id)
     }
 }
+
+#[cfg(all(test, loom))]
+mod tests;

@@ -7,7 +7,7 @@
 
 use super::raw::Header;
 use super::TaskRef;
-use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use crate::loom::sync::Mutex;
 use std::fmt;
 use std::ptr::NonNull;
@@ -18,6 +18,7 @@ type OnEmpty = Box<dyn Fn() + Send + Sync>;
 pub(crate) struct Registry {
     shards: Box<[Mutex<Shard>]>,
     len: AtomicUsize,
+    closed: AtomicBool,
     on_empty: Mutex<Option<OnEmpty>>,
 }
 
@@ -43,6 +44,7 @@ impl Registry {
                 })
                 .collect(),
             len: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
             on_empty: Mutex::new(None),
         }
     }
@@ -124,7 +126,13 @@ impl Registry {
 
     /// Refuses new tasks from now on and returns the live ones.
     pub(crate) fn close(&self) -> Vec<TaskRef> {
+        self.closed.store(true, Release);
         self.collect(true)
+    }
+
+    /// Whether `close` was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Acquire)
     }
 
     fn collect(&self, close: bool) -> Vec<TaskRef> {

@@ -88,3 +88,6 @@ pub async fn advance(d: std::time::Duration) {
     crate::scheduler::context::with_timers(|t| t.map(|t| t.process()));
     crate::task::yield_now().await;
 }
+
+#[cfg(all(test, loom))]
+mod tests;

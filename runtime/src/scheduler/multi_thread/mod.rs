@@ -201,3 +201,6 @@ pub(crate) fn start(rt: &Arc<Shared>, workers: Vec<WorkerInit>) -> std::io::Resu
     }
     Ok(())
 }
+
+#[cfg(all(test, loom))]
+mod tests;

@@ -1,0 +1,2 @@
+//! Loom models of parking.
+mod loom_park;

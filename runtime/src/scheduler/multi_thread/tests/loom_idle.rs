@@ -1,0 +1,229 @@
+//! Model: run queues + injector + the idle protocol + park/unpark never
+//! lose a wake. Two workers follow the steps of `worker.rs` (find work:
+//! local, injector, steal as a searcher; park: `transition_worker_to_parked`,
+//! last searcher re-checks, park in the (condvar) driver, come back as a
+//! searcher if notified) while outside threads inject tasks and call
+//! `notify_parked`. Every task must run; a lost wake shows up as every
+//! thread blocked, which loom reports.
+
+use super::super::idle::Idle;
+use super::super::queue::{self, Inject, Local, RunQueue, Steal, Stealer};
+use crate::driver::Driver;
+use crate::driver::RingConfig;
+use crate::loom::model::model;
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::Arc;
+use crate::rt::ExceptionContext;
+use crate::task::raw::{Cell, Header};
+use crate::task::{Notified, Schedule, TaskId};
+use loom::thread;
+
+struct NoResched;
+impl Schedule for NoResched {
+    fn schedule(&self, _task: Notified, _is_yield: bool) {
+        unreachable!("model tasks finish in one poll")
+    }
+    fn release(&self, _task: &Header) -> bool {
+        false
+    }
+    fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
+        f()
+    }
+    fn report(&self, _ctx: &ExceptionContext) {}
+    fn is_shutting_down(&self) -> bool {
+        false
+    }
+}
+
+struct Model {
+    idle: Idle,
+    inject: Inject,
+    stealers: Vec<Stealer>,
+    unparkers: Vec<Arc<crate::driver::Unparker>>,
+    shutdown: AtomicBool,
+    ran: AtomicUsize,
+    total: usize,
+}
+
+impl Model {
+    fn notify_parked(&self) {
+        if let Some(i) = self.idle.worker_to_notify() {
+            self.unparkers[i].unpark();
+        }
+    }
+
+    fn notify_if_work_pending(&self) {
+        if self.stealers.iter().any(|s| !s.is_empty()) || !self.inject.is_empty() {
+            self.notify_parked();
+        }
+    }
+
+    /// A task that counts itself and stops the model after the last one.
+    fn task(self: &Arc<Self>) -> Notified {
+        let m = self.clone();
+        let ptr = Cell::allocate(
+            async move {
+                if m.ran.fetch_add(1, SeqCst) + 1 == m.total {
+                    m.shutdown.store(true, SeqCst);
+                    for u in &m.unparkers {
+                        u.unpark();
+                    }
+                }
+            },
+            NoResched,
+            TaskId::next(),
+            None,
+            1,
+        );
+        // The join interest is never used: drop it by hand so the task
+        // frees itself when it completes.
+        // SAFETY: `ptr` is a fresh task; we are its only handle owner.
+        let h = unsafe { ptr.as_ref() };
+        h.state.ref_inc();
+        // SAFETY: we hold the join handle's (new) reference.
+        unsafe { (h.vtable.drop_join_handle)(ptr) };
+        Notified::from_raw(ptr)
+    }
+}
+
+fn worker(m: Arc<Model>, index: usize, local: Local, mut driver: Driver) {
+    let mut searching = false;
+    loop {
+        let found = local
+            .pop()
+            .or_else(|| m.inject.pop_into(&local))
+            .or_else(|| {
+                if !searching {
+                    if !m.idle.transition_worker_to_searching() {
+                        return None;
+                    }
+                    searching = true;
+                }
+                for (i, s) in m.stealers.iter().enumerate() {
+                    if i != index {
+                        if let Steal::Success(t) = s.steal_into(&local) {
+                            return Some(t);
+                        }
+                    }
+                }
+                m.inject.pop_into(&local)
+            });
+        if let Some(t) = found {
+            if searching {
+                searching = false;
+                if m.idle.transition_worker_from_searching() {
+                    m.notify_parked();
+                }
+            }
+            t.run();
+            continue;
+        }
+        if m.shutdown.load(SeqCst) {
+            return;
+        }
+        let was_searching = std::mem::replace(&mut searching, false);
+        if m.idle.transition_worker_to_parked(index, was_searching) {
+            m.notify_if_work_pending();
+        }
+        loop {
+            if m.shutdown.load(SeqCst) {
+                return;
+            }
+            driver.park(None);
+            if !m.idle.is_parked(index) {
+                searching = true;
+                break;
+            }
+            if !local.is_empty() {
+                if !m.idle.unpark_worker_by_id(index) {
+                    searching = true;
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// Builds a two-worker model whose tasks stop it after `total` ran.
+fn build(total: usize) -> (Arc<Model>, Vec<(Local, Driver)>) {
+    let mut parts = Vec::new();
+    let mut stealers = Vec::new();
+    let mut unparkers = Vec::new();
+    for _ in 0..2 {
+        let (l, s) = queue::local();
+        let d = Driver::new(&RingConfig::default(), None, true).unwrap();
+        unparkers.push(d.unparker.clone());
+        stealers.push(s);
+        parts.push((l, d));
+    }
+    let m = Arc::new(Model {
+        idle: Idle::new(2),
+        inject: Inject::new(),
+        stealers,
+        unparkers,
+        shutdown: AtomicBool::new(false),
+        ran: AtomicUsize::new(0),
+        total,
+    });
+    (m, parts)
+}
+
+/// `injectors` outside threads each inject one task; worker 0 runs on the
+/// model's main thread, worker 1 on its own.
+fn run_model(injectors: usize) {
+    model(move || {
+        let (m, mut parts) = build(injectors);
+        let (l1, d1) = parts.pop().unwrap();
+        let (l0, d0) = parts.pop().unwrap();
+        let mut ths = Vec::new();
+        for _ in 0..injectors {
+            let m = m.clone();
+            ths.push(thread::spawn(move || {
+                m.inject.push(m.task());
+                m.notify_parked();
+            }));
+        }
+        let m1 = m.clone();
+        let w1 = thread::spawn(move || worker(m1, 1, l1, d1));
+        worker(m.clone(), 0, l0, d0);
+        for t in ths {
+            t.join().unwrap();
+        }
+        w1.join().unwrap();
+        assert_eq!(m.ran.load(SeqCst), m.total);
+    });
+}
+
+#[test]
+fn injected_tasks_always_run() {
+    run_model(1);
+}
+
+#[test]
+fn a_task_pushed_to_a_local_queue_is_stolen_or_run() {
+    // Worker 1 holds two tasks in its local queue and parks without
+    // running them (as if it was descheduled); worker 0 must steal them
+    // after being notified through the idle protocol.
+    model(|| {
+        let (m, mut parts) = build(2);
+        let (l1, d1) = parts.pop().unwrap();
+        let (l0, d0) = parts.pop().unwrap();
+        l1.push(m.task());
+        l1.push(m.task());
+        let m1 = m.clone();
+        let w1 = thread::spawn(move || {
+            // `schedule_local` with two tasks queued: should_notify_others.
+            m1.notify_parked();
+            worker(m1, 1, l1, d1)
+        });
+        worker(m.clone(), 0, l0, d0);
+        w1.join().unwrap();
+        assert_eq!(m.ran.load(SeqCst), 2);
+    });
+}
+
+#[test]
+#[ignore = "larger state space: run with LOOM_MAX_PREEMPTIONS=3 when changing idle.rs"]
+fn two_injectors() {
+    run_model(2);
+}

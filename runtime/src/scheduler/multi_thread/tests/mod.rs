@@ -1,0 +1,2 @@
+//! Loom models of the multi_thread scheduler's protocols.
+mod loom_idle;

@@ -1,0 +1,2 @@
+//! Loom models of the task state machine.
+mod loom_task;

@@ -1,0 +1,2 @@
+//! Loom models of timers.
+mod loom_timer;
