@@ -315,3 +315,58 @@ pub(crate) fn explain(e: io::Error) -> io::Error {
     };
     io::Error::new(e.kind(), format!("{msg} [{e}]"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(errno: i32) -> String {
+        explain(io::Error::from_raw_os_error(errno)).to_string()
+    }
+
+    #[test]
+    fn refusals_say_why_and_what_to_do() {
+        assert!(msg(libc::ENOSYS).contains("no io_uring support"));
+        assert!(msg(libc::ENOSYS).contains("Linux 6.1"));
+        let eperm = msg(libc::EPERM);
+        assert!(eperm.contains("kernel.io_uring_disabled"), "{eperm}");
+        assert!(eperm.contains("seccomp"), "{eperm}");
+        assert!(msg(libc::ENOMEM).contains("ulimit -l"));
+        assert!(msg(libc::EINVAL).contains("ring_entries"));
+        // The OS error stays visible.
+        assert!(msg(libc::ENOMEM).contains("os error"));
+    }
+
+    #[test]
+    fn a_ring_parks_with_a_timeout_and_wakes_on_eventfd() {
+        let mut d = Driver::new(&RingConfig { entries: 8 }, None, false).unwrap();
+        d.enable().unwrap();
+        let t0 = std::time::Instant::now();
+        d.park(Some(Duration::from_millis(5)));
+        assert!(
+            t0.elapsed() >= Duration::from_millis(5),
+            "a timed park waits"
+        );
+        // A wake from a thread without a ring goes through the eventfd.
+        let u = d.unparker.clone();
+        let waker = std::thread::spawn(move || u.unpark());
+        waker.join().unwrap();
+        // Already notified (or the eventfd CQE is pending): returns promptly.
+        d.park(None);
+    }
+
+    #[test]
+    fn msg_ring_wakes_another_ring() {
+        let mut a = Driver::new(&RingConfig { entries: 8 }, None, true).unwrap();
+        let mut b = Driver::new(&RingConfig { entries: 8 }, Some(&a), true).unwrap();
+        a.enable().unwrap();
+        b.enable().unwrap();
+        assert!(
+            a.msg_ring(b.ring.as_raw_fd()),
+            "MSG_RING is available on this kernel"
+        );
+        // The posted CQE ends b's wait at once.
+        b.park(None);
+        assert_eq!(b.unparker.signals_sent.load(Relaxed), 0);
+    }
+}

@@ -173,3 +173,72 @@ impl fmt::Debug for Registry {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::rt::ExceptionContext;
+    use crate::task::raw::Cell;
+    use crate::task::{Notified, Schedule, TaskId};
+
+    struct Nop;
+    impl Schedule for Nop {
+        fn schedule(&self, _t: Notified, _y: bool) {}
+        fn release(&self, _t: &Header) -> bool {
+            false
+        }
+        fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
+            f()
+        }
+        fn report(&self, _c: &ExceptionContext) {}
+        fn is_shutting_down(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn insert_snapshot_remove_close() {
+        let reg = Registry::new(4);
+        let tasks: Vec<_> = (0..10)
+            .map(|_| Cell::allocate(std::future::pending::<()>(), Nop, TaskId::next(), None, 3))
+            .collect();
+        for &t in &tasks {
+            assert!(reg.insert(t));
+        }
+        assert_eq!(reg.len(), 10);
+        assert_eq!(reg.snapshot().len(), 10);
+        // SAFETY: the tasks are live (we hold their references).
+        let h = |i: usize| unsafe { tasks[i].as_ref() };
+        assert!(reg.remove(h(3)));
+        assert!(!reg.remove(h(3)), "a task is unlinked once");
+        assert_eq!(reg.len(), 9);
+        let live = reg.close();
+        assert_eq!(live.len(), 9);
+        assert!(reg.is_closed());
+        let late = Cell::allocate(std::future::pending::<()>(), Nop, TaskId::next(), None, 3);
+        assert!(!reg.insert(late), "a closed registry refuses new tasks");
+        drop(live);
+        for (i, &t) in tasks.iter().enumerate() {
+            if i != 3 {
+                reg.remove(h(i));
+            }
+            // Release the three references taken at allocation.
+            for _ in 0..3 {
+                // SAFETY: live until the last reference goes.
+                let hd = unsafe { t.as_ref() };
+                if hd.state.ref_dec() {
+                    // SAFETY: that was the last reference.
+                    unsafe { (hd.vtable.dealloc)(t) }
+                }
+            }
+        }
+        // SAFETY: never linked; release its references.
+        let hd = unsafe { late.as_ref() };
+        hd.state.ref_sub(2);
+        if hd.state.ref_dec() {
+            // SAFETY: that was the last reference.
+            unsafe { (hd.vtable.dealloc)(late) }
+        }
+        assert_eq!(reg.len(), 0);
+    }
+}
