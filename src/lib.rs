@@ -34,7 +34,7 @@
 pub use aio_macros::{main, test};
 pub use aio_runtime::runtime::run;
 pub use aio_runtime::task::{create_task, spawn, spawn_local};
-pub use aio_runtime::time::sleep;
+pub use aio_runtime::time::{sleep, wait_for};
 pub use aio_runtime::to_thread;
 
 pub use aio_runtime::{runtime, task, time};

@@ -33,8 +33,9 @@ pub mod time;
 /// The runtime: build one, run a main future, shut down.
 pub mod runtime {
     pub use crate::rt::{
-        run, Builder, CallbackHandle, ExceptionContext, Handle, NoRuntime, Runtime,
+        run, Builder, CallbackHandle, ExceptionContext, Handle, NoRuntime, Runtime, TimerHandle,
     };
 }
 
 pub use blocking::{to_thread, ToThread};
+pub use time::wait_for;

@@ -131,3 +131,66 @@ impl fmt::Debug for CallbackHandle {
             .finish()
     }
 }
+
+/// A callback scheduled with [`Handle::call_later`](super::Handle::call_later)
+/// or [`call_at`](super::Handle::call_at).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// aio::run(async {
+///     let h = aio::runtime::Handle::current()
+///         .call_later(Duration::from_secs(60), || unreachable!("cancelled"));
+///     assert!(h.when() > aio::time::Instant::now());
+///     assert!(h.cancel());
+/// });
+/// ```
+#[derive(Clone)]
+pub struct TimerHandle {
+    callback: CallbackHandle,
+    when: crate::time::Instant,
+    timer: crate::task::TaskRef,
+}
+
+impl TimerHandle {
+    pub(crate) fn new(
+        callback: CallbackHandle,
+        when: crate::time::Instant,
+        timer: crate::task::TaskRef,
+    ) -> TimerHandle {
+        TimerHandle {
+            callback,
+            when,
+            timer,
+        }
+    }
+
+    /// Cancels the callback: true if it had not started, and then it never
+    /// runs.
+    pub fn cancel(&self) -> bool {
+        let stopped = self.callback.cancel();
+        // Free the timer now rather than at its deadline.
+        self.timer.cancel();
+        stopped
+    }
+
+    /// Whether `cancel` stopped the callback.
+    pub fn is_cancelled(&self) -> bool {
+        self.callback.is_cancelled()
+    }
+
+    /// When the callback is due.
+    pub fn when(&self) -> crate::time::Instant {
+        self.when
+    }
+}
+
+impl fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerHandle")
+            .field("when", &self.when)
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}

@@ -151,6 +151,66 @@ impl Handle {
         handle
     }
 
+    /// Schedules `f` to run after `delay` (asyncio's `call_later`); like
+    /// `call_soon` once due. Callbacks due at the same millisecond run in
+    /// an unspecified order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// let order = Arc::new(Mutex::new(Vec::new()));
+    /// let rt = aio::runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// let o = order.clone();
+    /// rt.block_on(async move {
+    ///     let h = aio::runtime::Handle::current();
+    ///     let (a, b) = (o.clone(), o.clone());
+    ///     h.call_later(Duration::from_millis(200), move || a.lock().unwrap().push("0.2"));
+    ///     h.call_later(Duration::from_millis(100), move || b.lock().unwrap().push("0.1"));
+    ///     aio::sleep(Duration::from_millis(300)).await;
+    /// });
+    /// assert_eq!(*order.lock().unwrap(), ["0.1", "0.2"]);
+    /// ```
+    pub fn call_later(
+        &self,
+        delay: std::time::Duration,
+        f: impl FnOnce() + Send + 'static,
+    ) -> super::call_soon::TimerHandle {
+        let when = crate::time::Instant::now()
+            .checked_add(delay)
+            .unwrap_or_else(crate::time::Instant::far_future);
+        self.call_at(when, f)
+    }
+
+    /// Schedules `f` to run at `when` (asyncio's `call_at`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// aio::run(async {
+    ///     let (tx, rx) = std::sync::mpsc::channel();
+    ///     let at = aio::time::Instant::now() + Duration::from_millis(5);
+    ///     aio::runtime::Handle::current().call_at(at, move || tx.send(()).unwrap());
+    ///     aio::to_thread(move || rx.recv().unwrap()).await;
+    ///     assert!(aio::time::Instant::now() >= at);
+    /// });
+    /// ```
+    pub fn call_at(
+        &self,
+        when: crate::time::Instant,
+        f: impl FnOnce() + Send + 'static,
+    ) -> super::call_soon::TimerHandle {
+        let (handle, state) = CallbackHandle::new();
+        let rt = self.shared.clone();
+        let timer = self.shared.spawn(async move {
+            crate::time::sleep_until(when).await;
+            rt.call_soon.push(&rt, Box::new(f), Some(state));
+        });
+        super::call_soon::TimerHandle::new(handle, when, timer.task_ref())
+    }
+
     /// Whether debug mode is on (`Builder::debug`, or `AIO_DEBUG=1`).
     ///
     /// # Examples

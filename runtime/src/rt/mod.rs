@@ -13,7 +13,7 @@ mod handle;
 mod runtime;
 
 pub use builder::Builder;
-pub use call_soon::CallbackHandle;
+pub use call_soon::{CallbackHandle, TimerHandle};
 pub use exception::ExceptionContext;
 pub use handle::{Handle, NoRuntime};
 pub use runtime::{run, Runtime};

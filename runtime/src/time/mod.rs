@@ -8,17 +8,23 @@
 //! - `timers.rs`: the wheel of one worker (an `aio_timer::Wheel`), its
 //!   mailbox for cancels from other threads, and firing.
 //! - `sleep.rs`: the `Sleep` future.
+//! - `timeout.rs`: `timeout`, `timeout_at`, `wait_for`, `TimeoutHandle`.
+//! - `interval.rs`: `interval` and its missed-tick behaviours.
 //!
 //! The schedulers own one `Timers` per worker (and one per `block_on`
 //! thread); leaf futures reach it through the thread context.
 
 pub(crate) mod clock;
 mod instant;
+mod interval;
 mod sleep;
+mod timeout;
 pub(crate) mod timers;
 
 pub use instant::Instant;
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
+pub use timeout::{timeout, timeout_at, wait_for, Elapsed, Timeout, TimeoutHandle};
 
 /// Pauses the current runtime's clock: from now on time moves only through
 /// [`advance`], or (current_thread) jumps to the next timer when every task

@@ -146,7 +146,23 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let coop = std::task::ready!(crate::scheduler::coop::poll_proceed(cx));
-        let this = &mut *self;
+        let out = self.poll_inner(cx);
+        if out.is_ready() {
+            coop.made_progress();
+        }
+        out
+    }
+}
+
+impl Sleep {
+    /// Polls without taking cooperative budget (for timeouts, which must be
+    /// able to fire even when the future they guard used the budget up).
+    pub(crate) fn poll_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_inner(cx)
+    }
+
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         match &this.state {
             State::Done => return Poll::Ready(()),
             State::YieldOnce => {
@@ -157,7 +173,6 @@ impl Future for Sleep {
             State::Registered { entry, .. } => {
                 if entry.register(cx.waker()) {
                     this.state = State::Done;
-                    coop.made_progress();
                     return Poll::Ready(());
                 }
                 return Poll::Pending;
@@ -185,7 +200,6 @@ impl Future for Sleep {
         match registered {
             None => {
                 this.state = State::Done;
-                coop.made_progress();
                 Poll::Ready(())
             }
             Some(state) => {
