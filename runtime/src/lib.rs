@@ -39,3 +39,9 @@ pub mod runtime {
 
 pub use blocking::{to_thread, ToThread};
 pub use time::wait_for;
+
+/// Async iteration: the `Stream` trait (futures' own, re-exported so that
+/// aio's streams work with the ecosystem's combinators).
+pub mod stream {
+    pub use futures_core::Stream;
+}
