@@ -86,6 +86,15 @@ pub(crate) fn set_thread_runtime(handle: Handle) {
     CONTEXT.with(|c| *c.handle.borrow_mut() = Some(handle));
 }
 
+/// Reads this thread's runtime clock without cloning the handle; `None`
+/// outside a runtime.
+pub(crate) fn clock_now() -> Option<std::time::Instant> {
+    CONTEXT
+        .try_with(|c| c.handle.borrow().as_ref().map(|h| h.shared().clock.now()))
+        .ok()
+        .flatten()
+}
+
 /// The runtime this thread is in, if any.
 pub(crate) fn try_handle() -> Option<Handle> {
     CONTEXT

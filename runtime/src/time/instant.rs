@@ -24,8 +24,7 @@ pub struct Instant(std::time::Instant);
 impl Instant {
     /// Now, on the current runtime's clock (the real clock outside one).
     pub fn now() -> Instant {
-        let virt = crate::scheduler::context::try_handle().map(|h| h.shared().clock.now());
-        Instant(virt.unwrap_or_else(std::time::Instant::now))
+        Instant(crate::scheduler::context::clock_now().unwrap_or_else(std::time::Instant::now))
     }
 
     /// From a `std::time::Instant`.
