@@ -7,6 +7,7 @@
 //! idle. A ring is never entered from these threads. Shutdown (step 4 of
 //! `rt::shutdown`) stops them and joins them with a timeout.
 
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::rt::{Handle, Shared};
 use crate::task::raw::{Cell, Header};
@@ -26,6 +27,9 @@ pub(crate) struct Pool {
 }
 
 struct Inner {
+    /// Closures queued or running (a paused clock does not auto-advance
+    /// while this is non-zero: their results may still come).
+    in_flight: AtomicUsize,
     state: Mutex<State>,
     cv: Condvar,
     max_threads: usize,
@@ -58,6 +62,7 @@ impl Pool {
     pub(crate) fn new(max_threads: usize, thread_name: String) -> Pool {
         Pool {
             inner: Arc::new(Inner {
+                in_flight: AtomicUsize::new(0),
                 state: Mutex::new(State::default()),
                 cv: Condvar::new(),
                 max_threads: max_threads.max(1),
@@ -95,6 +100,11 @@ impl Pool {
                 Err(_) => s.threads -= 1,
             }
         }
+    }
+
+    /// Closures queued or running.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Acquire)
     }
 
     /// Step 4 of shutdown: stop the threads and join them within `timeout`.
@@ -177,15 +187,30 @@ impl Schedule for BlockingSchedule {
     }
 }
 
-/// A closure run once as a future.
-struct BlockingTask<F>(Option<F>);
+/// A closure run once as a future; counts as in flight until dropped.
+struct BlockingTask<F> {
+    f: Option<F>,
+    _in_flight: InFlight,
+}
+
+/// Decrements the pool's in-flight count when the closure is done (or
+/// dropped unrun), and lets a paused current_thread loop re-check.
+struct InFlight(Arc<Shared>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.blocking.inner.in_flight.fetch_sub(1, AcqRel) == 1 {
+            self.0.wake_scheduler();
+        }
+    }
+}
 
 impl<F> Unpin for BlockingTask<F> {}
 
 impl<F: FnOnce() -> T, T> Future for BlockingTask<F> {
     type Output = T;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
-        let f = self.0.take().expect("a blocking task runs once");
+        let f = self.f.take().expect("a blocking task runs once");
         Poll::Ready(f())
     }
 }
@@ -197,13 +222,15 @@ where
     T: Send + 'static,
 {
     let sched = BlockingSchedule { rt: rt.clone() };
+    rt.blocking.inner.in_flight.fetch_add(1, AcqRel);
+    let job = BlockingTask {
+        f: Some(f),
+        _in_flight: InFlight(rt.clone()),
+    };
     // Two references: the notification and the handle (not registered).
-    let ptr = Cell::allocate(BlockingTask(Some(f)), sched, TaskId::next(), None, 2);
-    // SAFETY: `ptr` was just allocated with this scheduler type.
-    let header = unsafe { ptr.as_ref() };
+    let ptr = Cell::allocate(job, sched, TaskId::next(), None, 2);
     let task = Task::from_raw(ptr);
     rt.blocking.push(Notified::from_raw(ptr), rt);
-    let _ = header;
     task
 }
 

@@ -183,6 +183,7 @@ impl Builder {
                     clock,
                     config,
                     call_soon: CallSoonInit::default(),
+                    locals: Default::default(),
                 });
                 Ok(Runtime::from_shared(shared))
             }
@@ -198,6 +199,7 @@ impl Builder {
                     clock,
                     config,
                     call_soon: CallSoonInit::default(),
+                    locals: Default::default(),
                 });
                 multi_thread::start(&shared, workers)?;
                 Ok(Runtime::from_shared(shared))

@@ -59,6 +59,9 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<Clock>,
     pub(crate) config: Config,
     pub(crate) call_soon: call_soon::CallSoon,
+    /// The local executors of threads inside `block_on` (multi_thread),
+    /// so that `all_tasks()` sees their tasks from any thread.
+    pub(crate) locals: crate::loom::sync::Mutex<Vec<Arc<crate::scheduler::local::LocalShared>>>,
 }
 
 impl fmt::Debug for Shared {
@@ -148,6 +151,14 @@ impl Shared {
             self.schedule(n, false);
         }
         task
+    }
+
+    /// Lets a parked current_thread loop re-check its state (e.g. whether
+    /// a paused clock may auto-advance now).
+    pub(crate) fn wake_scheduler(&self) {
+        if let Flavor::CurrentThread(ct) = &self.flavor {
+            ct.unpark();
+        }
     }
 
     /// Queues a callback on the call_soon queue.

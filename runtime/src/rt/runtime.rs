@@ -65,7 +65,7 @@ impl fmt::Debug for Runtime {
 /// ```
 #[track_caller]
 pub fn run<F: IntoFuture>(f: F) -> F::Output {
-    if crate::scheduler::context::try_handle().is_some() {
+    if crate::scheduler::context::is_entered() {
         panic!("aio::run() cannot be called from a running runtime");
     }
     let rt = super::Builder::new_multi_thread()

@@ -29,6 +29,10 @@ pub(crate) enum LocalTarget {
 
 struct Context {
     handle: RefCell<Option<Handle>>,
+    /// Inside a scheduler loop (block_on, a worker): blocking on another
+    /// runtime here would deadlock. Blocking-pool threads have a handle but
+    /// are not "entered".
+    entered: Cell<bool>,
     local: RefCell<Option<LocalTarget>>,
     current_task: Cell<Option<NonNull<Header>>>,
     worker: Cell<Option<NonNull<super::multi_thread::worker::WorkerCtx>>>,
@@ -40,6 +44,7 @@ thread_local! {
     static CONTEXT: Context = const {
         Context {
             handle: RefCell::new(None),
+            entered: Cell::new(false),
             local: RefCell::new(None),
             current_task: Cell::new(None),
             worker: Cell::new(None),
@@ -62,22 +67,42 @@ impl<F: FnMut()> Drop for Reset<F> {
 /// Makes `handle` this thread's runtime. Panics if one is already entered
 /// (nested `run` / `block_on`).
 pub(crate) fn enter_runtime(handle: Handle, local: Option<LocalTarget>) -> Reset<impl FnMut()> {
-    CONTEXT.with(|c| {
-        let mut h = c.handle.borrow_mut();
-        if h.is_some() {
-            panic!(
-                "aio::run() cannot be called from a running runtime: this thread is already \
-                 running one (await the future instead, or use to_thread for blocking work)"
-            );
-        }
-        *h = Some(handle);
-        *c.local.borrow_mut() = local;
+    if is_entered() {
+        panic!(
+            "aio::run() cannot be called from a running runtime: this thread is already \
+             running one (await the future instead, or use to_thread for blocking work)"
+        );
+    }
+    let prev = CONTEXT.with(|c| {
+        c.entered.set(true);
+        let h = c.handle.borrow_mut().replace(handle);
+        let l = std::mem::replace(&mut *c.local.borrow_mut(), local);
+        (h, l)
     });
-    Reset(|| {
-        // Take them out first: dropping a handle may run arbitrary drops.
-        let (h, l) = CONTEXT.with(|c| (c.handle.borrow_mut().take(), c.local.borrow_mut().take()));
-        drop((h, l));
+    let mut prev = Some(prev);
+    Reset(move || {
+        let (h, l) = prev.take().unwrap_or_default();
+        // Swap the old values back in first: dropping a handle may run
+        // arbitrary drops that look at the context.
+        let old = CONTEXT.with(|c| {
+            c.entered.set(false);
+            let oh = std::mem::replace(&mut *c.handle.borrow_mut(), h);
+            let ol = std::mem::replace(&mut *c.local.borrow_mut(), l);
+            (oh, ol)
+        });
+        drop(old);
     })
+}
+
+/// Whether this thread is inside a runtime loop (where blocking on a
+/// runtime would deadlock).
+pub(crate) fn is_entered() -> bool {
+    CONTEXT.try_with(|c| c.entered.get()).unwrap_or(false)
+}
+
+/// Marks a worker thread as inside its runtime for its whole life.
+pub(crate) fn set_entered() {
+    CONTEXT.with(|c| c.entered.set(true));
 }
 
 /// Sets the runtime for a helper thread (workers, blocking pool) for its
@@ -189,18 +214,6 @@ where
              runtime or inside the main future of aio::run / Runtime::block_on (not from a \
              multi_thread worker or outside a runtime)"
         ),
-    }
-}
-
-/// The live local tasks of this thread's `block_on`, for `all_tasks()`.
-pub(crate) fn local_tasks() -> Vec<TaskRef> {
-    match CONTEXT
-        .try_with(|c| c.local.borrow().clone())
-        .ok()
-        .flatten()
-    {
-        Some(LocalTarget::Local(l)) => l.registry.snapshot(),
-        _ => Vec::new(),
     }
 }
 

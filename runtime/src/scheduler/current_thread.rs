@@ -72,6 +72,10 @@ impl CtShared {
         self.unparker.unpark();
     }
 
+    pub(crate) fn unpark(&self) {
+        self.unparker.unpark();
+    }
+
     pub(crate) fn unpark_count(&self) -> u64 {
         self.unparker
             .signals_sent
@@ -223,6 +227,13 @@ fn drive(
 fn park(shared: &Shared, ct: &CtShared, core: &Core, deadline: Option<Instant>) {
     let clock = &shared.clock;
     if clock.is_paused() {
+        if shared.blocking.in_flight() > 0 {
+            // Blocking work may still produce results: wait for it in real
+            // time, with the virtual clock standing still.
+            core.driver.borrow_mut().park(None);
+            core.timers.process();
+            return;
+        }
         if let Some(at) = core.timers.next_instant() {
             // Every task is idle: jump the virtual clock to the next timer.
             core.driver.borrow_mut().poll();

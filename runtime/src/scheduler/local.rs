@@ -158,6 +158,14 @@ pub(crate) fn main_output<T>(main: &mut Task<T>) -> T {
 pub(crate) fn block_on<F: Future>(handle: &Handle, f: F, name: Option<&str>) -> F::Output {
     let rt = handle.shared();
     let local = Arc::new(LocalShared::new(rt.clone()));
+    rt.locals.lock().push(local.clone());
+    struct Unlist<'a>(&'a Shared, &'a Arc<LocalShared>);
+    impl Drop for Unlist<'_> {
+        fn drop(&mut self) {
+            self.0.locals.lock().retain(|l| !Arc::ptr_eq(l, self.1));
+        }
+    }
+    let _unlist = Unlist(rt, &local);
     let _enter = context::enter_runtime(handle.clone(), Some(LocalTarget::Local(local.clone())));
     let timers = Timers::new(rt.clock.clone());
     let _io = context::set_io(Some(NonNull::from(&timers)), None);

@@ -102,9 +102,10 @@ fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
 
 fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Result<F::Output, TaskError>) {
     let header = &cell.header;
-    let already_cancelled = matches!(&out, Err(e) if e.is_cancelled());
+    // Cancel wins over a Ready output in the same poll; a panic (also one
+    // from a destructor while cancelling) stays, so it gets reported.
+    let mut replaced = out.is_err();
     set_stage(cell, Stage::Finished(out));
-    let mut replaced = already_cancelled;
     let snapshot = header.state.transition_to_complete(|s| {
         if s.is_cancelled() && !replaced {
             // Cancel wins over a Ready in the same poll.

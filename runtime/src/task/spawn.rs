@@ -141,8 +141,12 @@ pub fn current() -> Option<TaskRef> {
 /// });
 /// ```
 pub fn all_tasks() -> Vec<TaskRef> {
-    let mut all = Handle::current().shared().registry.snapshot();
-    all.extend(crate::scheduler::context::local_tasks());
+    let handle = Handle::current();
+    let mut all = handle.shared().registry.snapshot();
+    let locals = handle.shared().locals.lock().clone();
+    for l in locals {
+        all.extend(l.registry.snapshot());
+    }
     all.sort_by_key(|t| t.id());
     all
 }

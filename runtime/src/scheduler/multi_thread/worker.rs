@@ -49,6 +49,7 @@ pub(crate) fn run(
     }
     let _ = ready.send(Ok(()));
     context::set_thread_runtime(Handle::from_shared(rt.clone()));
+    context::set_entered();
     let ctx = WorkerCtx {
         index,
         timers: Timers::new(rt.clock.clone()),
