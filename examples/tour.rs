@@ -14,7 +14,11 @@ use aio::time::Instant;
 const SECOND: Duration = Duration::from_millis(200);
 
 fn secs(d: Duration) -> String {
-    format!("{:.2} tutorial-s ({:.0} ms)", d.as_secs_f64() / SECOND.as_secs_f64(), d.as_secs_f64() * 1e3)
+    format!(
+        "{:.2} tutorial-s ({:.0} ms)",
+        d.as_secs_f64() / SECOND.as_secs_f64(),
+        d.as_secs_f64() * 1e3
+    )
 }
 
 fn section(title: &str) {
@@ -37,7 +41,10 @@ fn hello_pause_world() {
     let t0 = std::time::Instant::now();
     rt.block_on(main_coro());
     rt.shutdown(Duration::from_secs(1));
-    println!("explicit runtime (block_on, then shutdown) took {}", secs(t0.elapsed()));
+    println!(
+        "explicit runtime (block_on, then shutdown) took {}",
+        secs(t0.elapsed())
+    );
 }
 
 async fn say_after(delay: Duration, what: &str) {
@@ -53,14 +60,20 @@ fn say_after_sequential_vs_concurrent() {
         println!("started at 0");
         say_after(SECOND, "hello").await;
         say_after(2 * SECOND, "world").await;
-        println!("sequential: finished after {} (expect ~3)", secs(start.elapsed()));
+        println!(
+            "sequential: finished after {} (expect ~3)",
+            secs(start.elapsed())
+        );
 
         let start = Instant::now();
         let task1 = aio::create_task(say_after(SECOND, "hello"));
         let task2 = aio::create_task(say_after(2 * SECOND, "world"));
         task1.await.unwrap();
         task2.await.unwrap();
-        println!("with create_task: finished after {} (expect ~2)", secs(start.elapsed()));
+        println!(
+            "with create_task: finished after {} (expect ~2)",
+            secs(start.elapsed())
+        );
     });
 }
 
@@ -73,12 +86,18 @@ fn results_in_argument_order() {
     }
     aio::run(async {
         let start = Instant::now();
-        let tasks = [aio::create_task(go(2, "hello")), aio::create_task(go(1, "world"))];
+        let tasks = [
+            aio::create_task(go(2, "hello")),
+            aio::create_task(go(1, "world")),
+        ];
         let mut out = Vec::new();
         for t in tasks {
             out.push(t.await.unwrap());
         }
-        println!("{out:?} after {} (expect [\"hello(2)\", \"world(1)\"] after ~2)", secs(start.elapsed()));
+        println!(
+            "{out:?} after {} (expect [\"hello(2)\", \"world(1)\"] after ~2)",
+            secs(start.elapsed())
+        );
     });
 }
 
@@ -103,7 +122,9 @@ fn await_returns_values() {
 ///    exact order).
 fn task_runs_when_creator_yields() {
     section("6. A task runs only when the creator yields");
-    let rt = aio::runtime::Builder::new_current_thread().build().expect("io_uring runtime");
+    let rt = aio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("io_uring runtime");
     rt.block_on(async {
         let log = Arc::new(Mutex::new(Vec::new()));
         let l = log.clone();
@@ -113,35 +134,66 @@ fn task_runs_when_creator_yields() {
             }
             "count done"
         });
-        println!("Hello Coroutine World (counted so far: {:?})", log.lock().unwrap());
+        println!(
+            "Hello Coroutine World (counted so far: {:?})",
+            log.lock().unwrap()
+        );
         aio::sleep(SECOND / 4).await;
-        println!("after main awaited sleep, counted: {:?}", log.lock().unwrap());
+        println!(
+            "after main awaited sleep, counted: {:?}",
+            log.lock().unwrap()
+        );
         let t0 = Instant::now();
-        println!("awaiting the finished task: {:?} in {:?}", counter.await.unwrap(), t0.elapsed());
+        println!(
+            "awaiting the finished task: {:?} in {:?}",
+            counter.await.unwrap(),
+            t0.elapsed()
+        );
     });
 }
 
 /// 7. Task life cycle: done, cancelled, cancel, result, names, all_tasks.
 fn task_life_cycle() {
     section("7. Task life cycle");
-    let rt = aio::runtime::Builder::new_current_thread().build().expect("io_uring runtime");
+    let rt = aio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("io_uring runtime");
     rt.block_on(async {
         let mut task = aio::task::Builder::new().name("sleeper").spawn(async {
             aio::sleep(SECOND).await;
             42
         });
-        println!("created {:?}: done={} result={:?}", task.name(), task.is_done(), task.result().map_err(|e| e.to_string()));
-        println!("all_tasks: {:?}", aio::task::all_tasks().iter().map(|t| t.name()).collect::<Vec<_>>());
+        println!(
+            "created {:?}: done={} result={:?}",
+            task.name(),
+            task.is_done(),
+            task.result().map_err(|e| e.to_string())
+        );
+        println!(
+            "all_tasks: {:?}",
+            aio::task::all_tasks()
+                .iter()
+                .map(|t| t.name())
+                .collect::<Vec<_>>()
+        );
         aio::task::yield_now().await;
         task.set_name("renamed sleeper");
         println!("running: name={:?} done={}", task.name(), task.is_done());
         println!("cancel() -> {}", task.cancel());
         let out = (&mut task).await;
-        println!("after cancel: done={} cancelled={} outcome={:?}", task.is_done(), task.is_cancelled(), out.map_err(|e| e.to_string()));
+        println!(
+            "after cancel: done={} cancelled={} outcome={:?}",
+            task.is_done(),
+            task.is_cancelled(),
+            out.map_err(|e| e.to_string())
+        );
         println!("cancel() again once done -> {}", task.cancel());
         let mut t2 = aio::spawn(async { 7 });
         (&mut t2).await.unwrap_or_default();
-        println!("a finished task's result() -> {:?} (the output was taken by the await)", t2.result().map_err(|e| e.is_invalid_state()));
+        println!(
+            "a finished task's result() -> {:?} (the output was taken by the await)",
+            t2.result().map_err(|e| e.is_invalid_state())
+        );
     });
 }
 
@@ -159,7 +211,10 @@ fn background_tasks_with_done_callbacks() {
             });
             // Dropping the handle detaches: the task keeps running.
         }
-        println!("in the set right after creation: {}", live.lock().unwrap().len());
+        println!(
+            "in the set right after creation: {}",
+            live.lock().unwrap().len()
+        );
         let start = Instant::now();
         while !live.lock().unwrap().is_empty() {
             aio::sleep(SECOND / 20).await;
@@ -185,7 +240,10 @@ fn to_thread() {
         for j in jobs {
             out.push(j.await.unwrap());
         }
-        println!("4 blocking jobs of 1 tutorial-s each: {out:?} in {} (expect ~1)", secs(start.elapsed()));
+        println!(
+            "4 blocking jobs of 1 tutorial-s each: {out:?} in {} (expect ~1)",
+            secs(start.elapsed())
+        );
     });
 }
 
