@@ -239,7 +239,6 @@ fn shutdown_gives_up_on_stuck_blocking_work_after_its_timeout() {
 }
 
 #[test]
-#[ignore = "BUG: aio::run (and block_on) inside a to_thread/spawn_blocking closure panics 'cannot be called from a running runtime'; asyncio.run works in to_thread threads"]
 fn aio_run_works_inside_a_blocking_closure() {
     on_all_flavors(|flavor| async move {
         let out =
@@ -250,7 +249,6 @@ fn aio_run_works_inside_a_blocking_closure() {
 }
 
 #[test]
-#[ignore = "BUG: a paused clock auto-advances to the next timer while to_thread work is in flight (tokio inhibits auto-advance during spawn_blocking)"]
 fn the_paused_clock_waits_for_blocking_work() {
     // current_thread only: the paused clock exists only there. The closure
     // blocks for 50 ms of real time on purpose: a window in which the

@@ -83,7 +83,7 @@ fn a_slow_main_and_a_slow_callback_are_reported() {
     let got = reports.messages();
     let main: Vec<_> = got
         .iter()
-        .filter(|m| m.starts_with("Executing <Task") && m.contains("\"main\""))
+        .filter(|m| m.starts_with("Executing <Task") && m.contains("name='main'"))
         .collect();
     assert_eq!(main.len(), 3, "{got:?}");
     let cb: Vec<_> = got

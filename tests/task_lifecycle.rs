@@ -159,7 +159,6 @@ fn main_is_named_main_and_is_current() {
 }
 
 #[test]
-#[ignore = "BUG: on multi_thread, all_tasks() called inside a spawned task omits main (and the spawn_local tasks of the block_on thread)"]
 fn all_tasks_inside_a_spawned_task_lists_main() {
     on_all_flavors(|flavor| async move {
         let main_id = task::current().unwrap().id();

@@ -310,7 +310,6 @@ fn a_panicking_destructor_of_a_leftover_does_not_stop_shutdown() {
 }
 
 #[test]
-#[ignore = "BUG: a leftover's panicking destructor is never reported (\"unhandled panic during shutdown\"): complete() overwrites the panic with Cancelled"]
 fn a_panicking_destructor_of_a_leftover_is_reported_at_shutdown() {
     let reports = Reports::new();
     let r = reports.clone();

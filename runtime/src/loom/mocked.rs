@@ -9,7 +9,7 @@ pub(crate) mod sync {
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{
-            AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+            AtomicBool, AtomicI32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
         };
     }
 

@@ -8,7 +8,7 @@
 
 use super::exception::ExceptionContext;
 use super::Shared;
-use crate::loom::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use std::collections::VecDeque;
 use std::fmt;
@@ -24,6 +24,8 @@ type Callback = Box<dyn FnOnce() + Send + 'static>;
 pub(crate) struct CallSoon {
     queue: Mutex<VecDeque<(Callback, Option<Arc<AtomicU8>>)>>,
     running: AtomicBool,
+    /// The runner task's id, hidden from `all_tasks()` (loop internals).
+    runner: AtomicU64,
 }
 
 impl CallSoon {
@@ -31,8 +33,14 @@ impl CallSoon {
         self.queue.lock().push_back((f, state));
         if !self.running.swap(true, AcqRel) {
             let rt2 = rt.clone();
-            drop(rt.spawn(async move { run_callbacks(&rt2).await }));
+            let runner = rt.spawn(async move { run_callbacks(&rt2).await });
+            self.runner.store(runner.id().as_u64(), Release);
         }
+    }
+
+    /// Whether `id` is the runner task (not a user task).
+    pub(crate) fn is_runner(&self, id: crate::task::TaskId) -> bool {
+        self.runner.load(Acquire) == id.as_u64()
     }
 }
 

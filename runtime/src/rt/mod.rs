@@ -11,6 +11,8 @@ pub(crate) mod call_soon;
 pub(crate) mod exception;
 mod handle;
 mod runtime;
+#[cfg(not(loom))]
+mod signal;
 
 pub use builder::Builder;
 pub use call_soon::{CallbackHandle, TimerHandle};

@@ -65,13 +65,14 @@ impl fmt::Debug for Runtime {
 /// ```
 #[track_caller]
 pub fn run<F: IntoFuture>(f: F) -> F::Output {
+    let at = std::panic::Location::caller();
     if crate::scheduler::context::is_entered() {
         panic!("aio::run() cannot be called from a running runtime");
     }
     let rt = super::Builder::new_multi_thread()
         .build()
         .unwrap_or_else(|e| panic!("aio::run: could not start the runtime: {e}"));
-    rt.run(f)
+    rt.run_at(f, at)
 }
 
 impl Runtime {
@@ -93,6 +94,11 @@ impl Runtime {
     /// Runs `f` as the task "main" on this thread, then shuts down
     /// (asyncio's `run` on a configured runtime).
     ///
+    /// On the process's main thread, if SIGINT has its default disposition,
+    /// Ctrl-C cancels the main task and, after shutdown, the process exits
+    /// with status 130 (a second Ctrl-C kills at once), as with
+    /// `asyncio.run` and `KeyboardInterrupt`.
+    ///
     /// # Panics
     /// Resumes a panic of `f`; panics if `f`'s task was cancelled.
     ///
@@ -102,10 +108,37 @@ impl Runtime {
     /// let rt = aio::runtime::Builder::new_current_thread().build().unwrap();
     /// assert_eq!(rt.run(async { 5 }), 5);
     /// ```
-    pub fn run<F: IntoFuture>(mut self, f: F) -> F::Output {
+    #[track_caller]
+    pub fn run<F: IntoFuture>(self, f: F) -> F::Output {
+        self.run_at(f, std::panic::Location::caller())
+    }
+
+    fn run_at<F: IntoFuture>(
+        mut self,
+        f: F,
+        at: &'static std::panic::Location<'static>,
+    ) -> F::Output {
         let f = f.into_future();
-        let out = catch_unwind(AssertUnwindSafe(|| self.enter_block_on(f, Some("main"))));
+        #[cfg(not(loom))]
+        let sigint = super::signal::SigintGuard::install();
+        #[cfg(not(loom))]
+        let target = sigint.as_ref().map(|g| g.target.clone());
+        let main = async move {
+            #[cfg(not(loom))]
+            if let Some(t) = target {
+                *t.lock() = crate::task::current();
+            }
+            f.await
+        };
+        let out = catch_unwind(AssertUnwindSafe(|| {
+            self.enter_block_on(main, Some("main"), at)
+        }));
         self.shutdown_inner(DEFAULT_SHUTDOWN);
+        #[cfg(not(loom))]
+        if sigint.is_some_and(|g| g.interrupted.load(std::sync::atomic::Ordering::Acquire)) {
+            // As Python does after KeyboardInterrupt: 128 + SIGINT.
+            std::process::exit(130);
+        }
         match out {
             Ok(v) => v,
             Err(p) => resume_unwind(p),
@@ -113,8 +146,11 @@ impl Runtime {
     }
 
     /// Runs `f` to completion on this thread (asyncio's
-    /// `run_until_complete`): other tasks keep running afterwards, except
-    /// `spawn_local` tasks of this call, which are cancelled.
+    /// `run_until_complete`): other tasks keep running afterwards. On a
+    /// multi_thread runtime the `spawn_local` tasks of this call are
+    /// cancelled when it returns (no other thread can run them); on a
+    /// current_thread runtime every task, local or not, waits for the next
+    /// `block_on` or for shutdown.
     ///
     /// # Panics
     /// Panics when called from inside a runtime; resumes a panic of `f`.
@@ -126,14 +162,20 @@ impl Runtime {
     /// assert_eq!(rt.block_on(async { 1 }), 1);
     /// assert_eq!(rt.block_on(async { 2 }), 2);
     /// ```
+    #[track_caller]
     pub fn block_on<F: IntoFuture>(&self, f: F) -> F::Output {
-        self.enter_block_on(f.into_future(), None)
+        self.enter_block_on(f.into_future(), None, std::panic::Location::caller())
     }
 
-    fn enter_block_on<F: Future>(&self, f: F, name: Option<&str>) -> F::Output {
+    fn enter_block_on<F: Future>(
+        &self,
+        f: F,
+        name: Option<&str>,
+        at: &'static std::panic::Location<'static>,
+    ) -> F::Output {
         match &self.handle.shared().flavor {
-            Flavor::CurrentThread(_) => current_thread::block_on(&self.handle, f, name),
-            Flavor::MultiThread(_) => local::block_on(&self.handle, f, name),
+            Flavor::CurrentThread(_) => current_thread::block_on(&self.handle, f, name, at),
+            Flavor::MultiThread(_) => local::block_on(&self.handle, f, name, at),
         }
     }
 

@@ -130,8 +130,12 @@ where
 }
 
 /// Runs `f` as a task in the FIFO until it completes.
-#[track_caller]
-pub(crate) fn block_on<F: Future>(handle: &Handle, f: F, name: Option<&str>) -> F::Output {
+pub(crate) fn block_on<F: Future>(
+    handle: &Handle,
+    f: F,
+    name: Option<&str>,
+    at: &'static Location<'static>,
+) -> F::Output {
     let shared = handle.shared();
     let ct = ct(shared);
     let _enter = context::enter_runtime(
@@ -155,7 +159,7 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, f: F, name: Option<&str>) -> 
         Some(NonNull::from(&core.timers)),
         Some(NonNull::from(&core.driver)),
     );
-    let main = super::local::spawn_main(f, name, |f, name, at| {
+    let main = super::local::spawn_main(f, name, at, |f, name, at| {
         // SAFETY: the loop below polls the main task on this thread until
         // it is done (its future dropped) before this function returns;
         // `spawn_main` aborts if that cannot be guaranteed.

@@ -107,13 +107,13 @@ impl LocalShared {
 pub(crate) struct MainTask<T>(Task<T>);
 
 /// Spawns the main future through `spawn`.
-#[track_caller]
 pub(crate) fn spawn_main<F: Future>(
     f: F,
     name: Option<&str>,
+    at: &'static Location<'static>,
     spawn: impl FnOnce(F, Option<Arc<str>>, &'static Location<'static>) -> Task<F::Output>,
 ) -> MainTask<F::Output> {
-    MainTask(spawn(f, name.map(Into::into), Location::caller()))
+    MainTask(spawn(f, name.map(Into::into), at))
 }
 
 impl<T> MainTask<T> {
@@ -154,8 +154,12 @@ pub(crate) fn main_output<T>(main: &mut Task<T>) -> T {
 }
 
 /// `block_on` of a multi_thread runtime.
-#[track_caller]
-pub(crate) fn block_on<F: Future>(handle: &Handle, f: F, name: Option<&str>) -> F::Output {
+pub(crate) fn block_on<F: Future>(
+    handle: &Handle,
+    f: F,
+    name: Option<&str>,
+    at: &'static Location<'static>,
+) -> F::Output {
     let rt = handle.shared();
     let local = Arc::new(LocalShared::new(rt.clone()));
     rt.locals.lock().push(local.clone());
@@ -169,7 +173,7 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, f: F, name: Option<&str>) -> 
     let _enter = context::enter_runtime(handle.clone(), Some(LocalTarget::Local(local.clone())));
     let timers = Timers::new(rt.clock.clone());
     let _io = context::set_io(Some(NonNull::from(&timers)), None);
-    let main = spawn_main(f, name, |f, name, at| {
+    let main = spawn_main(f, name, at, |f, name, at| {
         // SAFETY: `drive` below runs on this thread until the main task is
         // done, i.e. its future dropped; `run_until_done` aborts otherwise.
         unsafe { local.spawn_unchecked(f, name, at) }

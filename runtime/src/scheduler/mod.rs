@@ -32,7 +32,8 @@ pub(crate) fn run_task(rt: &Shared, task: Notified) {
     let start = std::time::Instant::now();
     coop::budget(|| task.run());
     let took = start.elapsed();
-    if took > rt.config.slow_poll_threshold {
-        rt.report_slow(format_args!("{t:?}"), took);
+    // The call_soon runner reports its slow callbacks itself.
+    if took > rt.config.slow_poll_threshold && !rt.call_soon.is_runner(t.id()) {
+        rt.report_slow(format_args!("{}", crate::task::Short(&t)), took);
     }
 }

@@ -153,3 +153,12 @@ impl fmt::Debug for TaskError {
 }
 
 impl std::error::Error for TaskError {}
+
+/// For `?` in functions returning `io::Result` (as tokio's `JoinError`).
+impl From<TaskError> for std::io::Error {
+    fn from(e: TaskError) -> std::io::Error {
+        // The panic payload is not Sync; the message is what an I/O error
+        // can carry.
+        std::io::Error::other(e.to_string())
+    }
+}

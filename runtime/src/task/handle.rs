@@ -67,6 +67,23 @@ impl Raw {
         self.header().trailer().with_extras(|e| e.name = Some(name));
     }
 
+    /// `<Task name='x' id=7 spawned at src/a.rs:10>` (the slow-poll form).
+    fn describe_short(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let h = self.header();
+        write!(f, "<Task name='{}' id={}", &*self.name(), h.id)?;
+        if let Some(loc) = h
+            .trailer()
+            .extras
+            .lock()
+            .extras
+            .as_ref()
+            .and_then(|e| e.spawned_at)
+        {
+            write!(f, " spawned at {}:{}", loc.file(), loc.line())?;
+        }
+        write!(f, ">")
+    }
+
     fn describe(&self, f: &mut fmt::Formatter<'_>, kind: &str) -> fmt::Result {
         let h = self.header();
         let s = h.state.load();
@@ -434,6 +451,15 @@ impl TaskRef {
                 .shared()
                 .call_soon_boxed(Box::new(move || f(&task)));
         }
+    }
+}
+
+/// Formats a task as the slow-poll warning names it.
+pub(crate) struct Short<'a>(pub(crate) &'a TaskRef);
+
+impl fmt::Display for Short<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.raw.describe_short(f)
     }
 }
 

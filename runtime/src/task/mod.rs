@@ -25,6 +25,7 @@ mod yield_now;
 
 pub(crate) use error::panic_message;
 pub use error::TaskError;
+pub(crate) use handle::Short;
 pub use handle::{Task, TaskRef};
 pub use id::TaskId;
 pub use join::{Join, JoinRef};

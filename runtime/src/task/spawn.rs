@@ -147,6 +147,7 @@ pub fn all_tasks() -> Vec<TaskRef> {
     for l in locals {
         all.extend(l.registry.snapshot());
     }
+    all.retain(|t| !handle.shared().call_soon.is_runner(t.id()));
     all.sort_by_key(|t| t.id());
     all
 }

@@ -1,0 +1,77 @@
+//! Time on the real clock, on every flavor: lower bounds only (a sleep
+//! never ends early), no upper bounds that a loaded machine could break.
+
+mod common;
+
+use std::time::Duration;
+
+use aio::time::Instant;
+use common::{on_all_flavors, Counter};
+
+#[test]
+fn sleeps_never_end_early_on_any_flavor() {
+    on_all_flavors(|_| async {
+        let start = Instant::now();
+        let tasks: Vec<_> = (1..=20u64)
+            .map(|i| {
+                aio::spawn(async move {
+                    let t0 = Instant::now();
+                    aio::sleep(Duration::from_millis(i)).await;
+                    assert!(t0.elapsed() >= Duration::from_millis(i));
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert!(start.elapsed() >= Duration::from_millis(20));
+    });
+}
+
+#[test]
+fn cancelled_sleepers_free_their_timers_from_any_worker() {
+    // Sleeps registered on one worker and dropped on another go through
+    // the owner's mailbox; the runtime must still shut down promptly
+    // and every sleeper's destructor must run.
+    on_all_flavors(|_| async {
+        let drops = Counter::new();
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let g = drops.drop_guard();
+                aio::spawn(async move {
+                    let _g = g;
+                    aio::sleep(Duration::from_secs(3600)).await;
+                })
+            })
+            .collect();
+        aio::task::yield_now().await;
+        for t in &tasks {
+            assert!(t.cancel());
+        }
+        for t in tasks {
+            assert!(t.await.unwrap_err().is_cancelled());
+        }
+        assert_eq!(drops.get(), 200);
+    });
+}
+
+#[test]
+fn wait_for_and_timeout_on_every_flavor() {
+    on_all_flavors(|_| async {
+        let slow = aio::spawn(aio::sleep(Duration::from_secs(3600)));
+        let r = slow.task_ref();
+        assert!(aio::wait_for(slow, Duration::from_millis(5)).await.is_err());
+        let quick = aio::wait_for(async { 3 }, Duration::from_secs(60)).await;
+        assert_eq!(quick, Ok(3));
+        // The cancelled task finishes cancelling on some worker.
+        let t0 = Instant::now();
+        while !r.is_done() {
+            aio::task::yield_now().await;
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "cancellation never completed"
+            );
+        }
+        assert!(r.is_cancelled());
+    });
+}
