@@ -140,7 +140,7 @@ impl Runtime {
             std::process::exit(130);
         }
         match out {
-            Ok(v) => v,
+            Ok(out) => local::main_output(out),
             Err(p) => resume_unwind(p),
         }
     }
@@ -164,7 +164,11 @@ impl Runtime {
     /// ```
     #[track_caller]
     pub fn block_on<F: IntoFuture>(&self, f: F) -> F::Output {
-        self.enter_block_on(f.into_future(), None, std::panic::Location::caller())
+        local::main_output(self.enter_block_on(
+            f.into_future(),
+            None,
+            std::panic::Location::caller(),
+        ))
     }
 
     fn enter_block_on<F: Future>(
@@ -172,7 +176,7 @@ impl Runtime {
         f: F,
         name: Option<&str>,
         at: &'static std::panic::Location<'static>,
-    ) -> F::Output {
+    ) -> Result<F::Output, crate::task::TaskError> {
         match &self.handle.shared().flavor {
             Flavor::CurrentThread(_) => current_thread::block_on(&self.handle, f, name, at),
             Flavor::MultiThread(_) => local::block_on(&self.handle, f, name, at),

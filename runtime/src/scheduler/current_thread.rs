@@ -135,7 +135,7 @@ pub(crate) fn block_on<F: Future>(
     f: F,
     name: Option<&str>,
     at: &'static Location<'static>,
-) -> F::Output {
+) -> Result<F::Output, crate::task::TaskError> {
     let shared = handle.shared();
     let ct = ct(shared);
     let _enter = context::enter_runtime(
@@ -166,7 +166,7 @@ pub(crate) fn block_on<F: Future>(
         unsafe { shared.spawn_unchecked(f, name, at) }
     });
     let mut main = main.run_until_done(|main| drive(shared, ct, core, || main.is_done(), None));
-    super::local::main_output(&mut main)
+    main.result()
 }
 
 /// Shutdown step 2 for current_thread: run the loop on this thread until

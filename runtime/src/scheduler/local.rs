@@ -143,8 +143,8 @@ impl<T> MainTask<T> {
 }
 
 /// The main task's output; resumes its panic.
-pub(crate) fn main_output<T>(main: &mut Task<T>) -> T {
-    match main.result() {
+pub(crate) fn main_output<T>(out: Result<T, crate::task::TaskError>) -> T {
+    match out {
         Ok(v) => v,
         Err(e) => match e.try_into_panic() {
             Ok(p) => resume_unwind(p),
@@ -159,7 +159,7 @@ pub(crate) fn block_on<F: Future>(
     f: F,
     name: Option<&str>,
     at: &'static Location<'static>,
-) -> F::Output {
+) -> Result<F::Output, crate::task::TaskError> {
     let rt = handle.shared();
     let local = Arc::new(LocalShared::new(rt.clone()));
     rt.locals.lock().push(local.clone());
@@ -185,7 +185,7 @@ pub(crate) fn block_on<F: Future>(
     }
     drive(&local, &timers, || local.registry.len() == 0);
     drop(std::mem::take(&mut *local.queue.lock()));
-    main_output(&mut main)
+    main.result()
 }
 
 fn drive(local: &LocalShared, timers: &Timers, mut until: impl FnMut() -> bool) {
