@@ -80,7 +80,7 @@ impl Pool {
             drop(s);
             let task_ref = crate::task::TaskRef::from_header(task.header());
             task_ref.cancel();
-            task.run();
+            run_job(&self.inner, rt, task);
             return;
         }
         s.queue.push_back(task);
@@ -135,17 +135,28 @@ impl Pool {
             let task_ref = crate::task::TaskRef::from_header(t.header());
             task_ref.cancel();
             t.run();
+            self.inner.in_flight.fetch_sub(1, AcqRel);
         }
     }
 }
 
+/// Runs one job, then counts it out of flight. Counting after `run` (not
+/// when the closure's future is dropped, which comes before completion)
+/// means its awaiter is already queued when a paused clock re-checks.
+fn run_job(inner: &Inner, rt: &Shared, task: Notified) {
+    task.run();
+    if inner.in_flight.fetch_sub(1, AcqRel) == 1 {
+        rt.wake_scheduler();
+    }
+}
+
 fn worker(inner: Arc<Inner>, handle: Handle) {
-    crate::scheduler::context::set_thread_runtime(handle);
+    crate::scheduler::context::set_thread_runtime(handle.clone());
     let mut s = inner.state.lock();
     loop {
         if let Some(task) = s.queue.pop_front() {
             drop(s);
-            task.run();
+            run_job(&inner, handle.shared(), task);
             s = inner.state.lock();
             continue;
         }
@@ -187,22 +198,9 @@ impl Schedule for BlockingSchedule {
     }
 }
 
-/// A closure run once as a future; counts as in flight until dropped.
+/// A closure run once as a future.
 struct BlockingTask<F> {
     f: Option<F>,
-    _in_flight: InFlight,
-}
-
-/// Decrements the pool's in-flight count when the closure is done (or
-/// dropped unrun), and lets a paused current_thread loop re-check.
-struct InFlight(Arc<Shared>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if self.0.blocking.inner.in_flight.fetch_sub(1, AcqRel) == 1 {
-            self.0.wake_scheduler();
-        }
-    }
 }
 
 impl<F> Unpin for BlockingTask<F> {}
@@ -223,10 +221,7 @@ where
 {
     let sched = BlockingSchedule { rt: rt.clone() };
     rt.blocking.inner.in_flight.fetch_add(1, AcqRel);
-    let job = BlockingTask {
-        f: Some(f),
-        _in_flight: InFlight(rt.clone()),
-    };
+    let job = BlockingTask { f: Some(f) };
     // Two references: the notification and the handle (not registered).
     let ptr = Cell::allocate(job, sched, TaskId::next(), None, 2);
     let task = Task::from_raw(ptr);
