@@ -37,4 +37,4 @@ pub use aio_runtime::task::{create_task, spawn, spawn_local};
 pub use aio_runtime::time::{sleep, wait_for};
 pub use aio_runtime::to_thread;
 
-pub use aio_runtime::{runtime, stream, task, time};
+pub use aio_runtime::{context, future, queue, runtime, stream, sync, task, time};

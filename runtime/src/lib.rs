@@ -24,9 +24,13 @@
 pub(crate) mod loom;
 
 mod blocking;
+pub mod context;
 mod driver;
+pub mod future;
+pub mod queue;
 mod rt;
 mod scheduler;
+pub mod sync;
 pub mod task;
 pub mod time;
 
