@@ -38,3 +38,4 @@ pub use aio_runtime::time::{sleep, wait_for};
 pub use aio_runtime::to_thread;
 
 pub use aio_runtime::{context, future, queue, runtime, stream, sync, task, time};
+pub use aio_runtime::{gather, try_gather};

@@ -44,6 +44,13 @@ impl TaskError {
     }
 
     pub(crate) fn panic(id: TaskId, payload: Box<dyn Any + Send + 'static>) -> TaskError {
+        if payload.is::<super::group::ChildFailed>() {
+            // A task-group child whose Err or panic went into the group.
+            return TaskError {
+                id,
+                repr: Repr::Failed,
+            };
+        }
         TaskError {
             id,
             repr: Repr::Panic(payload),

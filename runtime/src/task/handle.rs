@@ -226,6 +226,34 @@ impl<T> Task<T> {
         }
     }
 
+    /// Ready once the task is done (without taking its output); otherwise
+    /// registers `waker` as the join waker.
+    pub(crate) fn poll_done(&mut self, waker: &Waker) -> Poll<()> {
+        if super::harness::can_read_output(self.raw.header(), Some(waker)) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// The outcome of a done task, by reference (`None` while pending or
+    /// once the output was taken).
+    pub(crate) fn peek(&self) -> Option<&Result<T, TaskError>> {
+        let h = self.raw.header();
+        if !h.state.load().is_complete() {
+            return None;
+        }
+        // SAFETY: we are the join handle of a complete task, so the stage
+        // is ours; `output_ref` returns a pointer to a
+        // `Result<T, TaskError>` (T is the future's output) or null. The
+        // reference lives as long as `&self`, during which only `&mut self`
+        // methods could take the output.
+        unsafe {
+            let p = (h.vtable.output_ref)(self.raw.0).cast::<Result<T, TaskError>>();
+            p.as_ref()
+        }
+    }
+
     pub(crate) fn poll_output(&mut self, waker: Option<&Waker>) -> Poll<Result<T, TaskError>> {
         let mut out: Poll<Result<T, TaskError>> = Poll::Pending;
         let h = self.raw.header();

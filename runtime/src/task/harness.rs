@@ -211,8 +211,24 @@ pub(crate) unsafe fn try_read_output<F: Future, S: Schedule>(
     unsafe { *dst.cast::<Poll<Result<F::Output, TaskError>>>() = Poll::Ready(out) };
 }
 
+/// # Safety
+/// `ptr` heads a live `Cell<F, S>`; the caller is its join handle and the
+/// task is complete (so nobody else touches the stage).
+pub(crate) unsafe fn output_ref<F: Future, S: Schedule>(ptr: NonNull<Header>) -> *const () {
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.core.stage.with(|s| {
+        // SAFETY: complete, and the output belongs to the caller (the
+        // join handle): no concurrent writer.
+        match unsafe { &*s } {
+            Stage::Finished(out) => (out as *const Result<F::Output, TaskError>).cast(),
+            _ => std::ptr::null(),
+        }
+    })
+}
+
 /// The join waker protocol (see state.rs): true when the output can be read.
-fn can_read_output(header: &Header, waker: Option<&Waker>) -> bool {
+pub(crate) fn can_read_output(header: &Header, waker: Option<&Waker>) -> bool {
     let snapshot = header.state.load();
     if snapshot.is_complete() {
         return true;

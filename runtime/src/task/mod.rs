@@ -12,12 +12,15 @@
 //! the runtime's shared services (`rt::Shared`).
 
 mod error;
+mod group;
 mod handle;
 mod harness;
 mod id;
 mod join;
 pub(crate) mod raw;
 pub(crate) mod registry;
+mod set;
+mod shield;
 mod spawn;
 pub(crate) mod state;
 mod waker;
@@ -25,10 +28,13 @@ mod yield_now;
 
 pub(crate) use error::panic_message;
 pub use error::TaskError;
+pub use group::{task_group, ChildError, GroupError, TaskGroup, TaskGroupHandle};
 pub(crate) use handle::Short;
 pub use handle::{Task, TaskRef};
 pub use id::TaskId;
 pub use join::{Join, JoinRef};
+pub use set::TaskSet;
+pub use shield::{shield, Shield};
 pub use spawn::{all_tasks, create_task, current, spawn, spawn_blocking, spawn_local, Builder};
 pub use yield_now::{yield_now, YieldNow};
 

@@ -49,6 +49,9 @@ pub(crate) struct Vtable {
     pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), Option<&Waker>),
     /// The join handle is dropped; releases its reference.
     pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
+    /// A pointer to the stored `Result<F::Output, TaskError>`, or null if
+    /// none is stored (pending, or already taken).
+    pub(crate) output_ref: unsafe fn(NonNull<Header>) -> *const (),
     /// Offset of the `Trailer` from the header.
     pub(crate) trailer_offset: usize,
 }
@@ -105,6 +108,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
         dealloc: harness::dealloc::<F, S>,
         try_read_output: harness::try_read_output::<F, S>,
         drop_join_handle: harness::drop_join_handle::<F, S>,
+        output_ref: harness::output_ref::<F, S>,
         trailer_offset: std::mem::offset_of!(Cell<F, S>, trailer),
     };
 

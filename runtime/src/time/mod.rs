@@ -24,6 +24,7 @@ pub(crate) mod timers;
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
+pub(crate) use timeout::elapsed;
 pub use timeout::{timeout, timeout_at, wait_for, Elapsed, Timeout, TimeoutHandle};
 
 /// Pauses the current runtime's clock: from now on time moves only through

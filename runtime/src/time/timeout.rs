@@ -29,6 +29,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 
+/// An `Elapsed`, for the other timed combinators.
+pub(crate) fn elapsed() -> Elapsed {
+    Elapsed(())
+}
+
 impl fmt::Display for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("deadline has elapsed")

@@ -1,0 +1,147 @@
+//! `as_completed`: a stream of outputs in completion order.
+
+use crate::time::{sleep_until, Elapsed, Instant, Sleep};
+use futures_core::Stream;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Yields the outputs of `futures` as they complete (asyncio's
+/// `as_completed`); the futures are polled concurrently by whoever polls
+/// the stream.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use std::future::poll_fn;
+/// use aio::stream::Stream;
+/// aio::run(async {
+///     let mut s = Box::pin(aio::future::as_completed([30u64, 10, 20].map(|ms| async move {
+///         aio::sleep(Duration::from_millis(ms)).await;
+///         ms
+///     })));
+///     let mut order = Vec::new();
+///     while let Some(ms) = poll_fn(|cx| s.as_mut().poll_next(cx)).await {
+///         order.push(ms);
+///     }
+///     assert_eq!(order, [10, 20, 30]);
+/// });
+/// ```
+pub fn as_completed<I>(futures: I) -> AsCompleted<<I::Item as IntoFuture>::IntoFuture>
+where
+    I: IntoIterator,
+    I::Item: IntoFuture,
+{
+    AsCompleted {
+        futures: futures
+            .into_iter()
+            .map(|f| Some(Box::pin(f.into_future())))
+            .collect(),
+    }
+}
+
+/// The stream of [`as_completed`].
+#[must_use = "streams do nothing unless polled"]
+pub struct AsCompleted<F> {
+    futures: Vec<Option<Pin<Box<F>>>>,
+}
+
+impl<F> AsCompleted<F> {
+    /// Ends the stream at `timeout` from now: it then yields `Err(Elapsed)`
+    /// once and ends (the futures not done are dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use std::future::poll_fn;
+    /// use aio::stream::Stream;
+    /// aio::run(async {
+    ///     let futs = [aio::spawn(async { 1 }), aio::spawn(async { aio::sleep(Duration::from_secs(3600)).await; 2 })];
+    ///     let mut s = Box::pin(aio::future::as_completed(futs).with_timeout(Duration::from_millis(10)));
+    ///     assert_eq!(poll_fn(|cx| s.as_mut().poll_next(cx)).await.unwrap().unwrap().unwrap(), 1);
+    ///     assert!(poll_fn(|cx| s.as_mut().poll_next(cx)).await.unwrap().is_err());
+    ///     assert!(poll_fn(|cx| s.as_mut().poll_next(cx)).await.is_none());
+    /// });
+    /// ```
+    pub fn with_timeout(self, timeout: Duration) -> AsCompletedTimeout<F> {
+        AsCompletedTimeout {
+            inner: Some(self),
+            deadline: sleep_until(
+                Instant::now()
+                    .checked_add(timeout)
+                    .unwrap_or_else(Instant::far_future),
+            ),
+        }
+    }
+}
+
+impl<F: Future> Stream for AsCompleted<F> {
+    type Item = F::Output;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        let this = &mut *self;
+        let mut live = 0;
+        for slot in this.futures.iter_mut() {
+            if let Some(f) = slot {
+                if let Poll::Ready(v) = f.as_mut().poll(cx) {
+                    *slot = None;
+                    return Poll::Ready(Some(v));
+                }
+                live += 1;
+            }
+        }
+        if live == 0 {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl<F> fmt::Debug for AsCompleted<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let left = self.futures.iter().filter(|s| s.is_some()).count();
+        f.debug_struct("AsCompleted").field("left", &left).finish()
+    }
+}
+
+/// The stream of [`AsCompleted::with_timeout`].
+#[must_use = "streams do nothing unless polled"]
+pub struct AsCompletedTimeout<F> {
+    inner: Option<AsCompleted<F>>,
+    deadline: Sleep,
+}
+
+impl<F: Future> Stream for AsCompletedTimeout<F> {
+    type Item = Result<F::Output, Elapsed>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(inner).poll_next(cx) {
+            Poll::Ready(Some(v)) => return Poll::Ready(Some(Ok(v))),
+            Poll::Ready(None) => {
+                this.inner = None;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => {}
+        }
+        if this.deadline.poll_unbudgeted(cx).is_ready() {
+            this.inner = None;
+            return Poll::Ready(Some(Err(crate::time::elapsed())));
+        }
+        Poll::Pending
+    }
+}
+
+impl<F> fmt::Debug for AsCompletedTimeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompletedTimeout")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
