@@ -31,7 +31,7 @@
 //! - The multi_thread flavor needs `Send` futures; `spawn_local` and the
 //!   current_thread flavor take any future.
 
-pub use aio_macros::{main, test};
+pub use aio_macros::{main, select, test};
 pub use aio_runtime::runtime::run;
 pub use aio_runtime::task::{create_task, spawn, spawn_local};
 pub use aio_runtime::time::{sleep, wait_for};

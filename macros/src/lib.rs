@@ -13,6 +13,7 @@
 mod args;
 mod expand;
 mod item;
+mod select;
 
 use proc_macro::TokenStream;
 
@@ -126,4 +127,23 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(args.into(), item.into(), args::Kind::Test).into()
+}
+
+/// Waits for the first of several futures to be ready and runs its branch;
+/// the other futures are dropped (before the branch runs). Branches are
+/// polled in a random order each time, or in written order after
+/// `biased;`. A refutable pattern that does not match disables its branch;
+/// `else` runs when every branch is disabled.
+///
+/// Use it as `aio::select!`.
+///
+/// ```text
+/// let out = aio::select! {
+///     v = aio::spawn(work()) => v.unwrap(),
+///     _ = aio::sleep(Duration::from_secs(1)) => default_value,
+/// };
+/// ```
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    select::expand(input.into()).into()
 }
