@@ -1,0 +1,2 @@
+//! Loom models of the queue protocol.
+mod loom_queue;
