@@ -14,7 +14,7 @@ fn the_group_waits_for_every_child_and_returns_the_body_value() {
         let r = task_group(async |tg: &TaskGroup<String>| {
             for i in 0..10u64 {
                 let d = done.clone();
-                tg.spawn(async move {
+                let _ = tg.spawn(async move {
                     aio::sleep(Duration::from_millis(i)).await;
                     d.bump();
                     Ok::<_, String>(())
@@ -42,12 +42,12 @@ fn the_first_failure_cancels_the_body_and_the_siblings_and_is_collected() {
             let _body_guard = bd.drop_guard();
             for _ in 0..3 {
                 let g = sd.drop_guard();
-                tg.spawn(async move {
+                let _ = tg.spawn(async move {
                     let _g = g;
                     std::future::pending::<Result<(), &str>>().await
                 });
             }
-            tg.spawn(async { Err::<(), _>("first") });
+            let _ = tg.spawn(async { Err::<(), _>("first") });
             std::future::pending::<()>().await;
             Ok(())
         })
@@ -77,7 +77,7 @@ fn a_panicking_child_is_collected_and_its_handle_is_failed() {
             });
             // The handle is awaited from a sibling, since the body itself is
             // cancelled as soon as the child fails.
-            tg.spawn(async move {
+            let _ = tg.spawn(async move {
                 if child.await.unwrap_err().is_failed() {
                     hf.bump();
                 }
@@ -111,7 +111,7 @@ fn the_body_error_comes_first() {
                     aio::task::yield_now().await;
                     Err::<(), &str>("child")
                 });
-                tg.spawn(async move { inner.await.unwrap() });
+                let _ = tg.spawn(async move { inner.await.unwrap() });
                 Err("body")
             })
             .await;
@@ -172,7 +172,7 @@ fn cancelling_the_task_running_the_group_cancels_every_child() {
                 for _ in 0..5 {
                     let g = d.drop_guard();
                     let s = s.clone();
-                    tg.spawn(async move {
+                    let _ = tg.spawn(async move {
                         let _g = g;
                         s.count_down();
                         std::future::pending::<Result<(), ()>>().await
@@ -204,9 +204,9 @@ fn children_spawn_siblings_through_the_handle() {
         let r = task_group(async |tg: &TaskGroup<()>| {
             let h = tg.handle();
             let n2 = n.clone();
-            tg.spawn(async move {
+            let _ = tg.spawn(async move {
                 let n3 = n2.clone();
-                h.spawn(async move {
+                let _ = h.spawn(async move {
                     n3.bump();
                     Ok(())
                 });

@@ -155,7 +155,9 @@ fn expansion(s: Select) -> TokenStream {
                 let __aio_start: usize = #start;
                 let mut __aio_pending = false;
                 for __aio_k in 0..#n {
-                    match (__aio_start + __aio_k) % #n {
+                    #[allow(clippy::modulo_one)]
+                    let __aio_i = (__aio_start + __aio_k) % #n;
+                    match __aio_i {
                         #(
                             #idx => {
                                 if !__aio_disabled[#idx] {

@@ -120,6 +120,18 @@ pub(crate) fn clock_now() -> Option<std::time::Instant> {
         .flatten()
 }
 
+/// Runs `f` with this thread's runtime by reference (no handle clone).
+#[track_caller]
+pub(crate) fn with_shared<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> R {
+    CONTEXT.with(|c| match c.handle.borrow().as_ref() {
+        Some(h) => f(h.shared()),
+        None => panic!(
+            "no running aio runtime: call this inside aio::run, #[aio::main], \
+             Runtime::block_on, or a task"
+        ),
+    })
+}
+
 /// The runtime this thread is in, if any.
 pub(crate) fn try_handle() -> Option<Handle> {
     CONTEXT
@@ -188,10 +200,22 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(Option<&RefCell<Driver>>) -> R) -> R
     f(d.map(|p| unsafe { p.as_ref() }))
 }
 
-/// Yields: the waker is woken now, so the task is rescheduled at the back
-/// of the queue once this poll returns.
+/// Yields. On a multi_thread worker the wake is deferred until the worker
+/// has nothing else to run (its queues and the injector are empty), as
+/// tokio does, so yielding tasks cannot starve injected ones. Elsewhere
+/// (current_thread: asyncio's order) the task goes to the back of the
+/// queue at once.
 pub(crate) fn defer_yield(waker: &Waker) {
-    waker.wake_by_ref();
+    let deferred = with_worker(|w| match w {
+        Some(w) => {
+            w.defer(waker);
+            true
+        }
+        None => false,
+    });
+    if !deferred {
+        waker.wake_by_ref();
+    }
 }
 
 #[track_caller]

@@ -53,7 +53,7 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     BUDGET_LEFT.with(|b| match b.get() {
         None => Poll::Ready(RestoreOnPending(Cell::new(None))),
         Some(0) => {
-            cx.waker().wake_by_ref();
+            super::context::defer_yield(cx.waker());
             Poll::Pending
         }
         Some(n) => {

@@ -15,15 +15,32 @@ use std::ptr::NonNull;
 type OnEmpty = Box<dyn Fn() + Send + Sync>;
 
 /// Live tasks of one runtime.
+///
+/// Spawns and completions only touch their own shard (cache-line padded),
+/// so workers do not contend on one line. The total is only counted from
+/// shutdown on (`remaining`), when `close` sums the shards.
 pub(crate) struct Registry {
-    shards: Box<[Mutex<Shard>]>,
-    len: AtomicUsize,
+    shards: Box<[Padded<Mutex<Shard>>]>,
+    /// Tasks still linked once closed (meaningless before).
+    remaining: AtomicUsize,
     closed: AtomicBool,
     on_empty: Mutex<Option<OnEmpty>>,
 }
 
+/// Keeps each shard on its own cache lines (128: adjacent-line prefetch).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 struct Shard {
     head: Option<NonNull<Header>>,
+    len: usize,
     closed: bool,
 }
 
@@ -37,13 +54,14 @@ impl Registry {
         Registry {
             shards: (0..n)
                 .map(|_| {
-                    Mutex::new(Shard {
+                    Padded(Mutex::new(Shard {
                         head: None,
+                        len: 0,
                         closed: false,
-                    })
+                    }))
                 })
                 .collect(),
-            len: AtomicUsize::new(0),
+            remaining: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             on_empty: Mutex::new(None),
         }
@@ -77,7 +95,7 @@ impl Registry {
                 .with_mut(|l| unsafe { (*l).prev = Some(task) });
         }
         shard.head = Some(task);
-        self.len.fetch_add(1, Relaxed);
+        shard.len += 1;
         true
     }
 
@@ -109,9 +127,10 @@ impl Registry {
         header
             .links
             .with_mut(|l| unsafe { *l = Default::default() });
+        shard.len -= 1;
         let closed = shard.closed;
         drop(shard);
-        if self.len.fetch_sub(1, AcqRel) == 1 && closed {
+        if closed && self.remaining.fetch_sub(1, AcqRel) == 1 {
             if let Some(f) = &*self.on_empty.lock() {
                 f();
             }
@@ -139,7 +158,11 @@ impl Registry {
         let mut out = Vec::new();
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
-            shard.closed |= close;
+            if close && !shard.closed {
+                // From now on this shard's removals count down `remaining`.
+                shard.closed = true;
+                self.remaining.fetch_add(shard.len, AcqRel);
+            }
             let mut cur = shard.head;
             while let Some(p) = cur {
                 // SAFETY: linked tasks are live; we hold the shard lock.
@@ -155,8 +178,13 @@ impl Registry {
         out
     }
 
+    /// Linked tasks: exact once closed (a sum of the shards before).
     pub(crate) fn len(&self) -> usize {
-        self.len.load(Acquire)
+        if self.is_closed() {
+            self.remaining.load(Acquire)
+        } else {
+            self.shards.iter().map(|s| s.lock().len).sum()
+        }
     }
 
     /// Sets the function called when the last task of a closed registry is

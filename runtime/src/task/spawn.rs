@@ -32,7 +32,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    Handle::current().spawn(f)
+    spawn(f)
 }
 
 /// Schedules `f` as a new task on the running runtime; see [`create_task`].
@@ -54,7 +54,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    Handle::current().spawn(f)
+    let at = Location::caller();
+    crate::scheduler::context::with_shared(|rt| rt.spawn_with(f, None, at))
 }
 
 /// Spawns a `!Send` future on the current thread.

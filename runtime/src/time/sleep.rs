@@ -167,7 +167,7 @@ impl Sleep {
             State::Done => return Poll::Ready(()),
             State::YieldOnce => {
                 this.state = State::Done;
-                cx.waker().wake_by_ref();
+                crate::scheduler::context::defer_yield(cx.waker());
                 return Poll::Pending;
             }
             State::Registered { entry, .. } => {

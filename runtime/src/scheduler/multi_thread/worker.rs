@@ -24,6 +24,8 @@ pub(crate) struct WorkerCtx {
     pub(crate) rt: Arc<Shared>,
     run_queue: Local,
     lifo: RefCell<Option<Notified>>,
+    /// Wakers of tasks that yielded, woken when the worker runs dry.
+    deferred: RefCell<Vec<std::task::Waker>>,
     is_searching: Cell<bool>,
     in_driver: Cell<bool>,
     tick: Cell<u32>,
@@ -56,6 +58,7 @@ pub(crate) fn run(
         rt,
         run_queue: local,
         lifo: RefCell::new(None),
+        deferred: RefCell::new(Vec::new()),
         is_searching: Cell::new(false),
         in_driver: Cell::new(false),
         tick: Cell::new(0),
@@ -71,6 +74,7 @@ pub(crate) fn run(
         ctx.run_loop();
         // Exit: notifications still queued belong to completed or
         // cancelled tasks; release them.
+        drop(std::mem::take(&mut *ctx.deferred.borrow_mut()));
         drop(ctx.lifo.borrow_mut().take());
         while let Some(t) = ctx.run_queue.pop() {
             drop(t);
@@ -106,12 +110,36 @@ impl WorkerCtx {
                 self.run_task(t);
                 continue;
             }
+            if self.wake_deferred() {
+                continue;
+            }
             if let Some(t) = self.steal_work() {
                 self.run_task(t);
                 continue;
             }
             self.park();
         }
+    }
+
+    /// Defers a yielding task's wake (see `context::defer_yield`).
+    pub(crate) fn defer(&self, waker: &std::task::Waker) {
+        let mut d = self.deferred.borrow_mut();
+        if !d.iter().any(|w| w.will_wake(waker)) {
+            d.push(waker.clone());
+        }
+    }
+
+    /// Wakes the deferred tasks (onto this worker's queue). True if any.
+    fn wake_deferred(&self) -> bool {
+        let wakers = std::mem::take(&mut *self.deferred.borrow_mut());
+        let any = !wakers.is_empty();
+        // To the back of the queue, not the LIFO slot.
+        self.in_driver.set(true);
+        for w in wakers {
+            w.wake();
+        }
+        self.in_driver.set(false);
+        any
     }
 
     fn maintenance(&self) {
@@ -124,7 +152,9 @@ impl WorkerCtx {
     fn next_task(&self, tick: u32) -> Option<Notified> {
         let mt = self.mt();
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
-            if let Some(t) = mt.inject.pop() {
+            // A batch, not one task: under load from local work the
+            // injector must still drain at a useful rate.
+            if let Some(t) = mt.inject.pop_into(&self.run_queue) {
                 return Some(t);
             }
         }
