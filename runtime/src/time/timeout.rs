@@ -151,14 +151,11 @@ pub fn timeout_at<F: IntoFuture>(
     f: F,
 ) -> Timeout<F::IntoFuture> {
     let deadline = deadline.into();
-    let shared = Shared {
-        deadline: Mutex::new(deadline),
-        ..Default::default()
-    };
     Timeout {
         future: Some(f.into_future()),
         sleep: deadline.map(sleep_until),
-        shared: Arc::new(shared),
+        deadline,
+        shared: std::cell::OnceCell::new(),
     }
 }
 
@@ -199,13 +196,23 @@ pub async fn wait_for<F: IntoFuture>(
 pub struct Timeout<F> {
     future: Option<F>,
     sleep: Option<Sleep>,
-    shared: Arc<Shared>,
+    /// The deadline as this future knows it (the handle's may move it).
+    deadline: Option<Instant>,
+    /// Created by the first `handle()` call only, so a plain timeout
+    /// allocates nothing beyond its timer.
+    shared: std::cell::OnceCell<Arc<Shared>>,
 }
 
 impl<F> Timeout<F> {
     /// A handle to read or move the deadline from elsewhere.
     pub fn handle(&self) -> TimeoutHandle {
-        TimeoutHandle(self.shared.clone())
+        let shared = self.shared.get_or_init(|| {
+            Arc::new(Shared {
+                deadline: Mutex::new(self.deadline),
+                ..Default::default()
+            })
+        });
+        TimeoutHandle(shared.clone())
     }
 }
 
@@ -225,14 +232,22 @@ impl<F: Future> Future for Timeout<F> {
             this.future = None;
             return Poll::Ready(Ok(v));
         }
-        if this.shared.changed.swap(false, AcqRel) {
-            let deadline = *this.shared.deadline.lock();
-            this.sleep = deadline.map(sleep_until);
+        if let Some(shared) = this.shared.get() {
+            if shared.changed.swap(false, AcqRel) {
+                let deadline = *shared.deadline.lock();
+                this.deadline = deadline;
+                this.sleep = deadline.map(sleep_until);
+            }
+            let mut w = shared.waker.lock();
+            if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *w = Some(cx.waker().clone());
+            }
         }
-        *this.shared.waker.lock() = Some(cx.waker().clone());
         if let Some(sleep) = this.sleep.as_mut() {
             if sleep.poll_unbudgeted(cx).is_ready() {
-                this.shared.expired.store(true, Release);
+                if let Some(shared) = this.shared.get() {
+                    shared.expired.store(true, Release);
+                }
                 // Drop the future now (a Task by value is cancelled here).
                 this.future = None;
                 return Poll::Ready(Err(Elapsed(())));
