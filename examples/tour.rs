@@ -77,25 +77,19 @@ fn say_after_sequential_vs_concurrent() {
     });
 }
 
-/// 3. Results in argument order, whatever the completion order.
-fn results_in_argument_order() {
-    section("3. Awaiting tasks in argument order (gather's contract)");
+/// 3. gather: outputs in argument order, whatever the completion order.
+fn gather() {
+    section("3. gather");
     async fn go(delay: u32, what: &'static str) -> String {
         aio::sleep(SECOND * delay).await;
         format!("{what}({delay})")
     }
     aio::run(async {
         let start = Instant::now();
-        let tasks = [
-            aio::create_task(go(2, "hello")),
-            aio::create_task(go(1, "world")),
-        ];
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(t.await.unwrap());
-        }
+        let (a, b) = aio::gather!(go(2, "hello"), go(1, "world")).await;
         println!(
-            "{out:?} after {} (expect [\"hello(2)\", \"world(1)\"] after ~2)",
+            "gather!(go(2, \"hello\"), go(1, \"world\")) = {:?} after {} (expect argument order, ~2)",
+            [a, b],
             secs(start.elapsed())
         );
     });
@@ -223,6 +217,104 @@ fn background_tasks_with_done_callbacks() {
     });
 }
 
+/// 9. wait_for and wait.
+fn wait_and_wait_for() {
+    section("9. wait_for and wait");
+    use aio::future::{wait, ReturnWhen};
+    aio::run(async {
+        let start = Instant::now();
+        let eternity = aio::create_task(async {
+            aio::sleep(SECOND * 3600).await;
+            "done"
+        });
+        let eternity_ref = eternity.task_ref();
+        match aio::wait_for(eternity, SECOND).await {
+            Ok(v) => println!("wait_for: {v:?}?"),
+            Err(e) => println!(
+                "wait_for(eternity(), 1): {e} after {} (expect ~1)",
+                secs(start.elapsed())
+            ),
+        }
+        aio::task::yield_now().await;
+        println!(
+            "the timed-out task was cancelled: {}",
+            eternity_ref.is_cancelled()
+        );
+
+        let start = Instant::now();
+        let tasks = [3u32, 1, 2].map(|d| {
+            aio::create_task(async move {
+                aio::sleep(SECOND * d).await;
+                d
+            })
+        });
+        let (done, pending) = wait(tasks, ReturnWhen::FirstCompleted, None).await;
+        println!(
+            "wait(FIRST_COMPLETED): {} done, {} pending after {} (expect 1, 2, ~1)",
+            done.len(),
+            pending.len(),
+            secs(start.elapsed())
+        );
+        let (done, pending) = wait(pending, ReturnWhen::AllCompleted, SECOND / 2).await;
+        println!(
+            "wait(ALL_COMPLETED, timeout=0.5): {} done, {} pending (a timeout cancels nothing)",
+            done.len(),
+            pending.len()
+        );
+        let (done, _) = wait(pending, ReturnWhen::AllCompleted, None).await;
+        println!(
+            "wait(ALL_COMPLETED): {} done after {} (expect ~3)",
+            done.len(),
+            secs(start.elapsed())
+        );
+    });
+}
+
+/// Structured concurrency: a TaskGroup waits for its children, and the
+/// first failure cancels the rest.
+fn task_group() {
+    section("TaskGroup (asyncio 3.11)");
+    use aio::task::{task_group, TaskGroup};
+    aio::run(async {
+        let start = Instant::now();
+        let r = task_group(async |tg: &TaskGroup<String>| {
+            let a = tg.spawn(async {
+                aio::sleep(SECOND).await;
+                Ok::<_, String>(1)
+            });
+            let b = tg.spawn(async {
+                aio::sleep(SECOND * 2).await;
+                Ok::<_, String>(2)
+            });
+            Ok(a.await.unwrap() + b.await.unwrap())
+        })
+        .await;
+        println!(
+            "two children: {:?} after {} (expect Ok(3), ~2)",
+            r,
+            secs(start.elapsed())
+        );
+        let start = Instant::now();
+        let r: Result<(), _> = task_group(async |tg: &TaskGroup<String>| {
+            let _ = tg.spawn(async {
+                aio::sleep(SECOND * 3600).await;
+                Ok::<_, String>(())
+            });
+            let _ = tg.spawn(async {
+                aio::sleep(SECOND).await;
+                Err::<(), _>("child failed".to_string())
+            });
+            Ok(())
+        })
+        .await;
+        println!(
+            "a failing child: {:?} after {} (the hour-long sibling was cancelled at ~1)",
+            r.map_err(|e| e.to_string()),
+            secs(start.elapsed())
+        );
+    });
+}
+
 /// 13 (part). to_thread: blocking work off the workers.
 fn to_thread() {
     section("13. Blocking work with to_thread");
@@ -251,11 +343,13 @@ fn main() {
     println!("aio tour: the asyncio tutorial programs on aio (1 tutorial second = {SECOND:?})");
     hello_pause_world();
     say_after_sequential_vs_concurrent();
-    results_in_argument_order();
+    gather();
     await_returns_values();
     task_runs_when_creator_yields();
     task_life_cycle();
     background_tasks_with_done_callbacks();
+    wait_and_wait_for();
+    task_group();
     to_thread();
-    println!("\nNot yet in the tour (their issues are open): gather!/wait/wait_for, queues of workers, locks, echo over loopback.");
+    println!("\nNot yet in the tour (their issues are open): echo over loopback (networking).");
 }
