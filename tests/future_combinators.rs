@@ -11,19 +11,7 @@ use std::time::Duration;
 use aio::future::{as_completed, wait, wait_fallible, Promise, ReturnWhen};
 use aio::stream::Stream;
 use aio::time::Instant;
-use common::{on_all_flavors, Counter};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn paused<F: std::future::Future>(f: F) -> F::Output {
-    aio::runtime::Builder::new_current_thread()
-        .start_paused(true)
-        .build()
-        .expect("runtime")
-        .run(f)
-}
+use common::{ms, on_all_flavors, paused, Counter};
 
 async fn go(delay: u64, what: &'static str) -> String {
     aio::sleep(ms(delay)).await;

@@ -10,19 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aio::time::{Instant, MissedTickBehavior};
-use common::Counter;
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn paused<F: std::future::Future>(f: F) -> F::Output {
-    aio::runtime::Builder::new_current_thread()
-        .start_paused(true)
-        .build()
-        .expect("runtime")
-        .run(f)
-}
+use common::{ms, paused, Counter};
 
 #[test]
 fn concurrent_sleeps_take_the_longest_sequential_take_the_sum() {

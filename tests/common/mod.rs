@@ -394,3 +394,19 @@ impl Log {
         self.0.lock().unwrap().len()
     }
 }
+
+/// Milliseconds.
+pub(crate) fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Runs `f` (with `Runtime::run`) on a current_thread runtime whose clock
+/// starts paused: time moves only when every task is idle, to the next
+/// timer, so elapsed times are exact.
+pub(crate) fn paused<F: Future>(f: F) -> F::Output {
+    Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .expect("runtime")
+        .run(f)
+}
