@@ -73,11 +73,27 @@ impl Builder {
     }
 
     /// The default flavor: per-core workers that steal from each other.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Builder::new_multi_thread().build().unwrap();
+    /// assert_eq!(rt.block_on(async { aio::spawn(async { 1 }).await.unwrap() }), 1);
+    /// ```
     pub fn new_multi_thread() -> Builder {
         Builder::new(Kind::MultiThread)
     }
 
     /// One thread (the caller of `block_on`/`run`), asyncio's exact order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let main_thread = std::thread::current().id();
+    /// let ran_on = rt.block_on(async { aio::spawn(async { std::thread::current().id() }).await.unwrap() });
+    /// assert_eq!(ran_on, main_thread);
+    /// ```
     pub fn new_current_thread() -> Builder {
         Builder::new(Kind::CurrentThread)
     }
@@ -86,6 +102,13 @@ impl Builder {
     ///
     /// # Panics
     /// Panics if `n` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {});
+    /// ```
     pub fn worker_threads(&mut self, n: usize) -> &mut Self {
         assert!(n > 0, "worker_threads must be at least 1");
         self.worker_threads = Some(n);
@@ -93,18 +116,43 @@ impl Builder {
     }
 
     /// Name of the worker threads (default `aio-worker`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Builder::new_multi_thread().thread_name("svc-worker").build().unwrap();
+    /// let name = rt.block_on(async {
+    ///     aio::spawn(async { std::thread::current().name().map(String::from) }).await.unwrap()
+    /// });
+    /// assert_eq!(name.as_deref(), Some("svc-worker"));
+    /// ```
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
         self.thread_name = name.into();
         self
     }
 
     /// Submission queue entries per io_uring ring (default 256).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Builder::new_current_thread().ring_entries(64).build().unwrap();
+    /// rt.block_on(async {});
+    /// ```
     pub fn ring_entries(&mut self, n: u32) -> &mut Self {
         self.ring_entries = n;
         self
     }
 
     /// Cap on blocking-pool threads (default 512).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Builder::new_current_thread().max_blocking_threads(2).build().unwrap();
+    /// let n = rt.block_on(async { aio::to_thread(|| 2 + 2).await });
+    /// assert_eq!(n, 4);
+    /// ```
     pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
         self.max_blocking_threads = n;
         self
@@ -112,6 +160,13 @@ impl Builder {
 
     /// Debug mode: spawn locations, slow-poll warnings, tasks cancelled at
     /// shutdown. Default: on iff the environment has `AIO_DEBUG=1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Builder::new_current_thread().debug(true).build().unwrap();
+    /// assert!(rt.handle().is_debug());
+    /// ```
     pub fn debug(&mut self, on: bool) -> &mut Self {
         self.debug = Some(on);
         self
@@ -119,6 +174,23 @@ impl Builder {
 
     /// In debug mode, polls and callbacks longer than this are reported
     /// (default 100 ms).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let rt = aio::runtime::Builder::new_current_thread()
+    ///     .debug(true)
+    ///     .slow_poll_threshold(Duration::from_millis(5))
+    ///     .exception_handler(move |ctx| s.lock().unwrap().push(ctx.message().to_string()))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async { std::thread::sleep(Duration::from_millis(20)) }); // blocks on purpose
+    /// assert!(seen.lock().unwrap()[0].starts_with("Executing <Task"));
+    /// ```
     pub fn slow_poll_threshold(&mut self, d: Duration) -> &mut Self {
         self.slow_poll_threshold = d;
         self
@@ -127,12 +199,34 @@ impl Builder {
     /// Start with a paused (virtual) clock: time advances only through
     /// `time::advance`, or to the next timer when every task is idle.
     /// current_thread only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = aio::runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let t0 = aio::time::Instant::now();
+    ///     aio::sleep(Duration::from_secs(3600)).await; // instant in real time
+    ///     assert_eq!(t0.elapsed(), Duration::from_secs(3600));
+    /// });
+    /// ```
     pub fn start_paused(&mut self, paused: bool) -> &mut Self {
         self.start_paused = paused;
         self
     }
 
     /// Replaces the exception handler (default: one line on stderr).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Builder::new_current_thread()
+    ///     .exception_handler(|ctx| eprintln!("custom: {}", ctx.message()))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {});
+    /// ```
     pub fn exception_handler(
         &mut self,
         f: impl Fn(&ExceptionContext) + Send + Sync + 'static,
@@ -149,6 +243,13 @@ impl Builder {
     /// EPERM from `kernel.io_uring_disabled` or seccomp, ENOMEM from the
     /// memlock limit) and what to do; `InvalidInput` for `start_paused` on
     /// a multi_thread runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = aio::runtime::Builder::new_multi_thread().start_paused(true).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
         if self.start_paused && self.kind == Kind::MultiThread {
             return Err(io::Error::new(
