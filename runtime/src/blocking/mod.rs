@@ -198,9 +198,11 @@ impl Schedule for BlockingSchedule {
     }
 }
 
-/// A closure run once as a future.
+/// A closure run once as a future, in a copy of the context current when
+/// it was scheduled.
 struct BlockingTask<F> {
     f: Option<F>,
+    ctx: Option<crate::context::Context>,
 }
 
 impl<F> Unpin for BlockingTask<F> {}
@@ -209,7 +211,7 @@ impl<F: FnOnce() -> T, T> Future for BlockingTask<F> {
     type Output = T;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
         let f = self.f.take().expect("a blocking task runs once");
-        Poll::Ready(f())
+        Poll::Ready(crate::context::with_context(&mut self.ctx, f))
     }
 }
 
@@ -221,7 +223,10 @@ where
 {
     let sched = BlockingSchedule { rt: rt.clone() };
     rt.blocking.inner.in_flight.fetch_add(1, AcqRel);
-    let job = BlockingTask { f: Some(f) };
+    let job = BlockingTask {
+        f: Some(f),
+        ctx: crate::context::capture(),
+    };
     // Two references: the notification and the handle (not registered).
     let ptr = Cell::allocate(job, sched, TaskId::next(), None, 2);
     let task = Task::from_raw(ptr);

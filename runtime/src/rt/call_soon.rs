@@ -19,10 +19,18 @@ const CANCELLED: u8 = 2;
 
 type Callback = Box<dyn FnOnce() + Send + 'static>;
 
+/// A queued callback: the function, its cancel state, and a copy of the
+/// context current when it was scheduled (it runs in that context).
+type Entry = (
+    Callback,
+    Option<Arc<AtomicU8>>,
+    Option<crate::context::Context>,
+);
+
 /// The queue.
 #[derive(Default)]
 pub(crate) struct CallSoon {
-    queue: Mutex<VecDeque<(Callback, Option<Arc<AtomicU8>>)>>,
+    queue: Mutex<VecDeque<Entry>>,
     running: AtomicBool,
     /// The runner task's id, hidden from `all_tasks()` (loop internals).
     runner: AtomicU64,
@@ -30,7 +38,8 @@ pub(crate) struct CallSoon {
 
 impl CallSoon {
     pub(crate) fn push(&self, rt: &Arc<Shared>, f: Callback, state: Option<Arc<AtomicU8>>) {
-        self.queue.lock().push_back((f, state));
+        let ctx = crate::context::capture();
+        self.queue.lock().push_back((f, state, ctx));
         if !self.running.swap(true, AcqRel) {
             let rt2 = rt.clone();
             let runner = rt.spawn(async move { run_callbacks(&rt2).await });
@@ -48,7 +57,7 @@ async fn run_callbacks(rt: &Arc<Shared>) {
     let q = &rt.call_soon;
     loop {
         let next = q.queue.lock().pop_front();
-        let Some((f, state)) = next else {
+        let Some((f, state, mut ctx)) = next else {
             q.running.store(false, Release);
             // A push may have seen `running` just before we cleared it.
             if q.queue.lock().is_empty() || q.running.swap(true, AcqRel) {
@@ -64,7 +73,8 @@ async fn run_callbacks(rt: &Arc<Shared>) {
             }
         }
         let start = rt.config.debug.then(std::time::Instant::now);
-        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        let run = || crate::context::with_context(&mut ctx, f);
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
             rt.call_exception_handler(
                 &ExceptionContext::new("Exception in callback").with_panic(p),
             );

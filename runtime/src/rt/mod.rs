@@ -207,6 +207,8 @@ where
             ..Default::default()
         })
     });
+    // The task runs in a copy of the spawner's context (asyncio semantics).
+    let f = crate::context::TaskContext::new(f, crate::context::capture());
     // Three references: the notification, the handle, the registry.
     let ptr = Cell::allocate(f, sched, TaskId::next(), extras, 3);
     let task = Task::from_raw(ptr);

@@ -168,6 +168,7 @@ pub fn all_tasks() -> Vec<TaskRef> {
 #[must_use = "a Builder does nothing until .spawn() is called"]
 pub struct Builder {
     name: Option<Arc<str>>,
+    context: Option<crate::context::Context>,
 }
 
 impl Builder {
@@ -182,6 +183,28 @@ impl Builder {
         self
     }
 
+    /// Runs the task in `ctx` itself (shared: its `set`s are seen through
+    /// `ctx` and by other users of it) instead of a copy of the current
+    /// context.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::context::{Context, ContextVar};
+    /// static N: ContextVar<u32> = ContextVar::new("n");
+    /// aio::run(async {
+    ///     let ctx = Context::new();
+    ///     let t = aio::task::Builder::new().context(ctx.clone()).spawn(async { N.set(1); });
+    ///     t.await.unwrap();
+    ///     assert_eq!(ctx.get(&N), Some(1));
+    ///     assert_eq!(N.get(), None);
+    /// });
+    /// ```
+    pub fn context(mut self, ctx: crate::context::Context) -> Builder {
+        self.context = Some(ctx);
+        self
+    }
+
     /// Spawns `f` on the running runtime with this configuration.
     ///
     /// # Panics
@@ -193,7 +216,11 @@ impl Builder {
         F::Output: Send + 'static,
     {
         let handle = Handle::current();
-        handle.shared().spawn_with(f, self.name, Location::caller())
+        let at = Location::caller();
+        match self.context {
+            Some(ctx) => handle.shared().spawn_with(ctx.scope(f), self.name, at),
+            None => handle.shared().spawn_with(f, self.name, at),
+        }
     }
 
     /// Spawns a `!Send` future on this thread with this configuration; see
@@ -204,6 +231,9 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        crate::scheduler::context::spawn_local(f, self.name)
+        match self.context {
+            Some(ctx) => crate::scheduler::context::spawn_local(ctx.scope(f), self.name),
+            None => crate::scheduler::context::spawn_local(f, self.name),
+        }
     }
 }
