@@ -11,16 +11,30 @@
 //! `Mutex<T>`, `RwLock<T>` and `BoundedSemaphore` are built on
 //! [`Semaphore`].
 
+mod barrier;
 mod bounded;
+mod cancellation;
+mod condition;
 mod event;
 mod lock;
+mod notify;
+pub mod oneshot;
+mod rwlock;
 mod semaphore;
 mod waiters;
 
+#[cfg(all(test, loom))]
+mod tests;
+
+pub use barrier::{Barrier, BarrierWait, BrokenBarrier};
 pub use bounded::{BoundedSemaphore, TooManyReleases};
+pub use cancellation::{CancellationToken, WaitForCancellation};
+pub use condition::{CondGuard, Condition};
 pub use event::{Event, EventWait};
 pub use lock::{
     Lock, LockFuture, LockGuard, Mutex, MutexGuard, MutexLockFuture, OwnedLockGuard,
     OwnedMutexGuard,
 };
+pub use notify::{Notified, Notify};
+pub use rwlock::{RwLock, RwLockReadFuture, RwLockReadGuard, RwLockWriteFuture, RwLockWriteGuard};
 pub use semaphore::{Acquire, AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
