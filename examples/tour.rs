@@ -317,9 +317,133 @@ fn task_group() {
     });
 }
 
-/// 13 (part). to_thread: blocking work off the workers.
+/// 12. A queue of work items and a pool of workers.
+fn queue_of_workers() {
+    section("12. Queues and workers");
+    use aio::queue::Queue;
+    aio::run(async {
+        let queue: Queue<u32> = Queue::new(0);
+        // Work items: how long each one takes, in tenths of a tutorial second.
+        let items = [3u32, 9, 1, 7, 5, 2, 8, 4, 6, 2];
+        let total: u32 = items.iter().sum();
+        for i in items {
+            queue.put_nowait(i).unwrap();
+        }
+        let start = Instant::now();
+        let workers: Vec<_> = (0..3)
+            .map(|n| {
+                let q = queue.clone();
+                aio::task::Builder::new()
+                    .name(format!("worker-{n}"))
+                    .spawn(async move {
+                        let mut worked = 0;
+                        while let Ok(tenths) = q.get().await {
+                            aio::sleep(SECOND * tenths / 10).await;
+                            worked += tenths;
+                            q.task_done().unwrap();
+                        }
+                        worked
+                    })
+            })
+            .collect();
+        queue.join().await;
+        let elapsed = start.elapsed();
+        for w in &workers {
+            w.cancel();
+        }
+        println!(
+            "3 workers did {} tutorial-s of work in {} (sequential would take {:.1})",
+            f64::from(total) / 10.0,
+            secs(elapsed),
+            f64::from(total) / 10.0
+        );
+    });
+}
+
+/// 13. Locks, events, semaphores and context variables.
+fn locks_and_context() {
+    section("13. Lock, Event, Semaphore, context variables");
+    use aio::context::ContextVar;
+    use aio::sync::{Event, Lock, Semaphore};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static REQUEST_ID: ContextVar<u32> = ContextVar::new("request_id");
+    aio::run(async {
+        let lock = Arc::new(Lock::new());
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (lock, inside, most) = (lock.clone(), inside.clone(), most.clone());
+                aio::create_task(async move {
+                    let _held = lock.lock().await;
+                    let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    aio::sleep(SECOND / 100).await;
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        println!(
+            "Lock: 10 tasks, at most {} inside at once",
+            most.load(Ordering::SeqCst)
+        );
+
+        let event = Arc::new(Event::new());
+        let waiters: Vec<_> = (0..3)
+            .map(|i| {
+                let e = event.clone();
+                aio::create_task(async move {
+                    e.wait().await;
+                    i
+                })
+            })
+            .collect();
+        event.set();
+        let mut woke = Vec::new();
+        for w in waiters {
+            woke.push(w.await.unwrap());
+        }
+        println!("Event: set() woke waiters {woke:?}");
+
+        let sem = Arc::new(Semaphore::new(2));
+        let start = Instant::now();
+        let jobs: Vec<_> = (0..4)
+            .map(|_| {
+                let sem = sem.clone();
+                aio::create_task(async move {
+                    let _permit = sem.acquire().await.unwrap();
+                    aio::sleep(SECOND).await;
+                })
+            })
+            .collect();
+        for j in jobs {
+            j.await.unwrap();
+        }
+        println!(
+            "Semaphore(2): 4 jobs of 1 tutorial-s took {} (expect ~2)",
+            secs(start.elapsed())
+        );
+
+        REQUEST_ID.set(1);
+        let child = aio::create_task(async {
+            let seen = REQUEST_ID.get();
+            REQUEST_ID.set(99); // changes only the child's copy
+            seen
+        });
+        println!(
+            "ContextVar: the child saw {:?}; after it set 99, main still sees {:?}",
+            child.await.unwrap(),
+            REQUEST_ID.get()
+        );
+    });
+}
+
+/// to_thread: blocking work off the workers.
 fn to_thread() {
-    section("13. Blocking work with to_thread");
+    section("Blocking work with to_thread");
     aio::run(async {
         let start = Instant::now();
         let jobs: Vec<_> = (0..4)
@@ -352,6 +476,8 @@ fn main() {
     background_tasks_with_done_callbacks();
     wait_and_wait_for();
     task_group();
+    queue_of_workers();
+    locks_and_context();
     to_thread();
     println!("\nNot yet in the tour (their issues are open): echo over loopback (networking).");
 }
