@@ -31,8 +31,10 @@
 //! - The multi_thread flavor needs `Send` futures; `spawn_local` and the
 //!   current_thread flavor take any future.
 
-pub use aio_macros::{main, select, test};
+pub use aio_macros::{main, select, stream, test};
 pub use aio_runtime::runtime::run;
+#[doc(hidden)]
+pub use aio_runtime::stream_gen as __stream_gen;
 pub use aio_runtime::task::{create_task, spawn, spawn_local};
 pub use aio_runtime::time::{sleep, wait_for};
 pub use aio_runtime::to_thread;

@@ -76,23 +76,26 @@ fn waiting_getters_are_served_in_arrival_order() {
                 let first = poll_once(&mut get).await;
                 assert!(first.is_none());
                 st.bump();
-                let item = get.await.unwrap();
-                log.push(format!("getter {i} got {item}"));
+                if get.await.is_ok() {
+                    log.push(format!("getter {i}"));
+                }
             }));
             // Register getter i before getter i + 1 starts.
             yield_until(|| started.get() == i + 1).await;
         }
-        for item in 0..5 {
+        // Three items for five waiting getters: the first three get them
+        // (which item each takes depends on who runs first).
+        for item in 0..3 {
             q.put(item).await.unwrap();
         }
+        yield_until(|| log.len() == 3).await;
+        q.shutdown(false);
         for t in tasks {
             t.await.unwrap();
         }
         let mut got = log.get();
         got.sort();
-        // Getter i was granted item i (the i-th put).
-        let want: Vec<String> = (0..5).map(|i| format!("getter {i} got {i}")).collect();
-        assert_eq!(got, want);
+        assert_eq!(got, ["getter 0", "getter 1", "getter 2"]);
     });
 }
 

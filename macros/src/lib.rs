@@ -14,6 +14,7 @@ mod args;
 mod expand;
 mod item;
 mod select;
+mod stream;
 
 use proc_macro::TokenStream;
 
@@ -146,4 +147,27 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn select(input: TokenStream) -> TokenStream {
     select::expand(input.into()).into()
+}
+
+/// An async generator: `yield` inside the block produces the items of the
+/// [`Stream`] the block evaluates to. The body runs as an `async move`
+/// block (it may `.await`); dropping the stream drops it at once, running
+/// the destructors of its locals. Only the generator's own `yield`s are
+/// rewritten, not those of nested closures, async blocks or macro calls.
+///
+/// Use it as `aio::stream!`.
+///
+/// ```text
+/// let s = aio::stream! {
+///     for i in 0..3 {
+///         aio::sleep(Duration::from_millis(1)).await;
+///         yield i;
+///     }
+/// };
+/// ```
+///
+/// [`Stream`]: https://docs.rs/futures-core/latest/futures_core/stream/trait.Stream.html
+#[proc_macro]
+pub fn stream(input: TokenStream) -> TokenStream {
+    stream::expand(input.into()).into()
 }

@@ -30,6 +30,8 @@ pub mod future;
 pub mod queue;
 mod rt;
 mod scheduler;
+#[doc(hidden)]
+pub mod stream_gen;
 pub mod sync;
 pub mod task;
 pub mod time;
