@@ -48,3 +48,21 @@ fn notify_one_vs_a_dropped_waiter_passes_it_on() {
         );
     });
 }
+
+#[test]
+fn notify_waiters_vs_register() {
+    model(|| {
+        let n = Arc::new(Notify::new());
+        let (w, count) = waker();
+        // Created before the call: must complete whatever the interleaving.
+        let mut f = Box::pin(n.notified());
+        let n1 = n.clone();
+        let notifier = thread::spawn(move || n1.notify_waiters());
+        let first = poll(f.as_mut(), &w);
+        notifier.join().unwrap();
+        if first.is_pending() {
+            assert_eq!(count.wakes(), 1);
+            assert!(poll(f.as_mut(), &w).is_ready());
+        }
+    });
+}

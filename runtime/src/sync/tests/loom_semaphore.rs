@@ -74,3 +74,67 @@ fn concurrent_release_of_a_held_permit_reaches_the_waiter() {
         assert_eq!(sem.available(), 1);
     });
 }
+
+#[test]
+fn a_partial_waiter_dropped_vs_release_conserves_permits() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let s1 = sem.clone();
+        let releaser = thread::spawn(move || s1.add_permits(1));
+        let (w, _count) = waker();
+        // `a` gathers what it can (1 or 2 permits) and is dropped; `b`
+        // queues behind it.
+        let mut a = Box::pin(sem.acquire_many(2));
+        let mut b = Box::pin(sem.acquire());
+        let pa = poll(a.as_mut(), &w);
+        let pb = poll(b.as_mut(), &w);
+        drop(a);
+        releaser.join().unwrap();
+        let held_a = match &pa {
+            std::task::Poll::Ready(p) => p.as_ref().unwrap().num_permits(),
+            std::task::Poll::Pending => 0,
+        };
+        let pb = match pb {
+            std::task::Poll::Pending => poll(b.as_mut(), &w),
+            ready => ready,
+        };
+        let held_b = match &pb {
+            std::task::Poll::Ready(p) => p.as_ref().unwrap().num_permits(),
+            std::task::Poll::Pending => 0,
+        };
+        assert_eq!(
+            held_a + held_b + sem.available(),
+            2,
+            "permits are conserved"
+        );
+        if held_a == 0 {
+            assert_eq!(held_b, 1, "`b` waits while `a`'s permits are free");
+        }
+        drop((pa, pb, b));
+        assert_eq!(sem.available(), 2);
+    });
+}
+
+#[test]
+fn close_vs_waiter() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let s1 = sem.clone();
+        let closer = thread::spawn(move || s1.close());
+        let (w, count) = waker();
+        let mut a = Box::pin(sem.acquire());
+        let first = poll(a.as_mut(), &w);
+        closer.join().unwrap();
+        let out = match first {
+            std::task::Poll::Ready(r) => r,
+            std::task::Poll::Pending => {
+                assert_eq!(count.wakes(), 1, "close wakes the waiter");
+                match poll(a.as_mut(), &w) {
+                    std::task::Poll::Ready(r) => r,
+                    std::task::Poll::Pending => panic!("waiter pending after close"),
+                }
+            }
+        };
+        assert!(out.is_err());
+    });
+}

@@ -6,6 +6,7 @@ mod loom_oneshot;
 mod loom_semaphore;
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::Arc;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
@@ -14,17 +15,17 @@ use std::task::{Context, Poll, Wake, Waker};
 pub(super) struct Count(AtomicUsize);
 
 impl Wake for Count {
-    fn wake(self: std::sync::Arc<Self>) {
+    fn wake(self: Arc<Self>) {
         self.0.fetch_add(1, SeqCst);
     }
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+    fn wake_by_ref(self: &Arc<Self>) {
         self.0.fetch_add(1, SeqCst);
     }
 }
 
 /// A fresh counting waker and its counter.
-pub(super) fn waker() -> (Waker, std::sync::Arc<Count>) {
-    let c = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+pub(super) fn waker() -> (Waker, Arc<Count>) {
+    let c = Arc::new(Count(AtomicUsize::new(0)));
     (Waker::from(c.clone()), c)
 }
 
