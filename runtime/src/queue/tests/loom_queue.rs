@@ -1,7 +1,9 @@
 //! Model: the get-cancel race. A getter registers (its `get` is pending),
 //! then is dropped on one thread while another thread puts an item. Under
 //! every interleaving the item is not lost: it stays in the queue, or its
-//! reservation passes to the next waiting getter, which is woken.
+//! reservation passes to the next waiting getter, which is woken. And its
+//! mirror: a putter granted room and dropped passes the room on, and its
+//! item never enters the queue.
 
 use crate::loom::model::model;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -82,6 +84,31 @@ fn grant_of_a_dropped_getter_passes_to_the_next() {
         // item now and was woken for it.
         assert_eq!(rb.0.load(SeqCst), 1);
         assert_eq!(poll(&mut b, &rb), Poll::Ready(Ok(7)));
+        assert_eq!(q.get_nowait(), Err(GetError::Empty));
+    });
+}
+
+#[test]
+fn dropped_putter_racing_a_get_enqueues_nothing() {
+    model(|| {
+        let q = Queue::new(1);
+        q.put_nowait(1u32).unwrap();
+        let (ra, rb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
+        // A and B wait for room, in that order.
+        let mut a = q.put(2);
+        let mut b = q.put(3);
+        assert!(poll(&mut a, &ra).is_pending());
+        assert!(poll(&mut b, &rb).is_pending());
+        let getter = {
+            let q = q.clone();
+            thread::spawn(move || q.get_nowait().unwrap())
+        };
+        drop(a);
+        assert_eq!(getter.join().unwrap(), 1);
+        // The room went to B (directly, or passed on by A), which was woken.
+        assert_eq!(rb.0.load(SeqCst), 1);
+        assert_eq!(poll(&mut b, &rb), Poll::Ready(Ok(())));
+        assert_eq!(q.get_nowait(), Ok(3), "A's item never entered");
         assert_eq!(q.get_nowait(), Err(GetError::Empty));
     });
 }
