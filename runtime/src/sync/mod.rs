@@ -19,6 +19,7 @@ mod event;
 mod lock;
 mod notify;
 pub mod oneshot;
+mod permit;
 mod rwlock;
 mod semaphore;
 mod waiters;
@@ -36,5 +37,6 @@ pub use lock::{
     OwnedMutexGuard,
 };
 pub use notify::{Notified, Notify};
+pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
 pub use rwlock::{RwLock, RwLockReadFuture, RwLockReadGuard, RwLockWriteFuture, RwLockWriteGuard};
-pub use semaphore::{Acquire, AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+pub use semaphore::{Acquire, AcquireError, Semaphore};

@@ -20,6 +20,7 @@
 //!   one) through the same release path, so the grant passes to the next
 //!   waiter.
 
+pub(crate) use super::permit::{Holder, OwnedSemaphorePermit, SemaphorePermit};
 use super::waiters::{Waiter, WaiterList, WakeList};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire as Acq};
 use crate::loom::sync::{Mutex, MutexGuard};
@@ -627,99 +628,6 @@ impl fmt::Debug for Acquire<'_> {
     }
 }
 
-/// Permits taken from a [`Semaphore`]; dropping it gives them back.
-///
-/// # Examples
-///
-/// ```
-/// let sem = aio::sync::Semaphore::new(1);
-/// let p = sem.try_acquire().unwrap();
-/// assert_eq!(p.num_permits(), 1);
-/// drop(p);
-/// assert_eq!(sem.available(), 1);
-/// ```
-#[must_use = "the permit is released as soon as it is dropped"]
-pub struct SemaphorePermit<'a> {
-    sem: &'a Semaphore,
-    n: usize,
-}
-
-impl SemaphorePermit<'_> {
-    /// Keeps the permits taken: they are not returned on drop.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let sem = aio::sync::Semaphore::new(1);
-    /// sem.try_acquire().unwrap().forget();
-    /// assert_eq!(sem.available(), 0);
-    /// ```
-    pub fn forget(mut self) {
-        self.n = 0;
-    }
-
-    /// How many permits this holds.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let sem = aio::sync::Semaphore::new(2);
-    /// assert_eq!(sem.try_acquire_many(2).unwrap().num_permits(), 2);
-    /// ```
-    pub fn num_permits(&self) -> usize {
-        self.n
-    }
-}
-
-impl Drop for SemaphorePermit<'_> {
-    fn drop(&mut self) {
-        self.sem.add_permits(self.n);
-    }
-}
-
-impl fmt::Debug for SemaphorePermit<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SemaphorePermit")
-            .field("permits", &self.n)
-            .finish()
-    }
-}
-
-/// A permit of an `Arc<Semaphore>`, movable into other tasks.
-///
-/// # Examples
-///
-/// ```
-/// use std::sync::Arc;
-/// let sem = Arc::new(aio::sync::Semaphore::new(1));
-/// let p = sem.clone().try_acquire_owned().unwrap();
-/// assert_eq!(sem.available(), 0);
-/// drop(p);
-/// assert_eq!(sem.available(), 1);
-/// ```
-#[must_use = "the permit is released as soon as it is dropped"]
-pub struct OwnedSemaphorePermit {
-    sem: crate::loom::sync::Arc<dyn Holder>,
-    n: usize,
-}
-
-/// What an owned permit keeps alive: a `Semaphore` or a `BoundedSemaphore`.
-pub(crate) trait Holder: Send + Sync + 'static {
-    fn semaphore(&self) -> &Semaphore;
-}
-
-impl Holder for Semaphore {
-    fn semaphore(&self) -> &Semaphore {
-        self
-    }
-}
-
-impl OwnedSemaphorePermit {
-    pub(crate) fn new(sem: crate::loom::sync::Arc<dyn Holder>, n: usize) -> OwnedSemaphorePermit {
-        OwnedSemaphorePermit { sem, n }
-    }
-}
-
 impl Semaphore {
     /// [`try_acquire`](Self::try_acquire) returning an owned permit.
     ///
@@ -733,48 +641,5 @@ impl Semaphore {
     pub fn try_acquire_owned(self: crate::loom::sync::Arc<Self>) -> Option<OwnedSemaphorePermit> {
         self.try_take(1).ok()?;
         Some(OwnedSemaphorePermit { sem: self, n: 1 })
-    }
-}
-
-impl OwnedSemaphorePermit {
-    /// Keeps the permits: they are not returned on drop.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// let sem = Arc::new(aio::sync::Semaphore::new(1));
-    /// sem.clone().try_acquire_owned().unwrap().forget();
-    /// assert_eq!(sem.available(), 0);
-    /// ```
-    pub fn forget(mut self) {
-        self.n = 0;
-    }
-
-    /// How many permits this holds.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// let sem = Arc::new(aio::sync::Semaphore::new(1));
-    /// assert_eq!(sem.try_acquire_owned().unwrap().num_permits(), 1);
-    /// ```
-    pub fn num_permits(&self) -> usize {
-        self.n
-    }
-}
-
-impl Drop for OwnedSemaphorePermit {
-    fn drop(&mut self) {
-        self.sem.semaphore().add_permits(self.n);
-    }
-}
-
-impl fmt::Debug for OwnedSemaphorePermit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedSemaphorePermit")
-            .field("permits", &self.n)
-            .finish()
     }
 }
