@@ -142,7 +142,7 @@ impl Context {
     }
 
     /// The value `var` has in this context, if it was set here. Unlike
-    /// [`ContextVar::get`], the variable's default is not consulted
+    /// [`ContextVar::get`](super::ContextVar::get), the variable's default is not consulted
     /// (asyncio's `Context.get`).
     ///
     /// # Examples
