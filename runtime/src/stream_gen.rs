@@ -23,8 +23,8 @@ pub struct Yielder<T> {
 
 impl<T> Yielder<T> {
     /// Hands `value` to the stream; ready once the stream has taken it.
-    pub fn send(&self, value: T) -> Send<'_, T> {
-        Send {
+    pub fn send(&self, value: T) -> Yield<'_, T> {
+        Yield {
             slot: &self.slot,
             value: Some(value),
         }
@@ -39,14 +39,14 @@ impl<T> fmt::Debug for Yielder<T> {
 
 /// The future of [`Yielder::send`] (one `yield`).
 #[must_use = "a yield does nothing unless awaited"]
-pub struct Send<'a, T> {
+pub struct Yield<'a, T> {
     slot: &'a Mutex<Option<T>>,
     value: Option<T>,
 }
 
-impl<T> Unpin for Send<'_, T> {}
+impl<T> Unpin for Yield<'_, T> {}
 
-impl<T> Future for Send<'_, T> {
+impl<T> Future for Yield<'_, T> {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
         match self.value.take() {
@@ -62,9 +62,9 @@ impl<T> Future for Send<'_, T> {
     }
 }
 
-impl<T> fmt::Debug for Send<'_, T> {
+impl<T> fmt::Debug for Yield<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Send")
+        f.debug_struct("Yield")
             .field("sent", &self.value.is_none())
             .finish()
     }
