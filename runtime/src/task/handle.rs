@@ -311,16 +311,13 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
-    /// use std::sync::{Arc, atomic::{AtomicBool, Ordering}};
-    /// let seen = Arc::new(AtomicBool::new(false));
-    /// let s = seen.clone();
-    /// aio::run(async move {
+    /// aio::run(async {
+    ///     let (tx, rx) = std::sync::mpsc::channel();
     ///     let mut t = aio::spawn(async {});
-    ///     t.add_done_callback(move |task| { assert!(task.is_done()); s.store(true, Ordering::SeqCst) });
+    ///     t.add_done_callback(move |task| tx.send(task.is_done()).unwrap());
     ///     (&mut t).await.unwrap();
-    ///     for _ in 0..10 { aio::task::yield_now().await; }
+    ///     assert!(aio::to_thread(move || rx.recv().unwrap()).await);
     /// });
-    /// assert!(seen.load(Ordering::SeqCst));
     /// ```
     pub fn add_done_callback(&self, f: impl FnOnce(&TaskRef) + Send + 'static) {
         self.task_ref().add_done_callback(f)

@@ -114,17 +114,8 @@ fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Result<F::Output, Ta
             let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, stage)));
         }
     });
-    if !snapshot.is_join_interested() {
-        drop_output(cell);
-    } else if snapshot.is_join_waker_set() {
-        // SAFETY: COMPLETE and JOIN_WAKER are set: the runtime reads the slot.
-        unsafe { header.trailer().wake_join() };
-        let after = header.state.unset_join_waker_after_complete();
-        if !after.is_join_interested() {
-            // SAFETY: the handle is gone and the task complete: ours to write.
-            unsafe { header.trailer().set_waker(None) };
-        }
-    }
+    // Done callbacks are queued before the joiner is woken, so they run
+    // no later than the code awaiting the task resumes.
     let callbacks = {
         let mut slot = header.trailer().extras.lock();
         slot.done = true;
@@ -135,6 +126,17 @@ fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Result<F::Output, Ta
     for cb in callbacks.into_iter().flatten() {
         let task = TaskRef::from_header(header);
         cell.core.scheduler.call_soon(Box::new(move || cb(&task)));
+    }
+    if !snapshot.is_join_interested() {
+        drop_output(cell);
+    } else if snapshot.is_join_waker_set() {
+        // SAFETY: COMPLETE and JOIN_WAKER are set: the runtime reads the slot.
+        unsafe { header.trailer().wake_join() };
+        let after = header.state.unset_join_waker_after_complete();
+        if !after.is_join_interested() {
+            // SAFETY: the handle is gone and the task complete: ours to write.
+            unsafe { header.trailer().set_waker(None) };
+        }
     }
     let released = cell.core.scheduler.release(header);
     if header.state.ref_sub(1 + released as usize) {
