@@ -256,7 +256,12 @@ pub(crate) fn with_context<R>(slot: &mut Option<Context>, f: impl FnOnce() -> R)
             }
         }
     }
-    let prev = CURRENT.with(|c| c.replace(slot.take()));
+    // During thread-local teardown the context cannot be installed; `f`
+    // still runs (it may be dropping a pinned future, which must happen).
+    let prev = match CURRENT.try_with(|c| c.replace(slot.take())) {
+        Ok(prev) => prev,
+        Err(_) => return f(),
+    };
     let _restore = Restore { slot, prev };
     f()
 }

@@ -54,7 +54,10 @@ impl std::fmt::Debug for Driver {
 
 /// How a parked ring is woken.
 struct WakeSignal {
-    ring_fd: RawFd,
+    /// A dup of the ring's fd, owned here: a late MSG_RING (an unparker
+    /// preempted across shutdown) targets a ring nobody reads, never a
+    /// closed and reused fd number.
+    ring_fd: OwnedFd,
     eventfd: Arc<OwnedFd>,
     msg_ring: bool,
 }
@@ -65,7 +68,7 @@ impl Signal for WakeSignal {
         if self.msg_ring {
             let sent = crate::scheduler::context::with_driver(|d| {
                 d.and_then(|d| d.try_borrow_mut().ok())
-                    .map(|mut d| d.msg_ring(self.ring_fd))
+                    .map(|mut d| d.msg_ring(self.ring_fd.as_raw_fd()))
                     .unwrap_or(false)
             });
             if sent {
@@ -106,8 +109,14 @@ impl Driver {
         let mut probe = io_uring::Probe::new();
         let msg_ring = ring.submitter().register_probe(&mut probe).is_ok()
             && probe.is_supported(opcode::MsgRingData::CODE);
+        // SAFETY: plain syscall; the result is checked before use.
+        let dup = unsafe { libc::fcntl(ring.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            return Err(io::Error::last_os_error());
+        }
         let signal = WakeSignal {
-            ring_fd: ring.as_raw_fd(),
+            // SAFETY: `dup` is a fresh fd that nothing else owns.
+            ring_fd: unsafe { OwnedFd::from_raw_fd(dup) },
             eventfd: eventfd.clone(),
             msg_ring,
         };

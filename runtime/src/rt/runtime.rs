@@ -135,7 +135,10 @@ impl Runtime {
         }));
         self.shutdown_inner(DEFAULT_SHUTDOWN);
         #[cfg(not(loom))]
-        if sigint.is_some_and(|g| g.interrupted.load(std::sync::atomic::Ordering::Acquire)) {
+        if sigint.is_some_and(|g| {
+            g.interrupted
+                .load(crate::loom::sync::atomic::Ordering::Acquire)
+        }) {
             // As Python does after KeyboardInterrupt: 128 + SIGINT.
             std::process::exit(130);
         }

@@ -16,6 +16,10 @@ use std::fmt;
 static SIGNAL_FD: AtomicI32 = AtomicI32::new(-1);
 
 extern "C" fn on_sigint(_: libc::c_int) {
+    // SAFETY: reading and restoring this thread's errno is
+    // async-signal-safe; the handler must not change it for the
+    // interrupted code.
+    let errno = unsafe { *libc::__errno_location() };
     let fd = SIGNAL_FD.load(Relaxed);
     if fd >= 0 {
         let one: u64 = 1;
@@ -23,6 +27,8 @@ extern "C" fn on_sigint(_: libc::c_int) {
         // by the installed `SigintGuard`, and 8 bytes of a u64 are valid.
         unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
     }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
 }
 
 /// Installed for the duration of one `run`.
@@ -106,6 +112,15 @@ impl SigintGuard {
                 }
             })
             .ok();
+        if watcher.is_none() {
+            // Without a watcher nobody would ever restore Ctrl-C: undo.
+            // SAFETY: reinstalling the disposition saved above.
+            unsafe { libc::sigaction(libc::SIGINT, &previous, std::ptr::null_mut()) };
+            SIGNAL_FD.store(-1, Release);
+            // SAFETY: closing the eventfd we created; the handler is gone.
+            unsafe { libc::close(fd) };
+            return None;
+        }
         Some(SigintGuard {
             fd,
             previous,

@@ -29,6 +29,9 @@ const DRIVER_POLL_INTERVAL: u32 = 61;
 /// The shared side of a current_thread runtime.
 pub(crate) struct CtShared {
     queue: Mutex<VecDeque<Notified>>,
+    /// The thread that spawned `!Send` tasks (spawn_local), if any: only
+    /// it may run (and drop) this runtime's tasks from then on.
+    local_owner: Mutex<Option<std::thread::ThreadId>>,
     core: Mutex<Option<Box<Core>>>,
     core_cv: Condvar,
     unparker: Arc<Unparker>,
@@ -57,6 +60,7 @@ impl CtShared {
         let unparker = driver.unparker.clone();
         Ok(CtShared {
             queue: Mutex::new(VecDeque::new()),
+            local_owner: Mutex::new(None),
             core: Mutex::new(Some(Box::new(Core {
                 driver: RefCell::new(driver),
                 timers: Timers::new(clock),
@@ -124,8 +128,17 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    // SAFETY: on a current_thread runtime every task is polled and dropped
-    // by the loop on this thread (the caller is inside that loop).
+    // Bind the runtime's tasks to this thread from now on (block_on from
+    // another thread panics, shutdown from another thread leaks them).
+    let me = std::thread::current().id();
+    let owner = *ct(shared).local_owner.lock().get_or_insert(me);
+    assert_eq!(
+        owner, me,
+        "spawn_local on a current_thread runtime bound to another thread"
+    );
+    // SAFETY: the task is polled only by this runtime's loop, which from now
+    // on runs only on this thread (checked at block_on), and it is dropped
+    // there or never (shutdown from another thread leaks it).
     unsafe { shared.spawn_unchecked(f, name, at) }
 }
 
@@ -138,6 +151,14 @@ pub(crate) fn block_on<F: Future>(
 ) -> Result<F::Output, crate::task::TaskError> {
     let shared = handle.shared();
     let ct = ct(shared);
+    if let Some(owner) = *ct.local_owner.lock() {
+        assert_eq!(
+            owner,
+            std::thread::current().id(),
+            "this current_thread runtime has spawn_local (!Send) tasks bound to another thread: \
+             call block_on only from the thread that spawned them"
+        );
+    }
     let _enter = context::enter_runtime(
         handle.clone(),
         Some(LocalTarget::CurrentThread(shared.clone())),
@@ -174,6 +195,15 @@ pub(crate) fn block_on<F: Future>(
 pub(crate) fn drive_shutdown(handle: &Handle, deadline: Instant) {
     let shared = handle.shared();
     let ct = ct(shared);
+    if ct
+        .local_owner
+        .lock()
+        .is_some_and(|o| o != std::thread::current().id())
+    {
+        // !Send tasks must not be polled or dropped on this thread: they are
+        // leaked (their cells stay allocated), which is sound.
+        return;
+    }
     let _enter = context::enter_runtime_nested(
         handle.clone(),
         Some(LocalTarget::CurrentThread(shared.clone())),

@@ -238,7 +238,7 @@ impl<T> Task<T> {
 
     /// The outcome of a done task, by reference (`None` while pending or
     /// once the output was taken).
-    pub(crate) fn peek(&self) -> Option<&Result<T, TaskError>> {
+    pub(crate) fn peek(&mut self) -> Option<&Result<T, TaskError>> {
         let h = self.raw.header();
         if !h.state.load().is_complete() {
             return None;

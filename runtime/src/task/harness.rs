@@ -40,7 +40,17 @@ pub(crate) unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         Poll::Ready(out) => complete(cell, out),
         Poll::Pending => match cell.header.state.transition_to_idle() {
             ToIdle::Ok => {}
-            ToIdle::OkNotified => cell.core.scheduler.schedule(Notified::from_raw(ptr), true),
+            ToIdle::OkNotified => {
+                // The poller's reference moves into the notification, which
+                // may complete the task before `schedule` returns: hold one
+                // more reference across the call.
+                cell.header.state.ref_inc();
+                cell.core.scheduler.schedule(Notified::from_raw(ptr), true);
+                if cell.header.state.ref_dec() {
+                    // SAFETY: that was the last reference.
+                    unsafe { dealloc::<F, S>(ptr) }
+                }
+            }
             // SAFETY: no reference is left.
             ToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
             ToIdle::Cancelled => cancel_and_complete(cell),
@@ -75,7 +85,11 @@ fn poll_future<F: Future, S: Schedule>(cell: &Cell<F, S>) -> Poll<Result<F::Outp
     };
     match drop_future(cell) {
         Ok(()) => Poll::Ready(out),
-        Err(e) => Poll::Ready(Err(e)),
+        Err(e) => {
+            // The output is discarded; its destructor may panic too.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
+            Poll::Ready(Err(e))
+        }
     }
 }
 
@@ -164,6 +178,11 @@ fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>) {
                 .with_task(task)
                 .with_panic(payload);
             cell.core.scheduler.report(&ctx);
+            // A payload whose destructor panics must not unwind out of the
+            // harness; the nested payload is leaked rather than dropped.
+            if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(ctx))) {
+                std::mem::forget(p);
+            }
         }
     } else {
         let _ = catch_unwind(AssertUnwindSafe(move || drop(stage)));

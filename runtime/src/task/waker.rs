@@ -60,8 +60,19 @@ unsafe fn wake(p: *const ()) {
     let h = unsafe { header(p) };
     let ptr = NonNull::from(h);
     match h.state.transition_to_notified_by_val() {
-        // SAFETY: the waker's reference moved into the notification.
-        ToNotified::Submit => unsafe { (h.vtable.schedule)(ptr) },
+        ToNotified::Submit => {
+            // The waker's reference moved into the notification, which the
+            // scheduler may run and complete before `schedule` returns;
+            // hold one more so the cell (and its scheduler, `schedule`'s
+            // `&self`) outlives the call.
+            h.state.ref_inc();
+            // SAFETY: the notification owns a reference; we hold another.
+            unsafe { (h.vtable.schedule)(ptr) };
+            if h.state.ref_dec() {
+                // SAFETY: that was the last reference.
+                unsafe { (h.vtable.dealloc)(ptr) }
+            }
+        }
         // SAFETY: that was the last reference.
         ToNotified::Dealloc => unsafe { (h.vtable.dealloc)(ptr) },
         ToNotified::DoNothing => {}
