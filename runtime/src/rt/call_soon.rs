@@ -101,7 +101,9 @@ impl fmt::Debug for CallSoon {
 /// # Examples
 ///
 /// ```
-/// aio::run(async {
+/// // current_thread: the callback cannot start before main yields.
+/// let rt = aio::runtime::Builder::new_current_thread().build().unwrap();
+/// rt.block_on(async {
 ///     let h = aio::runtime::Handle::current().call_soon(|| unreachable!("cancelled first"));
 ///     assert!(h.cancel());
 ///     assert!(h.is_cancelled());

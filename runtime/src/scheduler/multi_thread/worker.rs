@@ -26,6 +26,8 @@ pub(crate) struct WorkerCtx {
     lifo: RefCell<Option<Notified>>,
     /// Wakers of tasks that yielded, woken when the worker runs dry.
     deferred: RefCell<Vec<std::task::Waker>>,
+    /// The other buffer of `deferred` (swapped in, so neither reallocates).
+    deferred_spare: RefCell<Vec<std::task::Waker>>,
     is_searching: Cell<bool>,
     in_driver: Cell<bool>,
     tick: Cell<u32>,
@@ -59,6 +61,7 @@ pub(crate) fn run(
         run_queue: local,
         lifo: RefCell::new(None),
         deferred: RefCell::new(Vec::new()),
+        deferred_spare: RefCell::new(Vec::new()),
         is_searching: Cell::new(false),
         in_driver: Cell::new(false),
         tick: Cell::new(0),
@@ -123,23 +126,26 @@ impl WorkerCtx {
 
     /// Defers a yielding task's wake (see `context::defer_yield`).
     pub(crate) fn defer(&self, waker: &std::task::Waker) {
-        let mut d = self.deferred.borrow_mut();
-        if !d.iter().any(|w| w.will_wake(waker)) {
-            d.push(waker.clone());
-        }
+        // No de-duplication: a second wake of a notified task is a no-op.
+        self.deferred.borrow_mut().push(waker.clone());
     }
 
     /// Wakes the deferred tasks (onto this worker's queue). True if any.
     fn wake_deferred(&self) -> bool {
-        let wakers = std::mem::take(&mut *self.deferred.borrow_mut());
-        let any = !wakers.is_empty();
+        if self.deferred.borrow().is_empty() {
+            return false;
+        }
+        let mut wakers = std::mem::take(&mut *self.deferred_spare.borrow_mut());
+        std::mem::swap(&mut wakers, &mut *self.deferred.borrow_mut());
         // To the back of the queue, not the LIFO slot.
         self.in_driver.set(true);
-        for w in wakers {
+        for w in wakers.drain(..) {
             w.wake();
         }
         self.in_driver.set(false);
-        any
+        // Keep the capacity for the next round.
+        *self.deferred_spare.borrow_mut() = wakers;
+        true
     }
 
     fn maintenance(&self) {
