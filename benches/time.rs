@@ -14,6 +14,9 @@
 use criterion::Criterion;
 use std::time::Duration;
 
+mod timer_common;
+use timer_common::delays;
+
 const WORKERS: usize = 2;
 
 fn aio_rt() -> aio::runtime::Runtime {
@@ -29,19 +32,6 @@ fn tokio_rt() -> tokio::runtime::Runtime {
         .enable_time()
         .build()
         .expect("tokio runtime")
-}
-
-/// Deterministic 1..=50 ms delays (xorshift), the same for both runtimes.
-fn delays(n: usize) -> Vec<Duration> {
-    let mut x: u32 = 0x2545_f491;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            Duration::from_millis(1 + u64::from(x % 50))
-        })
-        .collect()
 }
 
 /// Pending on the first poll (waking itself), ready on the second.

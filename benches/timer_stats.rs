@@ -15,6 +15,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+mod timer_common;
+use timer_common::delays;
+
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
@@ -42,18 +45,6 @@ fn cpu_time() -> Duration {
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
     Duration::from_millis(ticks * 10) // USER_HZ = 100
-}
-
-fn delays(n: usize) -> Vec<Duration> {
-    let mut x: u32 = 0x2545_f491;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            Duration::from_millis(1 + u64::from(x % 50))
-        })
-        .collect()
 }
 
 fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
