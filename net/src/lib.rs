@@ -1,10 +1,21 @@
 //! `aio-net`: sockets and asyncio streams on io_uring.
 //!
-//! This crate will hold TCP, UDP and Unix sockets created with `socket2`
-//! and driven by io_uring operations through `aio-runtime`'s `io` door
-//! (owned buffers, `BufResult<T, B>`), and the asyncio streams
-//! (`open_connection`, `start_server`, `StreamReader`, `StreamWriter`).
-//! See `DESIGN.md` §3 and `API.md` (aio::io and aio::net).
-//!
-//! It is empty until the networking issue lands: nothing here is exported,
-//! so nothing can be used by mistake.
+//! TCP, UDP and Unix sockets are created with `socket2` (non-blocking,
+//! close-on-exec) and driven by io_uring operations through `aio-runtime`'s
+//! `io` door: every operation takes an owned buffer and gives it back
+//! (`BufResult<T, B>`), so a dropped future never leaves the kernel writing
+//! into freed memory. The asyncio streams (`open_connection`,
+//! `start_server`, `StreamReader`, `StreamWriter`) sit on top and own their
+//! buffers, so their reads are cancel-safe. See `DESIGN.md` §3 and `API.md`
+//! (aio::io and aio::net).
+
+mod addr;
+mod conn;
+mod loom;
+mod stream;
+mod tcp;
+
+pub use addr::{lookup_host, ToSocketAddrs};
+pub use conn::{OwnedReadHalf, OwnedWriteHalf};
+pub use stream::{IncompleteReadError, Lines, ReadError, StreamReader};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};

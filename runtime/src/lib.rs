@@ -27,6 +27,7 @@ mod blocking;
 pub mod context;
 mod driver;
 pub mod future;
+pub mod io;
 pub mod queue;
 mod rt;
 mod scheduler;

@@ -20,10 +20,32 @@ mod uring;
 
 pub(crate) use unpark::Unparker;
 #[cfg(not(loom))]
-pub(crate) use uring::{Driver, RingConfig};
+pub(crate) use uring::{Driver, Mailbox, RingConfig};
 
 #[cfg(loom)]
 pub(crate) use unpark::loom_driver::{Driver, RingConfig};
 
 #[cfg(all(test, loom))]
 mod tests;
+
+/// Runs `f` (park, poll) on the ring in `cell`, then wakes the tasks whose
+/// ops completed, after releasing the ring: a waker may submit the next op
+/// (a stream writer's flush does).
+pub(crate) fn drive(cell: &std::cell::RefCell<Driver>, f: impl FnOnce(&mut Driver)) {
+    let mut woken = {
+        let mut d = cell.borrow_mut();
+        f(&mut d);
+        if d.woken.is_empty() {
+            return;
+        }
+        std::mem::take(&mut d.woken)
+    };
+    for w in woken.drain(..) {
+        w.wake();
+    }
+    // Keep the capacity for the next round.
+    let mut d = cell.borrow_mut();
+    if d.woken.is_empty() {
+        d.woken = woken;
+    }
+}

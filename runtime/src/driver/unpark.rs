@@ -145,6 +145,7 @@ pub(crate) mod loom_driver {
     pub(crate) struct Driver {
         signal: Arc<CondvarSignal>,
         pub(crate) unparker: Arc<Unparker>,
+        pub(crate) woken: Vec<std::task::Waker>,
     }
 
     impl Driver {
@@ -155,7 +156,11 @@ pub(crate) mod loom_driver {
         ) -> std::io::Result<Driver> {
             let signal = Arc::new(CondvarSignal::default());
             let unparker = Arc::new(Unparker::new(Box::new(signal.clone())));
-            Ok(Driver { signal, unparker })
+            Ok(Driver {
+                signal,
+                unparker,
+                woken: Vec::new(),
+            })
         }
         pub(crate) fn enable(&mut self) -> std::io::Result<()> {
             Ok(())

@@ -10,12 +10,15 @@
 //! everything else is reserved for op records (their addresses).
 
 use super::unpark::{Prepared, Signal, Unparker};
-use crate::loom::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use crate::loom::sync::Arc;
+use crate::io::record::{Completion, Header, CANCEL_TAG};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use crate::loom::sync::{Arc, Mutex};
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::time::Duration;
+use std::ptr::NonNull;
+use std::task::Waker;
+use std::time::{Duration, Instant};
 
 /// A wake posted by another ring (MSG_RING).
 const TOKEN_WAKE: u64 = 1;
@@ -33,6 +36,42 @@ pub(crate) struct RingConfig {
     pub(crate) entries: u32,
 }
 
+/// Requests for a ring from threads that do not own it: cancels of ops
+/// whose task migrated. The owner drains it before each submission.
+pub(crate) struct Mailbox {
+    pending: AtomicBool,
+    cancels: Mutex<Vec<CancelRef>>,
+    unparker: Arc<Unparker>,
+}
+
+/// A record reference owned by a queued cancel.
+struct CancelRef(NonNull<Header>);
+
+// SAFETY: a record reference may be released from any thread (the record is
+// an `Arc` of `Send + Sync` parts).
+unsafe impl Send for CancelRef {}
+
+impl Mailbox {
+    /// Queues a cancel of `target` (a reference the cancel owns) and wakes
+    /// the ring's owner.
+    pub(crate) fn post_cancel(&self, target: NonNull<Header>) {
+        self.cancels.lock().push(CancelRef(target));
+        self.pending.store(true, Release);
+        self.unparker.unpark();
+    }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        // The ring is gone (its ops completed or were leaked on purpose):
+        // nothing will cancel these; release their references.
+        for c in self.cancels.get_mut().drain(..) {
+            // SAFETY: each CancelRef owns one reference.
+            unsafe { Header::release(c.0) }
+        }
+    }
+}
+
 /// One ring and its wake channel.
 pub(crate) struct Driver {
     ring: IoUring,
@@ -41,6 +80,12 @@ pub(crate) struct Driver {
     msg_ring: bool,
     eventfd_armed: bool,
     disabled: bool,
+    mailbox: Arc<Mailbox>,
+    /// SQEs that hold a record reference and have not completed yet.
+    in_flight: usize,
+    /// Wakers of completed ops, woken by the scheduler after it released
+    /// the driver (a waker may submit the next op).
+    pub(crate) woken: Vec<Waker>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -120,13 +165,21 @@ impl Driver {
             eventfd: eventfd.clone(),
             msg_ring,
         };
+        let unparker = Arc::new(Unparker::new(Box::new(signal)));
         Ok(Driver {
             disabled: single_issuer,
             ring,
             eventfd,
-            unparker: Arc::new(Unparker::new(Box::new(signal))),
+            mailbox: Arc::new(Mailbox {
+                pending: AtomicBool::new(false),
+                cancels: Mutex::new(Vec::new()),
+                unparker: unparker.clone(),
+            }),
+            unparker,
             msg_ring,
             eventfd_armed: false,
+            in_flight: 0,
+            woken: Vec::new(),
         })
     }
 
@@ -151,13 +204,62 @@ impl Driver {
     }
 
     fn push(&mut self, sqe: &squeue::Entry) {
+        // SAFETY: the entries we push here reference no user memory (poll,
+        // msg_ring), so nothing must outlive the submission.
+        unsafe { self.push_raw(sqe) }
+    }
+
+    /// # Safety
+    /// Whatever `sqe` references stays valid until its completion.
+    unsafe fn push_raw(&mut self, sqe: &squeue::Entry) {
         loop {
-            // SAFETY: the entries we push reference no user memory (poll,
-            // msg_ring), so nothing must outlive the submission.
+            // SAFETY: forwarded from the caller.
             if unsafe { self.ring.submission().push(sqe) }.is_ok() {
                 return;
             }
+            // The queue is full: hand it to the kernel and retry.
             let _ = self.enter_submit();
+        }
+    }
+
+    /// This ring's mailbox (ops keep it to cancel from other threads).
+    pub(crate) fn mailbox(&self) -> &Arc<Mailbox> {
+        &self.mailbox
+    }
+
+    /// Queues an op's SQE; it goes to the kernel with the next poll or
+    /// park of this ring.
+    ///
+    /// # Safety
+    /// `sqe.user_data` is a record reference (`Record::into_raw`) that the
+    /// driver now owns, and the SQE references only that record's data.
+    pub(crate) unsafe fn submit_op(&mut self, sqe: squeue::Entry) {
+        self.in_flight += 1;
+        // SAFETY: the record (and so what the SQE references) lives until
+        // the completion releases the reference we were given.
+        unsafe { self.push_raw(&sqe) }
+    }
+
+    /// Queues an async cancel of the op of `target`, a reference owned by
+    /// the cancel until its own completion (so the target's address cannot
+    /// be reused by another op while the cancel looks for it).
+    pub(crate) fn submit_cancel(&mut self, target: NonNull<Header>) {
+        let ud = target.as_ptr() as u64;
+        let sqe = opcode::AsyncCancel::new(ud)
+            .build()
+            .user_data(ud | CANCEL_TAG);
+        self.in_flight += 1;
+        // SAFETY: a cancel references no memory.
+        unsafe { self.push_raw(&sqe) }
+    }
+
+    fn drain_mailbox(&mut self) {
+        if !self.mailbox.pending.load(Relaxed) || !self.mailbox.pending.swap(false, Acquire) {
+            return;
+        }
+        let cancels = std::mem::take(&mut *self.mailbox.cancels.lock());
+        for c in cancels {
+            self.submit_cancel(c.0);
         }
     }
 
@@ -168,6 +270,7 @@ impl Driver {
 
     /// Parks: waits for one completion (a wake, an op) or `timeout`.
     pub(crate) fn park(&mut self, timeout: Option<Duration>) {
+        self.drain_mailbox();
         if self.unparker.park_prepare() == Prepared::Notified {
             return self.poll();
         }
@@ -203,6 +306,7 @@ impl Driver {
     /// Without blocking: submits what is queued, runs deferred completions
     /// and reaps them. No syscall when there is nothing to do.
     pub(crate) fn poll(&mut self) {
+        self.drain_mailbox();
         let pending = {
             let mut sq = self.ring.submission();
             sq.sync();
@@ -224,7 +328,26 @@ impl Driver {
                     drain = true;
                     rearm |= !cqueue::more(cqe.flags());
                 }
-                _ => {}
+                ud => {
+                    self.in_flight -= 1;
+                    let Some(rec) = NonNull::new((ud & !CANCEL_TAG) as *mut Header) else {
+                        continue;
+                    };
+                    if ud & CANCEL_TAG == 0 {
+                        let c = Completion {
+                            res: cqe.result(),
+                            flags: cqe.flags(),
+                        };
+                        // SAFETY: `ud` is a record reference we own until
+                        // this completion (`submit_op`); ops are one-shot.
+                        if let Some(w) = unsafe { rec.as_ref() }.complete(c) {
+                            self.woken.push(w);
+                        }
+                    }
+                    // SAFETY: the op's (or the cancel's) reference, used
+                    // for the last time.
+                    unsafe { Header::release(rec) }
+                }
             }
         }
         if drain {
@@ -256,6 +379,23 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // Shutdown step 3: ops still in flight are cancelled, and we wait
+        // (bounded) for their completions, so no buffer is freed while the
+        // kernel may touch it. Records that still do not complete are leaked
+        // on purpose: leaking memory is safe, freeing it is not.
+        if self.in_flight > 0 && !self.disabled {
+            let sqe = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+                .build()
+                .user_data(TOKEN_MSG_SENT);
+            self.push(&sqe);
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while self.in_flight > 0 && Instant::now() < deadline {
+                self.wait(Some(Duration::from_millis(10)));
+                self.reap();
+                // Nobody runs the tasks any more: drop, don't wake.
+                self.woken.clear();
+            }
+        }
         // Later unparks must not signal a closed (maybe reused) ring fd.
         self.unparker.state.store(
             super::unpark::NOTIFIED,

@@ -268,10 +268,11 @@ impl Builder {
                 .clone()
                 .unwrap_or_else(|| Arc::new(default_handler)),
             thread_name: self.thread_name.clone(),
+            ring: RingConfig {
+                entries: self.ring_entries,
+            },
         };
-        let ring = RingConfig {
-            entries: self.ring_entries,
-        };
+        let ring = config.ring;
         let clock = Arc::new(Clock::new(self.start_paused));
         let blocking = Pool::new(self.max_blocking_threads, "aio-blocking".into());
         match self.kind {

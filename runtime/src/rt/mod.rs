@@ -41,6 +41,8 @@ pub(crate) struct Config {
     pub(crate) slow_poll_threshold: Duration,
     pub(crate) exception_handler: ExceptionHandler,
     pub(crate) thread_name: String,
+    /// Ring size, also for the rings of `block_on` threads.
+    pub(crate) ring: crate::driver::RingConfig,
 }
 
 /// Which scheduler runs this runtime's tasks.

@@ -250,7 +250,7 @@ fn drive(
             }
         }
         if ran == DRIVER_POLL_INTERVAL {
-            core.driver.borrow_mut().poll();
+            crate::driver::drive(&core.driver, |d| d.poll());
             core.timers.process();
             continue;
         }
@@ -264,13 +264,13 @@ fn park(shared: &Shared, ct: &CtShared, core: &Core, deadline: Option<Instant>) 
         if shared.blocking.in_flight() > 0 {
             // Blocking work may still produce results: wait for it in real
             // time, with the virtual clock standing still.
-            core.driver.borrow_mut().park(None);
+            crate::driver::drive(&core.driver, |d| d.park(None));
             core.timers.process();
             return;
         }
         if let Some(at) = core.timers.next_instant() {
             // Every task is idle: jump the virtual clock to the next timer.
-            core.driver.borrow_mut().poll();
+            crate::driver::drive(&core.driver, |d| d.poll());
             if ct.queue.lock().is_empty() {
                 clock.advance_to(at);
             }
@@ -283,6 +283,6 @@ fn park(shared: &Shared, ct: &CtShared, core: &Core, deadline: Option<Instant>) 
         let left = d.saturating_duration_since(Instant::now());
         timeout = Some(timeout.map_or(left, |t| t.min(left)));
     }
-    core.driver.borrow_mut().park(timeout);
+    crate::driver::drive(&core.driver, |d| d.park(timeout));
     core.timers.process();
 }

@@ -3,12 +3,14 @@
 //!
 //! Those tasks are bound to this thread: their scheduler is this
 //! `LocalShared` (a FIFO plus a condvar parker), so a wake from any thread
-//! brings them back here. The thread has its own timer wheel. When the call
-//! ends, its leftover local tasks are cancelled and dropped here.
+//! brings them back here. The thread has its own timer wheel and its own
+//! io_uring ring (so the main future can do I/O), and parks in that ring.
+//! When the call ends, its leftover local tasks are cancelled and dropped
+//! here.
 
 use super::context::{self, LocalTarget};
-use crate::driver::unpark::{park_condvar, CondvarSignal};
-use crate::driver::Unparker;
+use crate::driver::{Driver, Unparker};
+use std::cell::RefCell;
 use crate::loom::sync::{Arc, Mutex};
 use crate::rt::{spawn_into, Handle, Shared};
 use crate::task::raw::Header;
@@ -25,8 +27,7 @@ use std::ptr::NonNull;
 pub(crate) struct LocalShared {
     rt: Arc<Shared>,
     queue: Mutex<VecDeque<Notified>>,
-    unparker: Unparker,
-    signal: Arc<CondvarSignal>,
+    unparker: Arc<Unparker>,
     pub(crate) registry: Registry,
 }
 
@@ -58,13 +59,11 @@ impl Schedule for Arc<LocalShared> {
 }
 
 impl LocalShared {
-    fn new(rt: Arc<Shared>) -> LocalShared {
-        let signal = Arc::new(CondvarSignal::default());
+    fn new(rt: Arc<Shared>, unparker: Arc<Unparker>) -> LocalShared {
         LocalShared {
             rt,
             queue: Mutex::new(VecDeque::new()),
-            unparker: Unparker::new(Box::new(signal.clone())),
-            signal,
+            unparker,
             registry: Registry::new(1),
         }
     }
@@ -161,7 +160,11 @@ pub(crate) fn block_on<F: Future>(
     at: &'static Location<'static>,
 ) -> Result<F::Output, crate::task::TaskError> {
     let rt = handle.shared();
-    let local = Arc::new(LocalShared::new(rt.clone()));
+    let driver = Driver::new(&rt.config.ring, None, true)
+        .and_then(|mut d| d.enable().map(|()| d))
+        .unwrap_or_else(|e| panic!("aio: could not create this thread's io_uring ring: {e}"));
+    let local = Arc::new(LocalShared::new(rt.clone(), driver.unparker.clone()));
+    let driver = RefCell::new(driver);
     rt.locals.lock().push(local.clone());
     struct Unlist<'a>(&'a Shared, &'a Arc<LocalShared>);
     impl Drop for Unlist<'_> {
@@ -172,23 +175,28 @@ pub(crate) fn block_on<F: Future>(
     let _unlist = Unlist(rt, &local);
     let _enter = context::enter_runtime(handle.clone(), Some(LocalTarget::Local(local.clone())));
     let timers = Timers::new(rt.clock.clone());
-    let _io = context::set_io(Some(NonNull::from(&timers)), None);
+    let _io = context::set_io(Some(NonNull::from(&timers)), Some(NonNull::from(&driver)));
     let main = spawn_main(f, name, at, |f, name, at| {
         // SAFETY: `drive` below runs on this thread until the main task is
         // done, i.e. its future dropped; `run_until_done` aborts otherwise.
         unsafe { local.spawn_unchecked(f, name, at) }
     });
-    let mut main = main.run_until_done(|main| drive(&local, &timers, || main.is_done()));
+    let mut main = main.run_until_done(|main| drive(&local, &timers, &driver, || main.is_done()));
     // Leftover local tasks cannot run anywhere else: cancel and drop them.
     for t in local.registry.close() {
         t.cancel();
     }
-    drive(&local, &timers, || local.registry.len() == 0);
+    drive(&local, &timers, &driver, || local.registry.len() == 0);
     drop(std::mem::take(&mut *local.queue.lock()));
     main.result()
 }
 
-fn drive(local: &LocalShared, timers: &Timers, mut until: impl FnMut() -> bool) {
+fn drive(
+    local: &LocalShared,
+    timers: &Timers,
+    driver: &RefCell<Driver>,
+    mut until: impl FnMut() -> bool,
+) {
     let mut ran: u32 = 0;
     loop {
         if until() {
@@ -200,6 +208,7 @@ fn drive(local: &LocalShared, timers: &Timers, mut until: impl FnMut() -> bool) 
                 super::run_task(&local.rt, task);
                 ran = ran.wrapping_add(1);
                 if ran % 61 == 0 {
+                    crate::driver::drive(driver, |d| d.poll());
                     timers.process();
                 }
             }
@@ -207,7 +216,8 @@ fn drive(local: &LocalShared, timers: &Timers, mut until: impl FnMut() -> bool) 
                 if timers.process() > 0 {
                     continue;
                 }
-                park_condvar(&local.unparker, &local.signal, timers.next_timeout());
+                let timeout = timers.next_timeout();
+                crate::driver::drive(driver, |d| d.park(timeout));
                 timers.process();
             }
         }

@@ -150,7 +150,7 @@ impl WorkerCtx {
 
     fn maintenance(&self) {
         self.in_driver.set(true);
-        self.driver.borrow_mut().poll();
+        crate::driver::drive(&self.driver, |d| d.poll());
         self.timers.process();
         self.in_driver.set(false);
     }
@@ -277,7 +277,7 @@ impl WorkerCtx {
             }
             let timeout = self.timers.next_timeout();
             self.in_driver.set(true);
-            self.driver.borrow_mut().park(timeout);
+            crate::driver::drive(&self.driver, |d| d.park(timeout));
             self.timers.process();
             self.in_driver.set(false);
             if !self.idle().is_parked(self.index) {

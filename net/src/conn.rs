@@ -1,0 +1,195 @@
+//! The byte-stream core shared by `TcpStream` and `UnixStream`: owned-buffer
+//! reads and writes through io_uring ops, shutdown, async close, and the
+//! owned halves of a split.
+//!
+//! Called by `tcp/` and `unix/` (thin typed wrappers) and by the streams.
+
+use aio_runtime::io::ops;
+use aio_runtime::io::{BufResult, IoBuf, IoBufMut, SharedFd};
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// A connected stream socket.
+#[derive(Debug, Clone)]
+pub(crate) struct Conn {
+    pub(crate) fd: SharedFd,
+}
+
+impl Conn {
+    pub(crate) fn new(fd: OwnedFd) -> Conn {
+        Conn {
+            fd: SharedFd::new(fd),
+        }
+    }
+
+    pub(crate) async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        ops::recv(&self.fd, buf).await
+    }
+
+    pub(crate) async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        ops::send(&self.fd, buf, 0).await
+    }
+
+    pub(crate) async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        let mut buf = buf;
+        let mut at = 0;
+        while at < buf.bytes_init() {
+            let (res, b) = ops::send(&self.fd, buf, at).await;
+            buf = b;
+            match res {
+                Ok(0) => {
+                    return (
+                        Err(io::Error::new(
+                            io::ErrorKind::WriteZero,
+                            "the peer accepted no more bytes",
+                        )),
+                        buf,
+                    )
+                }
+                Ok(n) => at += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    pub(crate) async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        ops::writev(&self.fd, bufs).await
+    }
+
+    pub(crate) async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let how = match how {
+            Shutdown::Read => libc::SHUT_RD,
+            Shutdown::Write => libc::SHUT_WR,
+            Shutdown::Both => libc::SHUT_RDWR,
+        };
+        ops::shutdown(&self.fd, how).await
+    }
+
+    pub(crate) async fn close(self) -> io::Result<()> {
+        self.fd.close().await
+    }
+
+    pub(crate) fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// A synchronous shutdown (never blocks), for `Drop` and `close()`.
+    pub(crate) fn shutdown_now(&self, how: i32) {
+        // SAFETY: plain syscall on an fd we hold open.
+        unsafe { libc::shutdown(self.raw(), how) };
+    }
+}
+
+/// The read half of a stream split with `into_split`.
+///
+/// # Examples
+///
+/// ```
+/// # aio::run(async {
+/// let (a, b) = aio::net::UnixStream::pair()?;
+/// let (mut r, w) = a.into_split();
+/// b.write_all(b"ping".to_vec()).await.0?;
+/// let (n, buf) = r.read(Vec::with_capacity(16)).await;
+/// assert_eq!(&buf[..n?], b"ping");
+/// drop(w);
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct OwnedReadHalf {
+    pub(crate) conn: Conn,
+}
+
+/// The write half of a stream split with `into_split`. Dropping it shuts
+/// down the write direction (the peer reads end of stream), as tokio's
+/// does.
+///
+/// # Examples
+///
+/// ```
+/// # aio::run(async {
+/// let (a, b) = aio::net::UnixStream::pair()?;
+/// let (_r, w) = a.into_split();
+/// w.write_all(b"pong".to_vec()).await.0?;
+/// drop(w); // the peer now sees end of stream after "pong"
+/// let (n, buf) = b.read(Vec::with_capacity(16)).await;
+/// assert_eq!(&buf[..n?], b"pong");
+/// let (n, _) = b.read(Vec::with_capacity(16)).await;
+/// assert_eq!(n?, 0);
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    pub(crate) conn: Conn,
+    pub(crate) shutdown_on_drop: bool,
+}
+
+impl OwnedReadHalf {
+    /// Reads into the spare capacity of `buf` (from `len()` to
+    /// `capacity()` for a `Vec`); returns how many bytes arrived (0 = end
+    /// of stream) and the buffer.
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the read; bytes it received are lost
+    /// with the buffer. Use the streams (`StreamReader`) to lose nothing.
+    pub async fn read<B: IoBufMut>(&mut self, buf: B) -> BufResult<usize, B> {
+        self.conn.read(buf).await
+    }
+}
+
+impl OwnedWriteHalf {
+    /// Writes some of `buf`'s initialized bytes; returns how many.
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the write; some bytes may have gone.
+    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        self.conn.write(buf).await
+    }
+
+    /// Writes all of `buf`'s initialized bytes.
+    ///
+    /// # Errors
+    /// The first write error; `WriteZero` if the peer takes no more.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: a prefix may have been written.
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        self.conn.write_all(buf).await
+    }
+
+    /// Writes the buffers in order with one `sendmsg` (gathered write);
+    /// returns how many bytes went.
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the write; some bytes may have gone.
+    pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        self.conn.writev(bufs).await
+    }
+
+    /// Shuts down the write direction now (the peer reads end of stream).
+    ///
+    /// # Errors
+    /// The OS error of `shutdown(2)`.
+    pub async fn shutdown(&self) -> io::Result<()> {
+        self.conn.shutdown(Shutdown::Write).await
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            self.conn.shutdown_now(libc::SHUT_WR);
+        }
+    }
+}
+
+/// Creates a non-blocking, close-on-exec socket with socket2.
+pub(crate) fn new_socket(
+    domain: socket2::Domain,
+    ty: socket2::Type,
+) -> io::Result<socket2::Socket> {
+    let s = socket2::Socket::new(domain, ty.nonblocking().cloexec(), None)?;
+    Ok(s)
+}

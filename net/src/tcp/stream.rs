@@ -1,0 +1,223 @@
+//! `TcpStream`: a connected TCP socket with owned-buffer I/O.
+
+use super::TcpSocket;
+use crate::addr::{resolve_nonempty, ToSocketAddrs};
+use crate::conn::{Conn, OwnedReadHalf, OwnedWriteHalf};
+use aio_runtime::io::{BufResult, IoBuf, IoBufMut, SharedFd};
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// A connected TCP stream. Reads and writes take owned buffers and give
+/// them back (`BufResult`), so a dropped future never leaves the kernel
+/// writing into freed memory. Dropping the stream closes it (once its
+/// in-flight operations completed); [`close`](Self::close) does so and
+/// reports the error.
+///
+/// # Examples
+///
+/// ```
+/// # aio::run(async {
+/// use aio::net::{TcpListener, TcpStream};
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let server = aio::spawn(async move {
+///     let (conn, _) = listener.accept().await?;
+///     let (n, buf) = conn.read(Vec::with_capacity(64)).await;
+///     n?;
+///     conn.write_all(buf).await.0 // echo it back
+/// });
+/// let client = TcpStream::connect(addr).await?;
+/// client.write_all(b"hello".to_vec()).await.0?;
+/// let (n, buf) = client.read(Vec::with_capacity(64)).await;
+/// assert_eq!(&buf[..n?], b"hello");
+/// server.await.unwrap()?;
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct TcpStream {
+    conn: Conn,
+}
+
+impl TcpStream {
+    pub(crate) fn from_fd(fd: OwnedFd) -> TcpStream {
+        TcpStream {
+            conn: Conn::new(fd),
+        }
+    }
+
+    pub(crate) fn from_shared(fd: SharedFd) -> TcpStream {
+        TcpStream { conn: Conn { fd } }
+    }
+
+    /// Connects to the first of `addr`'s addresses that accepts, trying
+    /// them in order (names are resolved on the blocking pool).
+    ///
+    /// # Errors
+    /// An invalid address or failed resolution (naming the host), or the
+    /// last connect error, naming the address (`ConnectionRefused`, …).
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the connect and closes its socket.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last = None;
+        for a in resolve_nonempty(addr).await? {
+            match TcpSocket::for_addr(&a)?.connect(a).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("at least one address"))
+    }
+
+    /// Takes over a connected std stream (set to non-blocking here).
+    ///
+    /// # Errors
+    /// If the mode cannot be set.
+    pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
+        s.set_nonblocking(true)?;
+        Ok(TcpStream::from_fd(s.into()))
+    }
+
+    /// Reads into the spare capacity of `buf` (for a `Vec`, from `len()` up
+    /// to `capacity()`); returns how many bytes arrived (0 = the peer shut
+    /// down its side) and the buffer with its length grown.
+    ///
+    /// # Errors
+    /// `ConnectionReset` and other socket errors, as `io::Error`.
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the read; bytes it received are lost
+    /// with the buffer. `StreamReader` keeps them instead.
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        self.conn.read(buf).await
+    }
+
+    /// Writes some of `buf`'s initialized bytes; returns how many.
+    ///
+    /// # Errors
+    /// `BrokenPipe` / `ConnectionReset` when the peer is gone (never
+    /// SIGPIPE), and other socket errors.
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the write; some bytes may have gone.
+    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        self.conn.write(buf).await
+    }
+
+    /// Writes all of `buf`'s initialized bytes.
+    ///
+    /// # Errors
+    /// The first write error; `WriteZero` if the peer takes no more.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: a prefix may have been written.
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        self.conn.write_all(buf).await
+    }
+
+    /// Writes the buffers in order with one `sendmsg`; returns how many
+    /// bytes went.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write).
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the write; some bytes may have gone.
+    pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        self.conn.writev(bufs).await
+    }
+
+    /// Shuts down the read, write or both directions.
+    ///
+    /// # Errors
+    /// `shutdown(2)`'s error (`NotConnected`).
+    pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.conn.shutdown(how).await
+    }
+
+    /// `TCP_NODELAY`: send small writes at once (no Nagle delay).
+    ///
+    /// # Errors
+    /// `setsockopt(2)`'s error.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        socket2::SockRef::from(self).set_tcp_nodelay(on)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    /// `getsockopt(2)`'s error.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        socket2::SockRef::from(self).tcp_nodelay()
+    }
+
+    /// `SO_LINGER` (`Some(0)`: closing resets the connection).
+    ///
+    /// # Errors
+    /// `setsockopt(2)`'s error.
+    pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        socket2::SockRef::from(self).set_linger(linger)
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    /// `NotConnected` if the connection is gone.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        sock_ip(socket2::SockRef::from(self).peer_addr())
+    }
+
+    /// This end's address.
+    ///
+    /// # Errors
+    /// `getsockname(2)`'s error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        sock_ip(socket2::SockRef::from(self).local_addr())
+    }
+
+    /// Splits into owned halves that can move to different tasks. Dropping
+    /// the write half shuts down the write direction; the socket closes
+    /// when both are gone.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        (
+            OwnedReadHalf {
+                conn: self.conn.clone(),
+            },
+            OwnedWriteHalf {
+                conn: self.conn,
+                shutdown_on_drop: true,
+            },
+        )
+    }
+
+    /// Closes the stream once its in-flight operations have completed.
+    ///
+    /// # Errors
+    /// The error of `close(2)`.
+    pub async fn close(self) -> io::Result<()> {
+        self.conn.close().await
+    }
+
+    pub(crate) fn into_conn(self) -> Conn {
+        self.conn
+    }
+}
+
+pub(crate) fn sock_ip(a: io::Result<socket2::SockAddr>) -> io::Result<SocketAddr> {
+    a?.as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket"))
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.conn.raw()
+    }
+}
+
+impl std::os::fd::AsFd for TcpStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the fd stays open while `self` (holding it) is borrowed.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.conn.raw()) }
+    }
+}

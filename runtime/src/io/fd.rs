@@ -1,0 +1,152 @@
+//! `SharedFd`: a file descriptor shared by a socket and its in-flight ops.
+//!
+//! An SQE names its fd by number, and the kernel resolves the number when
+//! it issues the request, which may be after the SQE was queued. So the fd
+//! must stay open, and its number unused by anything else, until every op
+//! that names it has completed: each op record holds a clone, and the fd is
+//! closed when the last clone drops. `close().await` closes it explicitly,
+//! after waiting for the in-flight ops, and reports close's error.
+//!
+//! Called by the op files and by `aio-net`'s sockets.
+
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::loom::sync::{Arc, Mutex};
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::task::{Poll, Waker};
+
+struct Inner {
+    fd: RawFd,
+    /// `close()` took the fd over: the last drop must not close it again.
+    closed: AtomicBool,
+    /// Op records that hold this fd (in flight, or done but not dropped).
+    ops: AtomicUsize,
+    /// The waker of a pending `close()`.
+    closer: Mutex<Option<Waker>>,
+}
+
+/// A reference-counted file descriptor; closed when the last clone drops.
+///
+/// # Examples
+///
+/// ```
+/// use aio::io::SharedFd;
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// let fd = SharedFd::new(a.into());
+/// let other = fd.clone();
+/// assert_eq!(fd.raw(), other.raw());
+/// ```
+#[derive(Clone)]
+pub struct SharedFd {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for SharedFd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedFd").field(&self.inner.fd).finish()
+    }
+}
+
+impl SharedFd {
+    /// Takes ownership of `fd`.
+    pub fn new(fd: OwnedFd) -> SharedFd {
+        SharedFd {
+            inner: Arc::new(Inner {
+                fd: fd.into_raw_fd(),
+                closed: AtomicBool::new(false),
+                ops: AtomicUsize::new(0),
+                closer: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The fd number (valid while this handle lives).
+    pub fn raw(&self) -> RawFd {
+        self.inner.fd
+    }
+
+    /// A clone held by an op record: counted, so `close()` can wait for it.
+    pub(crate) fn for_op(&self) -> OpFd {
+        self.inner.ops.fetch_add(1, Relaxed);
+        OpFd(self.clone())
+    }
+
+    /// Closes the fd once every op that uses it has completed, and returns
+    /// close's result. Other clones (`try_clone`d halves) become unusable:
+    /// their ops fail with `EBADF`.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it finishes leaves the fd open; it is
+    /// then closed when the last clone drops.
+    pub async fn close(self) -> io::Result<()> {
+        poll_fn(|cx| {
+            let mut closer = self.inner.closer.lock();
+            if self.inner.ops.load(Acquire) == 0 {
+                return Poll::Ready(());
+            }
+            *closer = Some(cx.waker().clone());
+            // Re-check under the lock: an op that released after our load
+            // takes the lock after us and finds the waker.
+            if self.inner.ops.load(Acquire) == 0 {
+                closer.take();
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        })
+        .await;
+        if self.inner.closed.swap(true, AcqRel) {
+            return Ok(());
+        }
+        // No op names the fd any more: close it here. (An IORING_OP_CLOSE
+        // would cost a ring round trip for the same syscall.)
+        // SAFETY: we own the fd, no op uses it, and `closed` makes the drop
+        // of the last clone skip its close.
+        if unsafe { libc::close(self.inner.fd) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl AsRawFd for SharedFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.fd
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if !*self.closed.get_mut() {
+            // SAFETY: the last reference: nothing else names the fd.
+            unsafe { libc::close(self.fd) };
+        }
+    }
+}
+
+/// An op record's counted reference to a `SharedFd`.
+pub(crate) struct OpFd(SharedFd);
+
+impl fmt::Debug for OpFd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OpFd").field(&self.raw()).finish()
+    }
+}
+
+impl OpFd {
+    pub(crate) fn raw(&self) -> RawFd {
+        self.0.inner.fd
+    }
+}
+
+impl Drop for OpFd {
+    fn drop(&mut self) {
+        if self.0.inner.ops.fetch_sub(1, AcqRel) == 1 {
+            let w = self.0.inner.closer.lock().take();
+            if let Some(w) = w {
+                w.wake();
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! I/O on io_uring: owned buffers and the operations that use them.
+//!
+//! This is the only door `aio-net` uses into the driver. Every operation
+//! is an [`Op`](ops::Op) future over a heap record that owns the
+//! operation's data (buffer, address, a counted reference to the fd):
+//! dropping the future before the kernel's completion keeps the record,
+//! and so the buffer and the fd, alive until that completion arrives, and
+//! asks the ring to cancel the operation. Buffers are passed by value and
+//! given back with the result ([`BufResult`]).
+//!
+//! Layout: `buf.rs` (the buffer traits), `fd.rs` (`SharedFd`), `record.rs`
+//! (the record and its lifecycle, model-checked), `op.rs` (the future,
+//! submission and cancellation), `ops/` (one file per opcode).
+
+mod buf;
+mod fd;
+pub(crate) mod record;
+
+#[cfg(not(loom))]
+mod op;
+#[cfg(not(loom))]
+mod opcodes;
+
+pub use buf::{BufResult, IoBuf, IoBufMut};
+pub use fd::SharedFd;
+
+/// The operations, for `aio-net` (not a stable interface).
+#[cfg(not(loom))]
+#[doc(hidden)]
+pub mod ops {
+    pub use super::op::{Op, OpAble};
+    pub use super::opcodes::*;
+    pub use super::record::{Completion, OpData};
+}
+
+#[cfg(all(test, loom))]
+mod tests;

@@ -1,0 +1,60 @@
+//! `IORING_OP_ACCEPT`: one connection from a listening socket.
+
+use super::RawAddr;
+use crate::io::fd::{OpFd, SharedFd};
+use crate::io::op::{Op, OpAble};
+use crate::io::record::{Completion, OpData};
+use io_uring::{opcode, squeue, types};
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// The data of an accept: the listener and room for the peer's address.
+#[derive(Debug)]
+pub struct Accept {
+    fd: OpFd,
+    addr: RawAddr,
+}
+
+/// Accepts one connection on `listener`: the new socket (close-on-exec)
+/// and the peer's address.
+///
+/// # Cancel safety
+/// Dropping the future cancels the accept; a connection accepted anyway
+/// is closed, never leaked.
+pub fn accept(listener: &SharedFd) -> Op<Accept> {
+    Op::new(Accept {
+        fd: listener.for_op(),
+        addr: RawAddr::empty(),
+    })
+}
+
+impl OpData for Accept {
+    fn orphaned(c: Completion) {
+        if c.res >= 0 {
+            // SAFETY: the kernel gave us this new fd and nobody saw it.
+            drop(unsafe { OwnedFd::from_raw_fd(c.res) });
+        }
+    }
+}
+
+// SAFETY: the SQE points at `self.addr`, which the record owns; the fd is
+// held by `self.fd`.
+unsafe impl OpAble for Accept {
+    type Output = io::Result<(OwnedFd, RawAddr)>;
+
+    fn sqe(&mut self) -> squeue::Entry {
+        opcode::Accept::new(
+            types::Fd(self.fd.raw()),
+            (&mut self.addr.storage as *mut libc::sockaddr_storage).cast(),
+            &mut self.addr.len,
+        )
+        .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+        .build()
+    }
+
+    fn complete(self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+        let fd = res?;
+        // SAFETY: a successful accept returns a new fd that we now own.
+        Ok((unsafe { OwnedFd::from_raw_fd(fd as i32) }, self.addr))
+    }
+}

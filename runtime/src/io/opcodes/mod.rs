@@ -1,0 +1,52 @@
+//! One file per opcode. Each defines the op's data (what the record owns
+//! while the kernel works), its SQE, and how its completion becomes the
+//! output; constructors return the `Op` future.
+//!
+//! Called by `aio-net`; calls `op.rs`.
+
+mod accept;
+mod connect;
+mod recv;
+mod recvmsg;
+mod send;
+mod sendmsg;
+mod shutdown;
+
+pub use accept::{accept, Accept};
+pub use connect::{connect, Connect};
+pub use recv::{recv, Recv};
+pub use recvmsg::{recv_from, RecvFrom};
+pub use send::{send, Send};
+pub use sendmsg::{send_to, writev, SendMsg};
+pub use shutdown::{shutdown, Shutdown};
+
+use std::fmt;
+
+/// A socket address in the kernel's layout, stored inside op records.
+#[derive(Clone, Copy)]
+pub struct RawAddr {
+    /// The address bytes (`sockaddr_in`, `sockaddr_in6`, `sockaddr_un`, …).
+    pub storage: libc::sockaddr_storage,
+    /// How many bytes of `storage` are meaningful.
+    pub len: libc::socklen_t,
+}
+
+impl RawAddr {
+    /// An empty address with room for any family (for the kernel to fill).
+    pub fn empty() -> RawAddr {
+        RawAddr {
+            // SAFETY: all zeroes is a valid sockaddr_storage.
+            storage: unsafe { std::mem::zeroed() },
+            len: std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+        }
+    }
+}
+
+impl fmt::Debug for RawAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawAddr")
+            .field("family", &self.storage.ss_family)
+            .field("len", &self.len)
+            .finish()
+    }
+}

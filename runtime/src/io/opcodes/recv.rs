@@ -1,0 +1,57 @@
+//! `IORING_OP_RECV`: receive into an owned buffer.
+
+use crate::io::buf::{BufResult, IoBufMut};
+use crate::io::fd::{OpFd, SharedFd};
+use crate::io::op::{Op, OpAble};
+use crate::io::record::{Completion, OpData};
+use io_uring::{opcode, squeue, types};
+use std::io;
+
+/// The data of a receive: the socket and the buffer.
+#[derive(Debug)]
+pub struct Recv<B> {
+    fd: OpFd,
+    buf: B,
+}
+
+/// Receives into the spare capacity of `buf` (from `bytes_init()` up to
+/// `bytes_total()`); returns how many bytes arrived (0 = end of stream)
+/// and the buffer, its initialized length grown by that much.
+///
+/// # Cancel safety
+/// Dropping the future cancels the receive; bytes it had received are lost
+/// with the buffer. Keep the future (as the streams do) to lose nothing.
+pub fn recv<B: IoBufMut>(socket: &SharedFd, buf: B) -> Op<Recv<B>> {
+    Op::new(Recv {
+        fd: socket.for_op(),
+        buf,
+    })
+}
+
+impl<B: IoBufMut> OpData for Recv<B> {}
+
+// SAFETY: the SQE points into `self.buf`'s spare capacity, owned by the
+// record (IoBufMut keeps it in place); the fd is held by `self.fd`.
+unsafe impl<B: IoBufMut> OpAble for Recv<B> {
+    type Output = BufResult<usize, B>;
+
+    fn sqe(&mut self) -> squeue::Entry {
+        let init = self.buf.bytes_init();
+        let room = self.buf.bytes_total() - init;
+        // SAFETY: `init <= bytes_total()`, inside the allocation.
+        let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
+        opcode::Recv::new(types::Fd(self.fd.raw()), ptr, room as u32).build()
+    }
+
+    fn complete(mut self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+        let res = res.map(|n| {
+            let n = n as usize;
+            let init = self.buf.bytes_init();
+            // SAFETY: the kernel wrote `n` bytes after `init`, within the
+            // room we gave it.
+            unsafe { self.buf.set_init(init + n) };
+            n
+        });
+        (res, self.buf)
+    }
+}

@@ -1,0 +1,54 @@
+//! `IORING_OP_SEND`: send from an owned buffer.
+
+use crate::io::buf::{BufResult, IoBuf};
+use crate::io::fd::{OpFd, SharedFd};
+use crate::io::op::{Op, OpAble};
+use crate::io::record::{Completion, OpData};
+use io_uring::{opcode, squeue, types};
+use std::io;
+
+/// The data of a send: the socket, the buffer and where to start in it.
+#[derive(Debug)]
+pub struct Send<B> {
+    fd: OpFd,
+    buf: B,
+    offset: usize,
+}
+
+/// Sends `buf[offset..bytes_init()]` (never raising SIGPIPE); returns how
+/// many bytes went and the buffer.
+///
+/// # Panics
+/// If `offset > buf.bytes_init()`.
+///
+/// # Cancel safety
+/// Dropping the future cancels the send; some bytes may have been sent.
+pub fn send<B: IoBuf>(socket: &SharedFd, buf: B, offset: usize) -> Op<Send<B>> {
+    assert!(offset <= buf.bytes_init(), "send offset past the data");
+    Op::new(Send {
+        fd: socket.for_op(),
+        buf,
+        offset,
+    })
+}
+
+impl<B: IoBuf> OpData for Send<B> {}
+
+// SAFETY: the SQE points into `self.buf`, owned by the record; the fd is
+// held by `self.fd`.
+unsafe impl<B: IoBuf> OpAble for Send<B> {
+    type Output = BufResult<usize, B>;
+
+    fn sqe(&mut self) -> squeue::Entry {
+        let len = self.buf.bytes_init() - self.offset;
+        // SAFETY: `offset <= bytes_init()`, inside the allocation.
+        let ptr = unsafe { self.buf.stable_ptr().add(self.offset) };
+        opcode::Send::new(types::Fd(self.fd.raw()), ptr, len as u32)
+            .flags(libc::MSG_NOSIGNAL)
+            .build()
+    }
+
+    fn complete(self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+        (res.map(|n| n as usize), self.buf)
+    }
+}

@@ -1,0 +1,97 @@
+//! `IORING_OP_SENDMSG`: gathered writes (`writev`) and datagrams to an
+//! address (`send_to`).
+
+use super::RawAddr;
+use crate::io::buf::{BufResult, IoBuf};
+use crate::io::fd::{OpFd, SharedFd};
+use crate::io::op::{Op, OpAble};
+use crate::io::record::{Completion, OpData};
+use io_uring::{opcode, squeue, types};
+use std::io;
+
+/// The data of a sendmsg: the buffers, their iovecs, the header and an
+/// optional destination, all owned by the record.
+pub struct SendMsg<B> {
+    fd: OpFd,
+    bufs: Vec<B>,
+    iov: Vec<libc::iovec>,
+    addr: Option<RawAddr>,
+    msg: libc::msghdr,
+}
+
+impl<B> std::fmt::Debug for SendMsg<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendMsg")
+            .field("fd", &self.fd)
+            .field("bufs", &self.bufs.len())
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+// SAFETY: the raw pointers in `iov` and `msg` point into this same value
+// (its buffers, iovecs and address), which moves between threads as a
+// whole; the buffers themselves are Send.
+unsafe impl<B: Send> Send for SendMsg<B> {}
+
+/// Sends the initialized bytes of every buffer in order, in one call
+/// (`writev`); returns how many bytes went and the buffers.
+///
+/// # Cancel safety
+/// Dropping the future cancels the send; some bytes may have been sent.
+pub fn writev<B: IoBuf>(socket: &SharedFd, bufs: Vec<B>) -> Op<SendMsg<B>> {
+    new(socket, bufs, None)
+}
+
+/// Sends one datagram to `addr`; returns how many bytes went and the buffer
+/// (inside a one-element vector).
+///
+/// # Cancel safety
+/// Dropping the future cancels the send.
+pub fn send_to<B: IoBuf>(socket: &SharedFd, buf: B, addr: RawAddr) -> Op<SendMsg<B>> {
+    new(socket, vec![buf], Some(addr))
+}
+
+fn new<B: IoBuf>(socket: &SharedFd, bufs: Vec<B>, addr: Option<RawAddr>) -> Op<SendMsg<B>> {
+    Op::new(SendMsg {
+        fd: socket.for_op(),
+        bufs,
+        iov: Vec::new(),
+        addr,
+        // SAFETY: all zeroes is a valid empty msghdr.
+        msg: unsafe { std::mem::zeroed() },
+    })
+}
+
+impl<B: IoBuf> OpData for SendMsg<B> {}
+
+// SAFETY: the SQE points at `self.msg`, which points at `self.iov` (a heap
+// Vec built here and not touched again) and `self.addr`; the iovecs point
+// into `self.bufs`. All are owned by the record; the fd by `self.fd`.
+unsafe impl<B: IoBuf> OpAble for SendMsg<B> {
+    type Output = BufResult<usize, Vec<B>>;
+
+    fn sqe(&mut self) -> squeue::Entry {
+        self.iov = self
+            .bufs
+            .iter()
+            .map(|b| libc::iovec {
+                iov_base: b.stable_ptr() as *mut libc::c_void,
+                iov_len: b.bytes_init(),
+            })
+            .collect();
+        self.msg.msg_iov = self.iov.as_mut_ptr();
+        self.msg.msg_iovlen = self.iov.len() as _;
+        if let Some(a) = &mut self.addr {
+            self.msg.msg_name = (&mut a.storage as *mut libc::sockaddr_storage).cast();
+            self.msg.msg_namelen = a.len;
+        }
+        opcode::SendMsg::new(types::Fd(self.fd.raw()), &self.msg)
+            .flags(libc::MSG_NOSIGNAL as u32)
+            .build()
+    }
+
+    fn complete(self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+        (res.map(|n| n as usize), self.bufs)
+    }
+}

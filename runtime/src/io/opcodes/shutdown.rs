@@ -1,0 +1,41 @@
+//! `IORING_OP_SHUTDOWN`: shut down one or both directions of a socket.
+
+use crate::io::fd::{OpFd, SharedFd};
+use crate::io::op::{Op, OpAble};
+use crate::io::record::{Completion, OpData};
+use io_uring::{opcode, squeue, types};
+use std::io;
+
+/// The data of a shutdown.
+#[derive(Debug)]
+pub struct Shutdown {
+    fd: OpFd,
+    how: i32,
+}
+
+/// Shuts down `how` (`libc::SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`).
+///
+/// # Cancel safety
+/// A shutdown completes at once in the kernel; dropping the future does not
+/// undo it.
+pub fn shutdown(socket: &SharedFd, how: i32) -> Op<Shutdown> {
+    Op::new(Shutdown {
+        fd: socket.for_op(),
+        how,
+    })
+}
+
+impl OpData for Shutdown {}
+
+// SAFETY: the SQE references no memory; the fd is held by `self.fd`.
+unsafe impl OpAble for Shutdown {
+    type Output = io::Result<()>;
+
+    fn sqe(&mut self) -> squeue::Entry {
+        opcode::Shutdown::new(types::Fd(self.fd.raw()), self.how).build()
+    }
+
+    fn complete(self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+        res.map(drop)
+    }
+}

@@ -1,0 +1,278 @@
+//! The record of one in-flight operation and its lifecycle.
+//!
+//! A record is an `Arc`: the op future holds one reference, the kernel
+//! holds another from submission until the final completion (its address,
+//! `Arc::into_raw`, is the SQE's `user_data`), and an async cancel in flight
+//! holds a third (tagged address, see `CANCEL_TAG`), so no address is ever
+//! reused while a CQE or a cancel could still name it. The record owns the
+//! operation's data (buffer, address storage, a reference to the fd), so
+//! nothing the kernel may touch is freed before the kernel is done.
+//!
+//! # Lifecycle (one state word)
+//!
+//! ```text
+//!   Submitted ──poll──▶ Waiting(waker) ──CQE──▶ Completed ──future takes result
+//!       │                    │
+//!       └──── future dropped ┴──▶ Cancelled ──CQE──▶ orphan cleanup, record freed
+//! ```
+//!
+//! - `COMPLETE`: the completer (the ring's owner, reaping) wrote the result
+//!   before setting it; whoever observes it with Acquire may read the result.
+//! - `WAKER_SET`: the waker cell holds the poller's waker. The poller writes
+//!   the cell only while the bit is clear and `COMPLETE` is not set; the
+//!   completer reads it only if the bit was set when it set `COMPLETE`.
+//!   (The protocol of tokio's oneshot receiver.)
+//! - `DROPPED`: the future is gone. A completion that finds it set runs the
+//!   op's orphan cleanup (an accepted fd is closed); a future dropped after
+//!   `COMPLETE` runs it itself.
+//!
+//! Model-checked in `tests/loom_op.rs`: completion vs poll vs drop, exactly
+//! one of {future, completer} sees the result, wakes are never lost.
+//!
+//! Called by `op.rs` (the future side) and the driver (the completion side).
+
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{AtomicU8, Ordering::*};
+use crate::loom::sync::Arc;
+use std::ptr::NonNull;
+use std::task::Waker;
+
+/// The completer wrote the result.
+const COMPLETE: u8 = 0b001;
+/// The waker cell holds the poller's waker.
+const WAKER_SET: u8 = 0b010;
+/// The op future was dropped.
+const DROPPED: u8 = 0b100;
+
+/// Set on the `user_data` of an async cancel that targets a record: its CQE
+/// releases the cancel's reference, not the kernel's. Records are at least
+/// 8-aligned, so the low bit is free.
+pub(crate) const CANCEL_TAG: u64 = 1;
+
+/// The raw result of a completion: `res` and `flags` of the CQE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    /// The CQE's `res`: a count, an fd, or a negated errno.
+    pub res: i32,
+    /// The CQE's `flags`.
+    pub flags: u32,
+}
+
+/// Type-erased operations on a record, for the driver.
+pub(crate) struct Vtable {
+    /// Runs the orphan cleanup of the op for a result nobody will read.
+    pub(crate) orphaned: fn(Completion),
+    /// Drops one `Arc` reference (the kernel's or a cancel's).
+    pub(crate) release: unsafe fn(NonNull<Header>),
+}
+
+/// The type-independent part of a record; first field of `Record<T>`.
+pub(crate) struct Header {
+    state: AtomicU8,
+    result: UnsafeCell<Completion>,
+    waker: UnsafeCell<Option<Waker>>,
+    vtable: &'static Vtable,
+}
+
+// SAFETY: the cells are only accessed under the state protocol above, which
+// hands each one to exactly one thread at a time with Acquire/Release edges.
+unsafe impl Send for Header {}
+// SAFETY: as for Send.
+unsafe impl Sync for Header {}
+
+/// A record: the header, then the op's data.
+#[repr(C)]
+pub(crate) struct Record<T> {
+    pub(crate) header: Header,
+    /// The op's data: buffer, fd reference, address storage. Read by the
+    /// kernel between submission and completion; taken by the future only
+    /// after it observed `COMPLETE` (the kernel is done with it then).
+    data: UnsafeCell<Option<T>>,
+}
+
+// SAFETY: the data moves between threads with the record (T: Send), and
+// is only ever accessed by one party at a time: the submitter before
+// submission, the kernel until the completion, then the future (after it
+// observed COMPLETE) — never through a shared `&T`.
+unsafe impl<T: Send> Send for Record<T> {}
+// SAFETY: as for Send; no `&T` is handed out from a shared record.
+unsafe impl<T: Send> Sync for Record<T> {}
+
+/// What the poller found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Polled {
+    /// The result is there.
+    Ready(Completion),
+    /// The waker is registered; the completer will wake it.
+    Pending,
+}
+
+impl Header {
+    /// Called by the completer (the ring owner reaping the CQE), once.
+    /// Returns the waker to wake, if the future is waiting.
+    pub(crate) fn complete(&self, c: Completion) -> Option<Waker> {
+        // The result cell is written only here, before COMPLETE, and read
+        // only after COMPLETE is observed.
+        self.result.with_mut(|r| {
+            // SAFETY: before COMPLETE nobody else reads or writes the cell.
+            unsafe { *r = c }
+        });
+        let prev = self.state.fetch_or(COMPLETE, AcqRel);
+        debug_assert!(prev & COMPLETE == 0, "an op completed twice");
+        if prev & DROPPED != 0 {
+            (self.vtable.orphaned)(c);
+            return None;
+        }
+        if prev & WAKER_SET != 0 {
+            // SAFETY: WAKER_SET was set when we set COMPLETE, so the poller
+            // finished writing the cell (Release in its fetch_or, Acquire in
+            // ours) and will never write it again (it checks COMPLETE).
+            return self.waker.with_mut(|w| unsafe { (*w).take() });
+        }
+        None
+    }
+
+    /// Called by the future: the result if complete, else registers `waker`.
+    pub(crate) fn poll(&self, waker: &Waker) -> Polled {
+        let mut cur = self.state.load(Acquire);
+        if cur & COMPLETE != 0 {
+            return Polled::Ready(self.read_result());
+        }
+        if cur & WAKER_SET != 0 {
+            // SAFETY: WAKER_SET is set, so the completer might read the cell
+            // only after setting COMPLETE, which it has not: reading the
+            // waker for `will_wake` races with nothing but that read, and
+            // both are reads.
+            let same = self
+                .waker
+                .with(|w| unsafe { (*w).as_ref().is_some_and(|w| w.will_wake(waker)) });
+            if same {
+                return Polled::Pending;
+            }
+            // Take the cell back before writing it.
+            loop {
+                match self
+                    .state
+                    .compare_exchange(cur, cur & !WAKER_SET, AcqRel, Acquire)
+                {
+                    Ok(_) => break,
+                    Err(now) if now & COMPLETE != 0 => {
+                        return Polled::Ready(self.read_result());
+                    }
+                    Err(now) => cur = now,
+                }
+            }
+        }
+        // SAFETY: WAKER_SET is clear and COMPLETE was not set when we last
+        // looked; the completer reads the cell only if it sees WAKER_SET.
+        self.waker
+            .with_mut(|w| unsafe { *w = Some(waker.clone()) });
+        let prev = self.state.fetch_or(WAKER_SET, AcqRel);
+        if prev & COMPLETE != 0 {
+            // Completed while we wrote: the completer did not see our waker.
+            return Polled::Ready(self.read_result());
+        }
+        Polled::Pending
+    }
+
+    /// Called by the future when it is dropped. Returns the result if the
+    /// op had completed (the caller then runs the orphan cleanup for it),
+    /// or `None` if it is still in flight (the caller cancels it).
+    pub(crate) fn drop_future(&self) -> Option<Completion> {
+        let prev = self.state.fetch_or(DROPPED, AcqRel);
+        if prev & COMPLETE != 0 {
+            Some(self.read_result())
+        } else {
+            None
+        }
+    }
+
+    fn read_result(&self) -> Completion {
+        // SAFETY: COMPLETE was observed with Acquire: the completer's write
+        // happened before and it never writes again.
+        self.result.with(|r| unsafe { *r })
+    }
+
+    /// Drops one reference given out with `Record::into_raw`.
+    ///
+    /// # Safety
+    /// `this` must come from `Record::into_raw` (or `user_data` made from
+    /// it) and that reference must not be used again.
+    pub(crate) unsafe fn release(this: NonNull<Header>) {
+        // SAFETY: the header is alive while that reference is (caller).
+        let vtable = unsafe { this.as_ref() }.vtable;
+        // SAFETY: forwarded from the caller.
+        unsafe { (vtable.release)(this) }
+    }
+}
+
+/// The data of an operation, as the record sees it.
+pub trait OpData: Send + 'static {
+    /// Releases what the kernel produced for a completion nobody will
+    /// read (an accepted fd is closed). Runs on the completing thread.
+    fn orphaned(_c: Completion) {}
+}
+
+impl<T: OpData> Record<T> {
+    /// A fresh record owning `data`.
+    pub(crate) fn new(data: T) -> Arc<Record<T>> {
+        Arc::new(Record {
+            header: Header {
+                state: AtomicU8::new(0),
+                result: UnsafeCell::new(Completion { res: 0, flags: 0 }),
+                waker: UnsafeCell::new(None),
+                vtable: &VtableOf::<T>::VTABLE,
+            },
+            data: UnsafeCell::new(Some(data)),
+        })
+    }
+
+    /// Gives out one reference as a raw header pointer (for `user_data`).
+    pub(crate) fn into_raw(this: Arc<Record<T>>) -> NonNull<Header> {
+        // `Record` is repr(C) with the header first: the same address.
+        let p = Arc::into_raw(this) as *mut Header;
+        // SAFETY: `Arc::into_raw` never returns null.
+        unsafe { NonNull::new_unchecked(p) }
+    }
+
+    /// Runs `f` on the data while the op is in flight (to build the SQE).
+    ///
+    /// # Safety
+    /// Only before the SQE is submitted: nobody else touches the data then.
+    pub(crate) unsafe fn data_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        self.data.with_mut(|d| {
+            // SAFETY: per the caller's contract we are the only accessor.
+            f(unsafe { (*d).as_mut() }.expect("op data present before submission"))
+        })
+    }
+
+    /// Takes the data back once the op completed.
+    ///
+    /// # Safety
+    /// The caller observed `COMPLETE` (through `Header::poll` returning
+    /// `Ready`): the kernel no longer uses the data.
+    pub(crate) unsafe fn take_data(&self) -> Option<T> {
+        // SAFETY: after COMPLETE only the future accesses the data (the
+        // completer runs orphan cleanup only when DROPPED is set, and it
+        // touches no data).
+        self.data.with_mut(|d| unsafe { (*d).take() })
+    }
+}
+
+/// The static vtable of `Record<T>`.
+struct VtableOf<T>(std::marker::PhantomData<T>);
+
+impl<T: OpData> VtableOf<T> {
+    const VTABLE: Vtable = Vtable {
+        orphaned: T::orphaned,
+        release: release::<T>,
+    };
+}
+
+/// # Safety
+/// `p` came from `Record::<T>::into_raw` and that reference is not used
+/// again.
+unsafe fn release<T>(p: NonNull<Header>) {
+    // SAFETY: per the contract, `p` is an `Arc<Record<T>>` pointer.
+    drop(unsafe { Arc::from_raw(p.as_ptr() as *const Record<T>) });
+}
