@@ -14,6 +14,8 @@ mod conn;
 mod loom;
 mod stream;
 mod tcp;
+mod udp;
+mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use conn::{OwnedReadHalf, OwnedWriteHalf};
