@@ -19,5 +19,8 @@ mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use conn::{OwnedReadHalf, OwnedWriteHalf};
-pub use stream::{IncompleteReadError, Lines, ReadError, StreamReader};
+pub use stream::{
+    open_connection, start_server, IncompleteReadError, Lines, ReadError, Server, StreamReader,
+    StreamWriter,
+};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};

@@ -8,9 +8,103 @@
 
 mod error;
 mod reader;
+mod server;
+mod source;
+mod writer;
 
 pub use error::{IncompleteReadError, ReadError};
 pub use reader::{Lines, StreamReader};
+pub use server::Server;
+pub use writer::StreamWriter;
+
+pub(crate) use server::{streams, Accepted, Callback, Listen};
+
+use crate::tcp::{TcpListener, TcpStream};
+use std::future::Future;
+use std::pin::Pin;
+
+/// Opens a TCP connection and returns its stream pair (asyncio's
+/// `open_connection`). `TCP_NODELAY` is set, as asyncio does.
+///
+/// # Errors
+/// An invalid host or port, a failed resolution (naming the host), or the
+/// connect error naming the address.
+///
+/// # Cancel safety
+/// Dropping the future cancels the connect and closes its socket.
+///
+/// # Examples
+///
+/// ```
+/// # aio::run(async {
+/// let err = aio::net::open_connection("127.0.0.1", 1).await.unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+/// assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+/// # });
+/// ```
+pub async fn open_connection(host: &str, port: u16) -> io::Result<(StreamReader, StreamWriter)> {
+    let stream = TcpStream::connect((host, port)).await?;
+    stream.set_nodelay(true)?;
+    Ok(streams(stream.into_conn()))
+}
+
+impl Listen for TcpListener {
+    fn accept(&self) -> Pin<Box<dyn Future<Output = Accepted> + Send + '_>> {
+        Box::pin(async move {
+            let (s, _) = TcpListener::accept(self).await?;
+            // As asyncio: small writes go out at once.
+            let _ = s.set_nodelay(true);
+            Ok(s.into_conn())
+        })
+    }
+}
+
+/// Starts a TCP server on every address `host` resolves to (asyncio's
+/// `start_server`): each connection runs `cb(reader, writer)` in its own
+/// task. Port 0 picks a free port (see [`Server::local_addrs`]).
+///
+/// # Errors
+/// An invalid host or port, a failed resolution, or a bind error naming
+/// the address (`AddrInUse`, …).
+///
+/// # Examples
+///
+/// ```
+/// # aio::run(async {
+/// let server = aio::net::start_server(|_r, w| async move {
+///     w.write(b"hello\n");
+///     w.close();
+/// }, "127.0.0.1", 0).await?;
+/// let port = server.local_addrs()[0].port();
+/// let (mut r, _w) = aio::net::open_connection("127.0.0.1", port).await?;
+/// assert_eq!(r.readline().await?, b"hello\n");
+/// server.close();
+/// server.wait_closed().await;
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+pub async fn start_server<F, Fut>(cb: F, host: &str, port: u16) -> io::Result<Server>
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut listeners: Vec<Box<dyn Listen>> = Vec::new();
+    let mut addrs = Vec::new();
+    for a in crate::addr::resolve_nonempty((host, port)).await? {
+        let l = TcpListener::bind(a).await?;
+        addrs.push(l.local_addr()?);
+        listeners.push(Box::new(l));
+    }
+    Ok(Server::start(listeners, addrs, boxed(cb)))
+}
+
+/// Boxes a user callback.
+pub(crate) fn boxed<F, Fut>(cb: F) -> Callback
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    crate::loom::sync::Arc::new(move |r, w| Box::pin(cb(r, w)))
+}
 
 use std::io;
 use std::task::{Context, Poll};

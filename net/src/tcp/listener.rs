@@ -107,10 +107,6 @@ impl TcpListener {
     pub async fn close(self) -> io::Result<()> {
         self.fd.close().await
     }
-
-    pub(crate) fn shared_fd(&self) -> &SharedFd {
-        &self.fd
-    }
 }
 
 impl AsRawFd for TcpListener {

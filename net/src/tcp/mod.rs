@@ -8,4 +8,5 @@ mod stream;
 
 pub use listener::TcpListener;
 pub use socket::TcpSocket;
+pub(crate) use stream::sock_ip;
 pub use stream::TcpStream;

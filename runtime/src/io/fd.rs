@@ -116,6 +116,14 @@ impl AsRawFd for SharedFd {
     }
 }
 
+impl std::os::fd::AsFd for SharedFd {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the fd stays open while this handle (a reference to it)
+        // is borrowed.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.inner.fd) }
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         if !*self.closed.get_mut() {

@@ -1,0 +1,293 @@
+//! `start_server` / `Server` and `open_connection`: asyncio's stream
+//! servers and clients.
+//!
+//! A server runs one accept loop task per listening socket; each connection
+//! gets its own task running the callback with a `StreamReader` and a
+//! `StreamWriter`. A panic in a callback is reported through the runtime's
+//! exception handler (the task is detached) and ends only that connection.
+//! Accept errors never stop a server: running out of file descriptors
+//! (`EMFILE`/`ENFILE`) or memory backs off (100 ms, doubling to 1 s) and
+//! goes on once fds are free; other errors are reported and retried.
+//!
+//! Called by users; calls the TCP and Unix layers, the runtime's spawn,
+//! sleep and exception handler.
+
+use super::{StreamReader, StreamWriter};
+use crate::conn::Conn;
+use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
+use crate::loom::sync::{Arc, Mutex};
+use aio_runtime::runtime::{ExceptionContext, Handle};
+use aio_runtime::task::Task;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+/// The callback type: called once per connection.
+pub(crate) type Callback = Arc<
+    dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
+>;
+
+/// Turns a connection into the stream pair.
+pub(crate) fn streams(conn: Conn) -> (StreamReader, StreamWriter) {
+    let reader = StreamReader::with_source(
+        Box::new(super::source::SocketSource::new(conn.fd.clone())),
+        StreamReader::DEFAULT_LIMIT,
+    );
+    (reader, StreamWriter::new(conn.fd))
+}
+
+/// What a listener yields: an accepted connection or an error.
+pub(crate) type Accepted = io::Result<Conn>;
+
+/// A listening socket as the server sees it.
+pub(crate) trait Listen: std::marker::Send + 'static {
+    fn accept(&self) -> Pin<Box<dyn Future<Output = Accepted> + std::marker::Send + '_>>;
+}
+
+struct Inner {
+    serving: AtomicBool,
+    addrs: Vec<SocketAddr>,
+    state: Mutex<ServerState>,
+}
+
+#[derive(Default)]
+struct ServerState {
+    accept_loops: Vec<Task<()>>,
+    /// Open connections, to shut them down on `close_clients`.
+    conns: HashMap<u64, Conn>,
+    next_id: u64,
+    /// Handlers still running.
+    active: usize,
+    closed: bool,
+    waiters: Vec<Waker>,
+}
+
+impl ServerState {
+    fn wake(&mut self) {
+        for w in self.waiters.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// A running stream server (asyncio's `Server`), from
+/// [`start_server`](crate::start_server) or
+/// [`start_unix_server`](crate::start_unix_server). It serves from the
+/// moment it is created; dropping this handle does not stop it
+/// ([`close`](Self::close) does).
+///
+/// # Examples
+///
+/// ```
+/// # aio::run(async {
+/// let server = aio::net::start_server(|mut r, w| async move {
+///     while let Ok(line) = r.readline().await {
+///         if line.is_empty() { break }
+///         w.write(&line);
+///         if w.drain().await.is_err() { break }
+///     }
+/// }, "127.0.0.1", 0).await?;
+/// let port = server.local_addrs()[0].port();
+/// let (mut r, w) = aio::net::open_connection("127.0.0.1", port).await?;
+/// w.write(b"hi\n");
+/// assert_eq!(r.readline().await?, b"hi\n");
+/// server.close();
+/// server.close_clients();
+/// server.wait_closed().await;
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+pub struct Server {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("addrs", &self.inner.addrs)
+            .field("serving", &self.is_serving())
+            .finish()
+    }
+}
+
+impl Server {
+    pub(crate) fn start(
+        listeners: Vec<Box<dyn Listen>>,
+        addrs: Vec<SocketAddr>,
+        cb: Callback,
+    ) -> Server {
+        let inner = Arc::new(Inner {
+            serving: AtomicBool::new(true),
+            addrs,
+            state: Mutex::new(ServerState::default()),
+        });
+        let loops = listeners
+            .into_iter()
+            .map(|l| aio_runtime::task::spawn(accept_loop(inner.clone(), l, cb.clone())))
+            .collect();
+        inner.state.lock().accept_loops = loops;
+        Server { inner }
+    }
+
+    /// Stops accepting: the listening sockets close (once their in-flight
+    /// accepts are cancelled). Open connections go on; see
+    /// [`close_clients`](Self::close_clients).
+    pub fn close(&self) {
+        self.inner.serving.store(false, Release);
+        let mut st = self.inner.state.lock();
+        st.closed = true;
+        for t in &st.accept_loops {
+            t.cancel();
+        }
+        st.wake();
+    }
+
+    /// Closes every open connection: both directions are shut down, so
+    /// their handlers see end of stream and failing writes, and end.
+    pub fn close_clients(&self) {
+        let st = self.inner.state.lock();
+        for c in st.conns.values() {
+            c.shutdown_now(libc::SHUT_RDWR);
+        }
+    }
+
+    /// Waits until the server is closed and every connection handler has
+    /// finished.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe.
+    pub async fn wait_closed(&self) {
+        poll_fn(|cx| {
+            let mut st = self.inner.state.lock();
+            let loops_done = st.accept_loops.iter().all(|t| t.is_done());
+            if st.closed && loops_done && st.active == 0 {
+                return Poll::Ready(());
+            }
+            st.waiters.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Serves until the server is closed. If this future is cancelled, the
+    /// server is closed (asyncio's `serve_forever`).
+    ///
+    /// # Cancel safety
+    /// Cancelling closes the server.
+    pub async fn serve_forever(&self) {
+        struct CloseOnDrop<'a>(&'a Server, bool);
+        impl Drop for CloseOnDrop<'_> {
+            fn drop(&mut self) {
+                if !self.1 {
+                    self.0.close();
+                }
+            }
+        }
+        let mut guard = CloseOnDrop(self, false);
+        poll_fn(|cx| {
+            let mut st = self.inner.state.lock();
+            if st.closed {
+                return Poll::Ready(());
+            }
+            st.waiters.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        guard.1 = true;
+    }
+
+    /// The addresses the server listens on (empty for Unix servers).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.inner.addrs.clone()
+    }
+
+    /// Whether the server is accepting connections.
+    pub fn is_serving(&self) -> bool {
+        self.inner.serving.load(Acquire)
+    }
+}
+
+/// Removes a connection from the server when its handler ends (returns,
+/// panics or is cancelled).
+struct HandlerGuard {
+    inner: Arc<Inner>,
+    id: u64,
+}
+
+impl Drop for HandlerGuard {
+    fn drop(&mut self) {
+        let mut st = self.inner.state.lock();
+        st.conns.remove(&self.id);
+        st.active -= 1;
+        if st.active == 0 {
+            st.wake();
+        }
+    }
+}
+
+fn is_resource_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+async fn accept_loop(inner: Arc<Inner>, listener: Box<dyn Listen>, cb: Callback) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match listener.accept().await {
+            Ok(conn) => {
+                backoff = Duration::from_millis(100);
+                let id = {
+                    let mut st = inner.state.lock();
+                    let id = st.next_id;
+                    st.next_id += 1;
+                    st.conns.insert(id, conn.clone());
+                    st.active += 1;
+                    id
+                };
+                let guard = HandlerGuard {
+                    inner: inner.clone(),
+                    id,
+                };
+                let (r, w) = streams(conn);
+                let fut = cb(r, w);
+                // Detached: a panic is reported by the runtime ("Task
+                // exception was never retrieved") and ends this task only;
+                // the guard and the streams drop during the unwind, which
+                // closes the connection.
+                drop(aio_runtime::task::spawn(async move {
+                    let _guard = guard;
+                    fut.await
+                }));
+            }
+            Err(e) if is_resource_exhaustion(&e) => {
+                report(&format!(
+                    "accept() out of system resource ({e}); retrying in {} ms",
+                    backoff.as_millis()
+                ));
+                aio_runtime::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ECONNABORTED | libc::EINTR | libc::EAGAIN | libc::EPROTO)
+                ) => {}
+            Err(e) => {
+                report(&format!("accept() failed ({e}); retrying in 100 ms"));
+                aio_runtime::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+fn report(msg: &str) {
+    if let Ok(h) = Handle::try_current() {
+        h.call_exception_handler(&ExceptionContext::from_message(msg));
+    }
+}

@@ -1,0 +1,364 @@
+//! `StreamWriter`: asyncio's buffered, flow-controlled writer.
+//!
+//! `write` is synchronous: it appends to a buffer and, when no send is in
+//! flight, hands the buffer to the kernel at once. Completions are pumped
+//! by the ring itself: the in-flight send's waker is the writer's own
+//! (`Wake` for `Shared`), which the ring's owner calls after a completion
+//! to submit what was written meanwhile, so buffered bytes go out even if
+//! nobody awaits `drain` (asyncio's transport does the same). `drain` waits
+//! while more than the high-water mark is buffered, until it falls to the
+//! low-water mark.
+//!
+//! Called by users and `server.rs`; calls the send and shutdown ops.
+
+use crate::loom::sync::{Arc, Mutex};
+use aio_runtime::io::ops::{self, Op, Send};
+use aio_runtime::io::SharedFd;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::task::{Context, Poll, Wake, Waker};
+
+/// Default high-water mark (asyncio's: 64 KiB).
+const HIGH_WATER: usize = 64 * 1024;
+
+struct Shared {
+    fd: SharedFd,
+    state: Mutex<State>,
+}
+
+struct State {
+    /// Written, not yet handed to the kernel.
+    pending: Vec<u8>,
+    /// The send in flight, and how many of its bytes went already.
+    inflight: Option<(Op<Send<Vec<u8>>>, usize)>,
+    /// Bytes of the in-flight buffer not yet sent.
+    inflight_left: usize,
+    spare: Vec<u8>,
+    /// The first write error (as kind + message; io::Error is not Clone).
+    error: Option<(io::ErrorKind, String)>,
+    /// `drain` callers wait while this is set (set above the high mark,
+    /// cleared at the low mark).
+    paused: bool,
+    high: usize,
+    low: usize,
+    /// What to do once everything is flushed.
+    closing: bool,
+    eof: bool,
+    /// The shutdown after the flush has happened.
+    shut: bool,
+    waiters: Vec<Waker>,
+}
+
+impl State {
+    fn buffered(&self) -> usize {
+        self.pending.len() + self.inflight_left
+    }
+
+    fn error(&self) -> Option<io::Error> {
+        self.error
+            .as_ref()
+            .map(|(k, m)| io::Error::new(*k, m.clone()))
+    }
+
+    fn wake_waiters(&mut self) {
+        for w in self.waiters.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// The write side of a stream connection (asyncio's `StreamWriter`).
+///
+/// # Examples
+///
+/// ```
+/// # aio::run(async {
+/// let server = aio::net::start_server(|mut r, w| async move {
+///     // Echo every line, then close.
+///     while let Ok(line) = r.readline().await {
+///         if line.is_empty() { break }
+///         w.write(&line);
+///         if w.drain().await.is_err() { break }
+///     }
+///     w.close();
+/// }, "127.0.0.1", 0).await?;
+/// let (mut r, w) = aio::net::open_connection("127.0.0.1", server.local_addrs()[0].port()).await?;
+/// w.write(b"hello ");
+/// w.write(b"world\n");
+/// w.drain().await?;
+/// assert_eq!(r.readline().await?, b"hello world\n");
+/// w.write_eof()?; // the server reads end of stream, closes
+/// assert!(r.read(10).await?.is_empty());
+/// w.close();
+/// w.wait_closed().await?;
+/// # server.close();
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+pub struct StreamWriter {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for StreamWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.shared.state.lock();
+        f.debug_struct("StreamWriter")
+            .field("fd", &self.shared.fd)
+            .field("buffered", &st.buffered())
+            .field("closing", &st.closing)
+            .finish()
+    }
+}
+
+impl Wake for Shared {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        // A send completed (we run on its ring's thread, outside the
+        // driver): submit what was written since.
+        let mut st = self.state.lock();
+        pump(self, &mut st);
+    }
+}
+
+/// Moves the writer forward: reaps the in-flight send, submits the next,
+/// shuts down when asked and flushed, wakes waiters.
+fn pump(shared: &Arc<Shared>, st: &mut State) {
+    loop {
+        if let Some((op, done)) = st.inflight.as_mut() {
+            let waker = Waker::from(shared.clone());
+            let mut cx = Context::from_waker(&waker);
+            let (res, buf) = match Pin::new(op).poll(&mut cx) {
+                Poll::Pending => return,
+                Poll::Ready(r) => r,
+            };
+            let done = *done;
+            st.inflight = None;
+            match res {
+                Ok(n) if n > 0 && done + n < buf.len() => {
+                    st.inflight_left = buf.len() - done - n;
+                    let op = ops::send(&shared.fd, buf, done + n);
+                    st.inflight = Some((op, done + n));
+                    continue;
+                }
+                Ok(0) if !buf.is_empty() => {
+                    st.error = Some((io::ErrorKind::WriteZero, "the peer took no bytes".into()));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    let op = ops::send(&shared.fd, buf, done);
+                    st.inflight = Some((op, done));
+                    continue;
+                }
+                Err(e) => st.error = Some((e.kind(), e.to_string())),
+            }
+            st.inflight_left = 0;
+            st.spare = buf;
+            st.spare.clear();
+        }
+        if st.error.is_some() {
+            st.pending.clear();
+            st.paused = false;
+            st.wake_waiters();
+            return;
+        }
+        if !st.pending.is_empty() {
+            let mut buf = std::mem::take(&mut st.spare);
+            std::mem::swap(&mut buf, &mut st.pending);
+            st.inflight_left = buf.len();
+            st.inflight = Some((ops::send(&shared.fd, buf, 0), 0));
+            continue;
+        }
+        break;
+    }
+    // Idle: everything written went to the kernel.
+    if (st.closing || st.eof) && !st.shut {
+        let how = if st.closing {
+            libc::SHUT_RDWR
+        } else {
+            libc::SHUT_WR
+        };
+        // SAFETY: plain syscall on an fd we hold open; never blocks.
+        unsafe { libc::shutdown(shared.fd.as_raw_fd(), how) };
+        st.shut = true;
+    }
+    if st.paused && st.buffered() <= st.low {
+        st.paused = false;
+    }
+    st.wake_waiters();
+}
+
+impl StreamWriter {
+    pub(crate) fn new(fd: SharedFd) -> StreamWriter {
+        StreamWriter {
+            shared: Arc::new(Shared {
+                fd,
+                state: Mutex::new(State {
+                    pending: Vec::new(),
+                    inflight: None,
+                    inflight_left: 0,
+                    spare: Vec::new(),
+                    error: None,
+                    paused: false,
+                    high: HIGH_WATER,
+                    low: HIGH_WATER / 4,
+                    closing: false,
+                    eof: false,
+                    shut: false,
+                    waiters: Vec::new(),
+                }),
+            }),
+        }
+    }
+
+    /// Buffers `data` and starts sending it; never blocks. Call
+    /// [`drain`](Self::drain) to wait when the buffer is full. Writes after
+    /// `close`/`write_eof` or after a write error are dropped (`drain`
+    /// reports the error).
+    pub fn write(&self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let mut st = self.shared.state.lock();
+        if st.closing || st.eof || st.error.is_some() {
+            return;
+        }
+        st.pending.extend_from_slice(data);
+        if st.inflight.is_none() {
+            pump(&self.shared, &mut st);
+        }
+        if st.buffered() > st.high {
+            st.paused = true;
+        }
+    }
+
+    /// Buffers every slice in order (asyncio's `writelines`).
+    pub fn writelines<'a>(&self, lines: impl IntoIterator<Item = &'a [u8]>) {
+        for l in lines {
+            self.write(l);
+        }
+    }
+
+    /// Waits until the buffer is below the high-water mark (at once if it
+    /// is): the flow control of asyncio's `drain`.
+    ///
+    /// # Errors
+    /// The connection's write error (`BrokenPipe`, `ConnectionReset`, …).
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: nothing is lost; the data keeps flowing.
+    pub async fn drain(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            let mut st = self.shared.state.lock();
+            if let Some(e) = st.error() {
+                return Poll::Ready(Err(e));
+            }
+            if !st.paused {
+                return Poll::Ready(Ok(()));
+            }
+            pump(&self.shared, &mut st);
+            if !st.paused || st.error.is_some() {
+                return Poll::Ready(st.error().map_or(Ok(()), Err));
+            }
+            st.waiters.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Sets the flow-control marks (asyncio's `set_write_buffer_limits`):
+    /// `drain` blocks above `high` until the buffer falls to `low`.
+    ///
+    /// # Panics
+    /// If `low > high`.
+    pub fn set_write_buffer_limits(&self, high: usize, low: usize) {
+        assert!(low <= high, "low-water mark above the high-water mark");
+        let mut st = self.shared.state.lock();
+        st.high = high;
+        st.low = low;
+    }
+
+    /// Bytes written but not yet accepted by the kernel.
+    pub fn write_buffer_size(&self) -> usize {
+        self.shared.state.lock().buffered()
+    }
+
+    /// Closes the connection once the buffered bytes are sent (both
+    /// directions are shut down; the reader then sees end of stream).
+    pub fn close(&self) {
+        let mut st = self.shared.state.lock();
+        st.closing = true;
+        pump(&self.shared, &mut st);
+    }
+
+    /// Whether `close` was called (or the connection failed).
+    pub fn is_closing(&self) -> bool {
+        let st = self.shared.state.lock();
+        st.closing || st.error.is_some()
+    }
+
+    /// Waits until the connection is closed: `close` was called and every
+    /// buffered byte was sent (or a write failed).
+    ///
+    /// # Errors
+    /// The write error that ended the connection, if any.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe.
+    pub async fn wait_closed(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            let mut st = self.shared.state.lock();
+            if let Some(e) = st.error() {
+                return Poll::Ready(Err(e));
+            }
+            if st.shut && st.closing {
+                return Poll::Ready(Ok(()));
+            }
+            st.waiters.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Shuts down the write direction once the buffered bytes are sent (the
+    /// peer reads end of stream); reading goes on.
+    ///
+    /// # Errors
+    /// The connection's write error, if one happened.
+    pub fn write_eof(&self) -> io::Result<()> {
+        let mut st = self.shared.state.lock();
+        if let Some(e) = st.error() {
+            return Err(e);
+        }
+        st.eof = true;
+        pump(&self.shared, &mut st);
+        Ok(())
+    }
+
+    /// Always true: sockets can shut down their write side.
+    pub fn can_write_eof(&self) -> bool {
+        true
+    }
+
+    /// The peer's address (IP connections).
+    ///
+    /// # Errors
+    /// `NotConnected`, or `InvalidInput` for a non-IP socket.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        let s = socket2::SockRef::from(&self.shared.fd);
+        crate::tcp::sock_ip(s.peer_addr())
+    }
+
+    /// This end's address (IP connections).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a non-IP socket.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let s = socket2::SockRef::from(&self.shared.fd);
+        crate::tcp::sock_ip(s.local_addr())
+    }
+}
