@@ -465,6 +465,74 @@ fn to_thread() {
     });
 }
 
+/// Seed 14: an I/O-bound job. An echo server that takes one tutorial
+/// second per line; ten clients over loopback, first one after another,
+/// then concurrently.
+fn echo_over_loopback() {
+    section("An I/O-bound job: echo over loopback");
+    aio::run(async {
+        let server = aio::net::start_server(
+            |mut reader, writer| async move {
+                while let Ok(line) = reader.readline().await {
+                    if line.is_empty() {
+                        break;
+                    }
+                    aio::sleep(SECOND).await; // "slow" server work
+                    writer.write(&line);
+                    if writer.drain().await.is_err() {
+                        break;
+                    }
+                }
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .expect("start_server on 127.0.0.1");
+        let port = server.local_addrs()[0].port();
+        println!("echo server listening on 127.0.0.1:{port}");
+
+        async fn round_trip(port: u16, i: usize) -> std::io::Result<String> {
+            let (mut reader, writer) = aio::net::open_connection("127.0.0.1", port).await?;
+            writer.write(format!("hello {i}\n").as_bytes());
+            writer.drain().await?;
+            let line = reader.readline().await?;
+            writer.close();
+            Ok(String::from_utf8_lossy(&line).trim_end().to_string())
+        }
+
+        let start = Instant::now();
+        let mut got = Vec::new();
+        for i in 0..3 {
+            got.push(round_trip(port, i).await.expect("echo"));
+        }
+        println!(
+            "3 round trips one after another: {got:?} in {} (expect ~3)",
+            secs(start.elapsed())
+        );
+
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..10)
+            .map(|i| aio::create_task(round_trip(port, i)))
+            .collect();
+        let mut got = Vec::new();
+        for t in tasks {
+            got.push(t.await.unwrap().expect("echo"));
+        }
+        println!(
+            "10 round trips concurrently: {} echoes (first {:?}, last {:?}) in {} (expect ~1)",
+            got.len(),
+            got[0],
+            got[9],
+            secs(start.elapsed())
+        );
+        server.close();
+        server.close_clients();
+        server.wait_closed().await;
+        println!("server closed; every handler finished");
+    });
+}
+
 fn main() {
     println!("aio tour: the asyncio tutorial programs on aio (1 tutorial second = {SECOND:?})");
     hello_pause_world();
@@ -479,5 +547,5 @@ fn main() {
     queue_of_workers();
     locks_and_context();
     to_thread();
-    println!("\nNot yet in the tour (their issues are open): echo over loopback (networking).");
+    echo_over_loopback();
 }

@@ -22,6 +22,12 @@ pub(crate) use unpark::Unparker;
 #[cfg(not(loom))]
 pub(crate) use uring::{Driver, Mailbox, RingConfig};
 
+/// `io_uring_enter` calls made by all rings so far.
+#[cfg(not(loom))]
+pub(crate) fn enters() -> u64 {
+    uring::ENTERS.load(crate::loom::sync::atomic::Ordering::Relaxed)
+}
+
 #[cfg(loom)]
 pub(crate) use unpark::loom_driver::{Driver, RingConfig};
 

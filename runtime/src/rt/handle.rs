@@ -238,6 +238,28 @@ impl Handle {
         self.shared.call_exception_handler(ctx)
     }
 
+    /// `io_uring_enter` calls made so far by every ring in this process (all
+    /// runtimes): a debug counter for measuring syscalls per request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Runtime::new().unwrap();
+    /// let before = rt.handle().io_uring_enters();
+    /// rt.block_on(aio::sleep(std::time::Duration::from_millis(1)));
+    /// assert!(rt.handle().io_uring_enters() > before); // parking enters the ring
+    /// ```
+    pub fn io_uring_enters(&self) -> u64 {
+        #[cfg(not(loom))]
+        {
+            crate::driver::enters()
+        }
+        #[cfg(loom)]
+        {
+            0
+        }
+    }
+
     /// Wake signals (syscalls) sent to parked workers so far: a debug
     /// counter for checking that no wake is needless.
     ///
