@@ -4,6 +4,7 @@
 //!
 //! Called by `tcp/` and `unix/` (thin typed wrappers) and by the streams.
 
+use crate::compat::{ReadState, WriteState};
 use aio_runtime::io::ops;
 use aio_runtime::io::{BufResult, IoBuf, IoBufMut, SharedFd};
 use std::io;
@@ -100,6 +101,7 @@ impl Conn {
 #[derive(Debug)]
 pub struct OwnedReadHalf {
     pub(crate) conn: Conn,
+    rd: ReadState,
 }
 
 /// The write half of a stream split with `into_split`. Dropping it shuts
@@ -123,10 +125,28 @@ pub struct OwnedReadHalf {
 #[derive(Debug)]
 pub struct OwnedWriteHalf {
     pub(crate) conn: Conn,
-    pub(crate) shutdown_on_drop: bool,
+    wr: WriteState,
+}
+
+crate::compat::impl_async_read!(OwnedReadHalf);
+crate::compat::impl_async_write!(OwnedWriteHalf);
+
+/// Splits a stream into owned halves, each keeping its adapter buffers.
+pub(crate) fn split(conn: Conn, rd: ReadState, wr: WriteState) -> (OwnedReadHalf, OwnedWriteHalf) {
+    (
+        OwnedReadHalf {
+            conn: conn.clone(),
+            rd,
+        },
+        OwnedWriteHalf { conn, wr },
+    )
 }
 
 impl OwnedReadHalf {
+    fn read_parts(&mut self) -> (&SharedFd, &mut ReadState) {
+        (&self.conn.fd, &mut self.rd)
+    }
+
     /// Reads into the spare capacity of `buf` (from `len()` to
     /// `capacity()` for a `Vec`); returns how many bytes arrived (0 = end
     /// of stream) and the buffer.
@@ -140,6 +160,10 @@ impl OwnedReadHalf {
 }
 
 impl OwnedWriteHalf {
+    fn write_parts(&mut self) -> (&SharedFd, &mut WriteState) {
+        (&self.conn.fd, &mut self.wr)
+    }
+
     /// Writes some of `buf`'s initialized bytes; returns how many.
     ///
     /// # Cancel safety
@@ -179,9 +203,7 @@ impl OwnedWriteHalf {
 
 impl Drop for OwnedWriteHalf {
     fn drop(&mut self) {
-        if self.shutdown_on_drop {
-            self.conn.shutdown_now(libc::SHUT_WR);
-        }
+        self.conn.shutdown_now(libc::SHUT_WR);
     }
 }
 

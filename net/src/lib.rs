@@ -10,6 +10,7 @@
 //! (aio::io and aio::net).
 
 mod addr;
+mod compat;
 mod conn;
 mod loom;
 mod stream;
@@ -20,7 +21,9 @@ mod unix;
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use conn::{OwnedReadHalf, OwnedWriteHalf};
 pub use stream::{
-    open_connection, start_server, IncompleteReadError, Lines, ReadError, Server, StreamReader,
-    StreamWriter,
+    open_connection, open_unix_connection, start_server, start_unix_server, IncompleteReadError,
+    Lines, ReadError, Server, StreamReader, StreamWriter,
 };
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixSocketAddr, UnixStream};

@@ -10,11 +10,13 @@ mod error;
 mod reader;
 mod server;
 mod source;
+mod unix;
 mod writer;
 
 pub use error::{IncompleteReadError, ReadError};
 pub use reader::{Lines, StreamReader};
 pub use server::Server;
+pub use unix::{open_unix_connection, start_unix_server};
 pub use writer::StreamWriter;
 
 pub(crate) use server::{streams, Accepted, Callback, Listen};

@@ -45,7 +45,7 @@ pub(crate) fn streams(conn: Conn) -> (StreamReader, StreamWriter) {
 pub(crate) type Accepted = io::Result<Conn>;
 
 /// A listening socket as the server sees it.
-pub(crate) trait Listen: std::marker::Send + 'static {
+pub(crate) trait Listen: std::marker::Send + Sync + 'static {
     fn accept(&self) -> Pin<Box<dyn Future<Output = Accepted> + std::marker::Send + '_>>;
 }
 
@@ -58,6 +58,8 @@ struct Inner {
 #[derive(Default)]
 struct ServerState {
     accept_loops: Vec<Task<()>>,
+    /// Accept loops whose future is still alive.
+    loops: usize,
     /// Open connections, to shut them down on `close_clients`.
     conns: HashMap<u64, Conn>,
     next_id: u64,
@@ -125,9 +127,16 @@ impl Server {
             addrs,
             state: Mutex::new(ServerState::default()),
         });
+        inner.state.lock().loops = listeners.len();
         let loops = listeners
             .into_iter()
-            .map(|l| aio_runtime::task::spawn(accept_loop(inner.clone(), l, cb.clone())))
+            .map(|l| {
+                let guard = LoopGuard {
+                    inner: inner.clone(),
+                    listener: Some(l),
+                };
+                aio_runtime::task::spawn(accept_loop(guard, cb.clone()))
+            })
             .collect();
         inner.state.lock().accept_loops = loops;
         Server { inner }
@@ -140,6 +149,7 @@ impl Server {
         self.inner.serving.store(false, Release);
         let mut st = self.inner.state.lock();
         st.closed = true;
+        // Each loop's guard wakes `wait_closed` when its future is dropped.
         for t in &st.accept_loops {
             t.cancel();
         }
@@ -163,8 +173,7 @@ impl Server {
     pub async fn wait_closed(&self) {
         poll_fn(|cx| {
             let mut st = self.inner.state.lock();
-            let loops_done = st.accept_loops.iter().all(|t| t.is_done());
-            if st.closed && loops_done && st.active == 0 {
+            if st.closed && st.loops == 0 && st.active == 0 {
                 return Poll::Ready(());
             }
             st.waiters.push(cx.waker().clone());
@@ -236,7 +245,25 @@ fn is_resource_exhaustion(e: &io::Error) -> bool {
     )
 }
 
-async fn accept_loop(inner: Arc<Inner>, listener: Box<dyn Listen>, cb: Callback) {
+/// Owns an accept loop's listener; when the loop's future is dropped
+/// (the server closed), closes the listener and wakes `wait_closed`.
+struct LoopGuard {
+    inner: Arc<Inner>,
+    listener: Option<Box<dyn Listen>>,
+}
+
+impl Drop for LoopGuard {
+    fn drop(&mut self) {
+        drop(self.listener.take());
+        let mut st = self.inner.state.lock();
+        st.loops -= 1;
+        st.wake();
+    }
+}
+
+async fn accept_loop(guard: LoopGuard, cb: Callback) {
+    let inner = guard.inner.clone();
+    let listener = guard.listener.as_deref().expect("the listener");
     let mut backoff = Duration::from_millis(100);
     loop {
         match listener.accept().await {

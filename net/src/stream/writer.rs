@@ -48,8 +48,10 @@ struct State {
     /// What to do once everything is flushed.
     closing: bool,
     eof: bool,
-    /// The shutdown after the flush has happened.
+    /// The write side was shut down (after the flush).
     shut: bool,
+    /// Both sides were shut down (`close`).
+    shut_both: bool,
     waiters: Vec<Waker>,
 }
 
@@ -176,7 +178,7 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
         break;
     }
     // Idle: everything written went to the kernel.
-    if (st.closing || st.eof) && !st.shut {
+    if (st.closing && !st.shut_both) || (st.eof && !st.shut) {
         let how = if st.closing {
             libc::SHUT_RDWR
         } else {
@@ -185,11 +187,26 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
         // SAFETY: plain syscall on an fd we hold open; never blocks.
         unsafe { libc::shutdown(shared.fd.as_raw_fd(), how) };
         st.shut = true;
+        st.shut_both |= st.closing;
     }
     if st.paused && st.buffered() <= st.low {
         st.paused = false;
     }
     st.wake_waiters();
+}
+
+impl Drop for StreamWriter {
+    /// Shuts down the write direction once the buffered bytes are sent (the
+    /// peer reads end of stream), as dropping tokio's write half does. The
+    /// reader of the same connection keeps working; the socket closes when
+    /// it is gone too.
+    fn drop(&mut self) {
+        let mut st = self.shared.state.lock();
+        if !st.closing && !st.eof {
+            st.eof = true;
+            pump(&self.shared, &mut st);
+        }
+    }
 }
 
 impl StreamWriter {
@@ -209,6 +226,7 @@ impl StreamWriter {
                     closing: false,
                     eof: false,
                     shut: false,
+                    shut_both: false,
                     waiters: Vec::new(),
                 }),
             }),
@@ -315,7 +333,7 @@ impl StreamWriter {
             if let Some(e) = st.error() {
                 return Poll::Ready(Err(e));
             }
-            if st.shut && st.closing {
+            if st.shut_both {
                 return Poll::Ready(Ok(()));
             }
             st.waiters.push(cx.waker().clone());

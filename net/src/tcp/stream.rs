@@ -2,6 +2,7 @@
 
 use super::TcpSocket;
 use crate::addr::{resolve_nonempty, ToSocketAddrs};
+use crate::compat::{ReadState, WriteState};
 use crate::conn::{Conn, OwnedReadHalf, OwnedWriteHalf};
 use aio_runtime::io::{BufResult, IoBuf, IoBufMut, SharedFd};
 use std::io;
@@ -37,17 +38,33 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 #[derive(Debug)]
 pub struct TcpStream {
     conn: Conn,
+    /// The buffers of the `AsyncRead` / `AsyncWrite` adapters.
+    rd: ReadState,
+    wr: WriteState,
 }
+
+crate::compat::impl_async_read!(TcpStream);
+crate::compat::impl_async_write!(TcpStream);
 
 impl TcpStream {
     pub(crate) fn from_fd(fd: OwnedFd) -> TcpStream {
-        TcpStream {
-            conn: Conn::new(fd),
-        }
+        Self::from_shared(SharedFd::new(fd))
     }
 
     pub(crate) fn from_shared(fd: SharedFd) -> TcpStream {
-        TcpStream { conn: Conn { fd } }
+        TcpStream {
+            conn: Conn { fd },
+            rd: ReadState::default(),
+            wr: WriteState::default(),
+        }
+    }
+
+    fn read_parts(&mut self) -> (&SharedFd, &mut ReadState) {
+        (&self.conn.fd, &mut self.rd)
+    }
+
+    fn write_parts(&mut self) -> (&SharedFd, &mut WriteState) {
+        (&self.conn.fd, &mut self.wr)
     }
 
     /// Connects to the first of `addr`'s addresses that accepts, trying
@@ -180,15 +197,7 @@ impl TcpStream {
     /// the write half shuts down the write direction; the socket closes
     /// when both are gone.
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        (
-            OwnedReadHalf {
-                conn: self.conn.clone(),
-            },
-            OwnedWriteHalf {
-                conn: self.conn,
-                shutdown_on_drop: true,
-            },
-        )
+        crate::conn::split(self.conn, self.rd, self.wr)
     }
 
     /// Closes the stream once its in-flight operations have completed.

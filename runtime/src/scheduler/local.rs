@@ -10,13 +10,13 @@
 
 use super::context::{self, LocalTarget};
 use crate::driver::{Driver, Unparker};
-use std::cell::RefCell;
 use crate::loom::sync::{Arc, Mutex};
 use crate::rt::{spawn_into, Handle, Shared};
 use crate::task::raw::Header;
 use crate::task::registry::Registry;
 use crate::task::{Notified, Schedule, Task};
 use crate::time::timers::Timers;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;

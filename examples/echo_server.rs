@@ -1,0 +1,131 @@
+//! A TCP echo server on 127.0.0.1, written twice: asyncio-style with
+//! `aio::net::start_server` and a `StreamReader`/`StreamWriter` pair per
+//! connection (the default), and with the low-level owned-buffer sockets
+//! (`--raw`: `TcpListener::accept`, then `TcpStream::read` into a reused
+//! 64 KiB `Vec` and `write_all` of it back), which is the fast path that
+//! `benches/net.rs` measures against tokio.
+//!
+//! ```text
+//! cargo run --release --example echo_server -- [--port P] [--workers N] [--raw]
+//! cargo run --release --example echo_client -- --port P hello world
+//! ```
+//!
+//! The first line on stdout is `listening on 127.0.0.1:PORT` (port 0, the
+//! default, picks a free port), for a parent process to parse.
+//! `echo_server_tokio` is the same program on tokio.
+
+use std::io;
+use std::net::SocketAddr;
+
+use aio::net::{StreamReader, StreamWriter, TcpListener, TcpStream};
+
+/// Bytes read at most per read call.
+const BUF_SIZE: usize = 64 * 1024;
+
+/// Echoes through the streams API, asyncio's `handle_echo`.
+async fn echo_streams(mut reader: StreamReader, writer: StreamWriter) {
+    let res: io::Result<()> = async {
+        loop {
+            let data = reader.read(BUF_SIZE).await?;
+            if data.is_empty() {
+                return Ok(());
+            }
+            writer.write(&data);
+            writer.drain().await?;
+        }
+    }
+    .await;
+    report(res);
+    writer.close();
+}
+
+/// Echoes with the owned-buffer socket API: the buffer goes to the kernel
+/// for each read and write and comes back with the result.
+async fn echo_raw(stream: TcpStream) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(BUF_SIZE);
+    loop {
+        buf.clear();
+        let (res, b) = stream.read(buf).await;
+        buf = b;
+        if res? == 0 {
+            return Ok(());
+        }
+        let (res, b) = stream.write_all(buf).await;
+        buf = b;
+        res?;
+    }
+}
+
+/// Prints a connection's error, unless the peer just went away.
+fn report(res: io::Result<()>) {
+    if let Err(e) = res {
+        if !matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+        ) {
+            eprintln!("connection error: {e}");
+        }
+    }
+}
+
+struct Args {
+    port: u16,
+    workers: usize,
+    raw: bool,
+}
+
+fn parse_args() -> Args {
+    let usage = || -> ! {
+        eprintln!("usage: echo_server [--port P] [--workers N] [--raw]");
+        std::process::exit(2)
+    };
+    let mut args = Args {
+        port: 0,
+        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        raw: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--port" => {
+                args.port = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--workers" => {
+                args.workers = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| usage())
+            }
+            "--raw" => args.raw = true,
+            _ => usage(),
+        }
+    }
+    args
+}
+
+fn main() -> io::Result<()> {
+    let args = parse_args();
+    let rt = aio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers)
+        .build()?;
+    rt.block_on(async {
+        if args.raw {
+            let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
+            println!("listening on {}", listener.local_addr()?);
+            loop {
+                let (stream, _) = listener.accept().await?;
+                stream.set_nodelay(true)?;
+                drop(aio::spawn(async move { report(echo_raw(stream).await) }));
+            }
+        } else {
+            let server = aio::net::start_server(echo_streams, "127.0.0.1", args.port).await?;
+            println!("listening on {}", server.local_addrs()[0]);
+            server.serve_forever().await;
+            Ok(())
+        }
+    })
+}

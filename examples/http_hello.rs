@@ -1,0 +1,134 @@
+//! A minimal keep-alive HTTP/1.1 server on aio: `GET /` answers
+//! `Hello, world!`, other paths `404`; malformed requests `400` and a
+//! request head over 8 KiB `431`, both followed by a close. Requests are
+//! parsed from a per-connection buffer (pipelined requests included) by
+//! `common/http.rs`, which `http_hello_tokio` shares, and all the responses
+//! to one read go out in one write. Sockets are the raw owned-buffer API:
+//! `TcpStream::read` into the spare capacity of the input `Vec`,
+//! `write_all` of the output `Vec`, both buffers reused.
+//!
+//! ```text
+//! cargo run --release --example http_hello -- [--port P] [--workers N]
+//! curl -v http://127.0.0.1:PORT/
+//! ```
+//!
+//! The first line on stdout is `listening on 127.0.0.1:PORT` (port 0, the
+//! default, picks a free port).
+//!
+//! # Comparing with tokio under wrk
+//!
+//! Build both once, start each server with the same worker count, and
+//! alternate the runs (A B A B) so that drift on a shared machine hits
+//! both; report every run, not the best:
+//!
+//! ```text
+//! cargo build --release --example http_hello --example http_hello_tokio
+//! target/release/examples/http_hello --port 8080 --workers 2 &
+//! target/release/examples/http_hello_tokio --port 8081 --workers 2 &
+//! for i in 1 2; do
+//!     wrk -t1 -c64 -d10s http://127.0.0.1:8080/    # aio
+//!     wrk -t1 -c64 -d10s http://127.0.0.1:8081/    # tokio
+//! done
+//! kill %1 %2
+//! ```
+//!
+//! On a 2-vCPU machine wrk and the server share the cores, so the figures
+//! are "requests per second with one wrk thread beside the server", not the
+//! server's peak; the ratio between the two servers is what is meaningful.
+
+use std::io;
+use std::net::SocketAddr;
+
+use aio::net::{TcpListener, TcpStream};
+
+#[path = "common/http.rs"]
+mod http;
+
+/// Bytes kept free in the input buffer before each read.
+const READ_SPARE: usize = 16 * 1024;
+
+/// Serves one connection until EOF, an error, or a request that closes it.
+async fn serve(stream: TcpStream) -> io::Result<()> {
+    let mut input = Vec::with_capacity(READ_SPARE);
+    let mut out = Vec::with_capacity(READ_SPARE);
+    loop {
+        if input.capacity() - input.len() < READ_SPARE / 4 {
+            input.reserve(READ_SPARE);
+        }
+        let (res, buf) = stream.read(input).await;
+        input = buf;
+        if res? == 0 {
+            return Ok(());
+        }
+        let next = http::process(&mut input, &mut out);
+        if !out.is_empty() {
+            let (res, buf) = stream.write_all(out).await;
+            out = buf;
+            res?;
+            out.clear();
+        }
+        if next == http::Next::Close {
+            return stream.shutdown(std::net::Shutdown::Write).await;
+        }
+    }
+}
+
+struct Args {
+    port: u16,
+    workers: usize,
+}
+
+fn parse_args() -> Args {
+    let usage = || -> ! {
+        eprintln!("usage: http_hello [--port P] [--workers N]");
+        std::process::exit(2)
+    };
+    let mut args = Args {
+        port: 0,
+        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let value = it.next();
+        match a.as_str() {
+            "--port" => {
+                args.port = value
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--workers" => {
+                args.workers = value
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| usage())
+            }
+            _ => usage(),
+        }
+    }
+    args
+}
+
+fn main() -> io::Result<()> {
+    let args = parse_args();
+    let rt = aio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers)
+        .build()?;
+    rt.block_on(async {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
+        println!("listening on {}", listener.local_addr()?);
+        loop {
+            let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            drop(aio::spawn(async move {
+                if let Err(e) = serve(stream).await {
+                    if !matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                    ) {
+                        eprintln!("connection error: {e}");
+                    }
+                }
+            }));
+        }
+    })
+}

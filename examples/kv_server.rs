@@ -1,0 +1,691 @@
+//! An in-memory key-value server on aio that speaks enough of the Redis
+//! protocol (RESP2) for `redis-cli` and `redis-benchmark`.
+//!
+//! ```text
+//! cargo run --release --example kv_server -- [--port P] [--workers N]   # default port 6379
+//! redis-cli -p 6379 set greeting hello && redis-cli -p 6379 get greeting
+//! redis-benchmark -p 6379 -t ping,set,get -n 200000 -c 50 -P 16 -q
+//! cargo test --example kv_server                                        # parser and command tests
+//! ```
+//!
+//! Requests are RESP arrays of bulk strings or inline commands (one line,
+//! split on whitespace; quotes are not interpreted). Commands: `PING [msg]`,
+//! `ECHO msg`, `GET k`, `SET k v [EX s | PX ms | KEEPTTL] [NX | XX] [GET]`,
+//! `DEL k..`, `EXISTS k..`, `INCR k`, `MSET k v ..`, `DBSIZE`,
+//! `FLUSHDB`/`FLUSHALL`, `SELECT 0`, `QUIT`, and the handshake commands
+//! clients send (`COMMAND ..` answers an empty array, `CONFIG GET ..` the
+//! values of `save` and `appendonly` that `redis-benchmark` asks for,
+//! `CONFIG SET ..` and `CLIENT ..` answer `+OK`, `INFO` a short bulk
+//! string); anything else is `-ERR unknown command 'x'`. Expired keys are
+//! dropped lazily, when next touched.
+//!
+//! Each connection is one task on the raw owned-buffer socket API: read
+//! into the spare capacity of a per-connection buffer, parse every complete
+//! command it holds (pipelining), answer them all in one `write_all`, keep
+//! the incomplete tail for the next read. Malformed input answers
+//! `-ERR Protocol error: ..` and closes that connection; no input makes the
+//! server panic. The store is a `HashMap` split into shards, each behind a
+//! `std::sync::Mutex` held only for the few instructions of one command
+//! (never across an `.await`), which is cheaper here than an async lock.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::io;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use aio::net::{TcpListener, TcpStream};
+
+/// Largest bulk string accepted (Redis allows 512 MiB).
+const MAX_BULK: usize = 16 << 20;
+/// Most elements in one request array.
+const MAX_ARGS: usize = 1 << 20;
+/// Longest inline command line, and longest `*`/`$` header line.
+const MAX_INLINE: usize = 64 * 1024;
+/// Bytes kept free in a connection's input buffer before each read.
+const READ_SPARE: usize = 16 * 1024;
+/// Shards of the store.
+const SHARDS: usize = 16;
+
+// ------------------------------------------------------------------ parser
+
+/// Malformed input: answered with `-ERR Protocol error: <msg>`, then the
+/// connection closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProtocolError(&'static str);
+
+/// Parses the command at the front of `buf`. `Ok(None)`: incomplete, read
+/// more. `Ok(Some(n))`: a command of `n` bytes, its arguments left in
+/// `args` as ranges of `buf` (no arguments for an empty line or `*0`).
+fn parse_command(buf: &[u8], args: &mut Vec<Range<usize>>) -> Result<Option<usize>, ProtocolError> {
+    args.clear();
+    match buf.first() {
+        None => Ok(None),
+        Some(b'*') => parse_array(buf, args),
+        Some(_) => parse_inline(buf, args),
+    }
+}
+
+/// The header line at `buf[pos..]` (without `\r\n`) and the position
+/// after it, or `None` when it is not complete yet.
+fn header_line(buf: &[u8], pos: usize) -> Result<Option<(&[u8], usize)>, ProtocolError> {
+    let rest = &buf[pos..];
+    match rest.windows(2).position(|w| w == b"\r\n") {
+        Some(end) => Ok(Some((&rest[..end], pos + end + 2))),
+        None if rest.len() > MAX_INLINE => Err(ProtocolError("too long header line")),
+        None => Ok(None),
+    }
+}
+
+/// A signed decimal as Redis writes lengths: no sign but `-`, no spaces.
+fn parse_int(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.strip_prefix(b"-") {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = digits.iter().try_fold(0i64, |v, d| {
+        v.checked_mul(10)?.checked_add(i64::from(d - b'0'))
+    })?;
+    Some(if neg { -v } else { v })
+}
+
+fn parse_array(buf: &[u8], args: &mut Vec<Range<usize>>) -> Result<Option<usize>, ProtocolError> {
+    let Some((line, mut pos)) = header_line(buf, 0)? else {
+        return Ok(None);
+    };
+    let n = parse_int(&line[1..]).ok_or(ProtocolError("invalid multibulk length"))?;
+    if n <= 0 {
+        return Ok(Some(pos));
+    }
+    if n as u64 > MAX_ARGS as u64 {
+        return Err(ProtocolError("invalid multibulk length"));
+    }
+    for _ in 0..n {
+        match buf.get(pos) {
+            None => return Ok(None),
+            Some(b'$') => {}
+            Some(_) => return Err(ProtocolError("expected '$'")),
+        }
+        let Some((line, start)) = header_line(buf, pos)? else {
+            return Ok(None);
+        };
+        let len = parse_int(&line[1..])
+            .filter(|&l| (0..=MAX_BULK as i64).contains(&l))
+            .ok_or(ProtocolError("invalid bulk length"))? as usize;
+        let end = start + len;
+        if buf.len() < end + 2 {
+            return Ok(None);
+        }
+        if &buf[end..end + 2] != b"\r\n" {
+            return Err(ProtocolError("bulk string not followed by CRLF"));
+        }
+        args.push(start..end);
+        pos = end + 2;
+    }
+    Ok(Some(pos))
+}
+
+fn parse_inline(buf: &[u8], args: &mut Vec<Range<usize>>) -> Result<Option<usize>, ProtocolError> {
+    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+        return if buf.len() > MAX_INLINE {
+            Err(ProtocolError("too big inline request"))
+        } else {
+            Ok(None)
+        };
+    };
+    let mut i = 0;
+    while i < nl {
+        if buf[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < nl && !buf[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        args.push(start..i);
+    }
+    Ok(Some(nl + 1))
+}
+
+// ------------------------------------------------------------------- store
+
+struct Entry {
+    value: Vec<u8>,
+    expires: Option<Instant>,
+}
+
+impl Entry {
+    fn live(&self, now: Instant) -> bool {
+        self.expires.is_none_or(|t| t > now)
+    }
+}
+
+type Shard = HashMap<Vec<u8>, Entry>;
+
+/// The sharded store.
+struct Db {
+    hasher: RandomState,
+    shards: Box<[Mutex<Shard>]>,
+}
+
+impl Db {
+    fn new() -> Db {
+        Db {
+            hasher: RandomState::new(),
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
+    }
+
+    /// The locked shard of `key`. A poisoned lock is taken anyway: no
+    /// command leaves a shard half-updated.
+    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
+        let i = self.hasher.hash_one(key) as usize % SHARDS;
+        self.shards[i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn each_shard(&self, mut f: impl FnMut(&mut Shard)) {
+        for s in self.shards.iter() {
+            f(&mut s.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+    }
+}
+
+/// The live entry of `key`, dropping it if it expired.
+fn live<'a>(shard: &'a mut Shard, key: &[u8], now: Instant) -> Option<&'a mut Entry> {
+    if shard.get(key).is_some_and(|e| !e.live(now)) {
+        shard.remove(key);
+    }
+    shard.get_mut(key)
+}
+
+// ----------------------------------------------------------------- replies
+
+fn simple(out: &mut Vec<u8>, s: &str) {
+    out.push(b'+');
+    out.extend_from_slice(s.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn error(out: &mut Vec<u8>, msg: &str) {
+    out.extend_from_slice(b"-ERR ");
+    out.extend_from_slice(msg.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn int(out: &mut Vec<u8>, v: i64) {
+    out.push(b':');
+    out.extend_from_slice(v.to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn bulk(out: &mut Vec<u8>, v: &[u8]) {
+    out.push(b'$');
+    out.extend_from_slice(v.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(v);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn null(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"$-1\r\n");
+}
+
+/// A command name fit for an error message: printable, at most 128 bytes.
+fn printable(name: &[u8]) -> String {
+    name.iter()
+        .take(128)
+        .map(|&b| if b.is_ascii_graphic() { b as char } else { '?' })
+        .collect()
+}
+
+// ---------------------------------------------------------------- commands
+
+/// What the connection does after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+}
+
+/// Runs one command (`args[0]` is its name) and appends its reply.
+fn execute(db: &Db, args: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let Some((&name, rest)) = args.split_first() else {
+        return Flow::Continue;
+    };
+    let n = rest.len();
+    let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
+    let now = Instant::now();
+    let arity_ok = |min: usize, max: usize| (min..=max).contains(&n);
+    let wrong_args = |out: &mut Vec<u8>| {
+        let msg = format!(
+            "wrong number of arguments for '{}' command",
+            printable(name).to_ascii_lowercase()
+        );
+        error(out, &msg);
+    };
+    if is("GET") {
+        if !arity_ok(1, 1) {
+            wrong_args(out);
+        } else {
+            match live(&mut db.shard(rest[0]), rest[0], now) {
+                Some(e) => bulk(out, &e.value),
+                None => null(out),
+            }
+        }
+    } else if is("SET") {
+        if n < 2 {
+            wrong_args(out);
+        } else {
+            set(db, rest, now, out);
+        }
+    } else if is("PING") {
+        match n {
+            0 => simple(out, "PONG"),
+            1 => bulk(out, rest[0]),
+            _ => wrong_args(out),
+        }
+    } else if is("ECHO") {
+        if arity_ok(1, 1) {
+            bulk(out, rest[0]);
+        } else {
+            wrong_args(out);
+        }
+    } else if is("DEL") || is("EXISTS") {
+        if n == 0 {
+            wrong_args(out);
+        } else {
+            let del = is("DEL");
+            let mut count = 0;
+            for &k in rest {
+                let mut shard = db.shard(k);
+                if live(&mut shard, k, now).is_some() {
+                    count += 1;
+                    if del {
+                        shard.remove(k);
+                    }
+                }
+            }
+            int(out, count);
+        }
+    } else if is("INCR") {
+        if arity_ok(1, 1) {
+            incr(db, rest[0], now, out);
+        } else {
+            wrong_args(out);
+        }
+    } else if is("MSET") {
+        if n == 0 || n % 2 != 0 {
+            wrong_args(out);
+        } else {
+            for kv in rest.chunks_exact(2) {
+                let entry = Entry {
+                    value: kv[1].to_vec(),
+                    expires: None,
+                };
+                db.shard(kv[0]).insert(kv[0].to_vec(), entry);
+            }
+            simple(out, "OK");
+        }
+    } else if is("DBSIZE") {
+        let mut total = 0;
+        db.each_shard(|s| total += s.values().filter(|e| e.live(now)).count());
+        int(out, total as i64);
+    } else if is("FLUSHDB") || is("FLUSHALL") {
+        db.each_shard(|s| s.clear());
+        simple(out, "OK");
+    } else if is("SELECT") {
+        match rest {
+            [b"0"] => simple(out, "OK"),
+            [_] => error(out, "DB index is out of range"),
+            _ => wrong_args(out),
+        }
+    } else if is("QUIT") {
+        simple(out, "OK");
+        return Flow::Close;
+    } else if is("COMMAND") {
+        out.extend_from_slice(b"*0\r\n");
+    } else if is("CONFIG") {
+        match rest.first() {
+            Some(sub) if sub.eq_ignore_ascii_case(b"GET") => config_get(&rest[1..], out),
+            Some(_) => simple(out, "OK"),
+            None => wrong_args(out),
+        }
+    } else if is("CLIENT") {
+        simple(out, "OK");
+    } else if is("INFO") {
+        bulk(
+            out,
+            b"# Server\r\nredis_version:7.0.0\r\nserver_name:aio-kv\r\n",
+        );
+    } else {
+        error(out, &format!("unknown command '{}'", printable(name)));
+    }
+    Flow::Continue
+}
+
+/// `CONFIG GET param..`: the two parameters `redis-benchmark` asks for
+/// (`save`: no snapshots, `appendonly`: no), as name-value pairs; nothing
+/// for any other.
+fn config_get(params: &[&[u8]], out: &mut Vec<u8>) {
+    let known: [(&[u8], &[u8]); 2] = [(b"save", b""), (b"appendonly", b"no")];
+    let found: Vec<_> = known
+        .iter()
+        .filter(|(name, _)| params.iter().any(|p| p.eq_ignore_ascii_case(name)))
+        .collect();
+    out.push(b'*');
+    out.extend_from_slice((found.len() * 2).to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in found {
+        bulk(out, name);
+        bulk(out, value);
+    }
+}
+
+/// `SET k v [EX s | PX ms | KEEPTTL] [NX | XX] [GET]`.
+fn set(db: &Db, args: &[&[u8]], now: Instant, out: &mut Vec<u8>) {
+    let (key, value) = (args[0], args[1]);
+    let (mut ttl, mut keep_ttl, mut nx, mut xx, mut get) = (None, false, false, false, false);
+    let mut opts = args[2..].iter();
+    while let Some(opt) = opts.next() {
+        let is = |s: &str| opt.eq_ignore_ascii_case(s.as_bytes());
+        if (is("EX") || is("PX")) && ttl.is_none() && !keep_ttl {
+            let Some(v) = opts.next().and_then(|v| parse_int(v)) else {
+                return error(out, "value is not an integer or out of range");
+            };
+            if v <= 0 {
+                return error(out, "invalid expire time in 'set' command");
+            }
+            let v = v as u64;
+            ttl = Some(if is("EX") {
+                Duration::from_secs(v)
+            } else {
+                Duration::from_millis(v)
+            });
+        } else if is("KEEPTTL") && ttl.is_none() {
+            keep_ttl = true;
+        } else if is("NX") && !xx {
+            nx = true;
+        } else if is("XX") && !nx {
+            xx = true;
+        } else if is("GET") {
+            get = true;
+        } else {
+            return error(out, "syntax error");
+        }
+    }
+    let mut shard = db.shard(key);
+    let old = live(&mut shard, key, now);
+    let exists = old.is_some();
+    if get {
+        match &old {
+            Some(e) => bulk(out, &e.value),
+            None => null(out),
+        }
+    }
+    if (nx && exists) || (xx && !exists) {
+        if !get {
+            null(out);
+        }
+        return;
+    }
+    let expires = match (ttl, keep_ttl, old) {
+        (Some(d), _, _) => now.checked_add(d),
+        (None, true, Some(e)) => e.expires,
+        _ => None,
+    };
+    shard.insert(
+        key.to_vec(),
+        Entry {
+            value: value.to_vec(),
+            expires,
+        },
+    );
+    if !get {
+        simple(out, "OK");
+    }
+}
+
+fn incr(db: &Db, key: &[u8], now: Instant, out: &mut Vec<u8>) {
+    let mut shard = db.shard(key);
+    let (current, expires) = match live(&mut shard, key, now) {
+        Some(e) => match parse_int(&e.value) {
+            Some(v) => (v, e.expires),
+            None => return error(out, "value is not an integer or out of range"),
+        },
+        None => (0, None),
+    };
+    let Some(v) = current.checked_add(1) else {
+        return error(out, "increment or decrement would overflow");
+    };
+    let value = v.to_string().into_bytes();
+    shard.insert(key.to_vec(), Entry { value, expires });
+    int(out, v);
+}
+
+/// Runs every complete command at the front of `input`, appending the
+/// replies to `out`, and drains what it consumed.
+fn handle_input(
+    db: &Db,
+    input: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+    ranges: &mut Vec<Range<usize>>,
+) -> Flow {
+    let mut pos = 0;
+    let mut args: Vec<&[u8]> = Vec::new();
+    let flow = loop {
+        match parse_command(&input[pos..], ranges) {
+            Ok(None) => break Flow::Continue,
+            Ok(Some(len)) => {
+                let cmd = &input[pos..pos + len];
+                args.clear();
+                args.extend(ranges.iter().map(|r| &cmd[r.clone()]));
+                pos += len;
+                if execute(db, &args, out) == Flow::Close {
+                    break Flow::Close;
+                }
+            }
+            Err(ProtocolError(msg)) => {
+                error(out, &format!("Protocol error: {msg}"));
+                break Flow::Close;
+            }
+        }
+    };
+    drop(args);
+    input.drain(..pos);
+    flow
+}
+
+// ------------------------------------------------------------------ server
+
+/// Serves one connection until EOF, an error, `QUIT` or a protocol error.
+async fn serve(stream: TcpStream, db: Arc<Db>) -> io::Result<()> {
+    let mut input = Vec::with_capacity(READ_SPARE);
+    let mut out = Vec::with_capacity(READ_SPARE);
+    let mut ranges = Vec::new();
+    loop {
+        if input.capacity() - input.len() < READ_SPARE / 4 {
+            input.reserve(READ_SPARE);
+        }
+        let (res, buf) = stream.read(input).await;
+        input = buf;
+        if res? == 0 {
+            return Ok(());
+        }
+        let flow = handle_input(&db, &mut input, &mut out, &mut ranges);
+        if !out.is_empty() {
+            let (res, buf) = stream.write_all(out).await;
+            out = buf;
+            res?;
+            out.clear();
+        }
+        if flow == Flow::Close {
+            return Ok(());
+        }
+    }
+}
+
+struct Args {
+    port: u16,
+    workers: usize,
+}
+
+fn parse_args() -> Args {
+    let usage = || -> ! {
+        eprintln!("usage: kv_server [--port P] [--workers N]");
+        std::process::exit(2)
+    };
+    let mut args = Args {
+        port: 6379,
+        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let value = it.next();
+        match a.as_str() {
+            "--port" => {
+                args.port = value
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--workers" => {
+                args.workers = value
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| usage())
+            }
+            _ => usage(),
+        }
+    }
+    args
+}
+
+fn main() -> io::Result<()> {
+    let args = parse_args();
+    let rt = aio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers)
+        .build()?;
+    rt.block_on(async {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
+        println!("listening on {}", listener.local_addr()?);
+        let db = Arc::new(Db::new());
+        loop {
+            let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            let db = db.clone();
+            drop(aio::spawn(async move {
+                if let Err(e) = serve(stream, db).await {
+                    if !matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                    ) {
+                        eprintln!("connection error: {e}");
+                    }
+                }
+            }));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` to a fresh connection state; returns the replies, the
+    /// flow and the bytes left unparsed.
+    fn feed(db: &Db, input: &[u8]) -> (String, Flow, usize) {
+        let mut input = input.to_vec();
+        let mut out = Vec::new();
+        let flow = handle_input(db, &mut input, &mut out, &mut Vec::new());
+        (
+            String::from_utf8_lossy(&out).into_owned(),
+            flow,
+            input.len(),
+        )
+    }
+
+    #[test]
+    fn resp_and_inline() {
+        let db = Db::new();
+        let (out, flow, left) = feed(
+            &db,
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\nget k\r\n*1\r\n$4\r\nPING\r\nPING hi\n",
+        );
+        assert_eq!(out, "+OK\r\n$5\r\nhello\r\n+PONG\r\n$2\r\nhi\r\n");
+        assert_eq!((flow, left), (Flow::Continue, 0));
+    }
+
+    #[test]
+    fn partial_commands_wait() {
+        let db = Db::new();
+        let full = b"*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n";
+        for cut in 0..full.len() {
+            let (out, flow, left) = feed(&db, &full[..cut]);
+            assert_eq!((out.as_str(), flow, left), ("", Flow::Continue, cut));
+        }
+        assert_eq!(feed(&db, full).0, "$5\r\nhello\r\n");
+        assert_eq!(feed(&db, b"PING").2, 4);
+    }
+
+    #[test]
+    fn protocol_errors_close() {
+        let db = Db::new();
+        for bad in [
+            &b"*x\r\n"[..],
+            b"*1\r\n+PING\r\n",
+            b"*1\r\n$-1\r\n",
+            b"*1\r\n$4\r\nPINGxx",
+            b"*1\r\n$99999999999999999999\r\n",
+            b"*9999999999\r\n",
+        ] {
+            let (out, flow, _) = feed(&db, bad);
+            assert!(out.starts_with("-ERR Protocol error"), "{bad:?}: {out}");
+            assert_eq!(flow, Flow::Close);
+        }
+        let long = vec![b'a'; MAX_INLINE + 1];
+        assert_eq!(feed(&db, &long).1, Flow::Close);
+    }
+
+    #[test]
+    fn commands() {
+        let db = Db::new();
+        let (out, _, _) = feed(
+            &db,
+            b"set a 1\nincr a\nexists a b\ndel a b\nget a\nfoo bar\nget\nset a 1 nx\nset a 2 nx\nset a 3 xx get\nmset x 1 y 2\ndbsize\ncommand docs\nconfig get save\nconfig get x\nclient setname x\n",
+        );
+        assert_eq!(
+            out,
+            "+OK\r\n:2\r\n:1\r\n:1\r\n$-1\r\n-ERR unknown command 'foo'\r\n\
+             -ERR wrong number of arguments for 'get' command\r\n+OK\r\n$-1\r\n$1\r\n1\r\n\
+             +OK\r\n:3\r\n*0\r\n*2\r\n$4\r\nsave\r\n$0\r\n\r\n*0\r\n+OK\r\n"
+        );
+        let (out, flow, _) = feed(&db, b"set a 1 ex 0\nset a 1 bogus\nquit\nping\n");
+        assert_eq!(
+            out,
+            "-ERR invalid expire time in 'set' command\r\n-ERR syntax error\r\n+OK\r\n"
+        );
+        assert_eq!(flow, Flow::Close);
+    }
+
+    #[test]
+    fn expiry_is_lazy() {
+        let db = Db::new();
+        db.shard(b"k").insert(
+            b"k".to_vec(),
+            Entry {
+                value: b"v".to_vec(),
+                expires: Some(Instant::now()),
+            },
+        );
+        assert_eq!(feed(&db, b"get k\nexists k\n").0, "$-1\r\n:0\r\n");
+        feed(&db, b"set k v px 100000\n");
+        assert_eq!(feed(&db, b"get k\n").0, "$1\r\nv\r\n");
+    }
+}

@@ -1,0 +1,283 @@
+//! Ecosystem adapters: `futures-io`'s `AsyncRead` / `AsyncWrite` (and
+//! tokio's, behind the `tokio-compat` feature) for `TcpStream`,
+//! `UnixStream` and the owned halves, so that codecs, hyper or
+//! tokio-util can run on aio.
+//!
+//! Those traits lend a buffer for one call only, while io_uring needs the
+//! buffer until the completion, so the adapters are internally buffered:
+//! a read receives into an owned buffer kept in the stream (the receive
+//! stays in flight if the caller stops polling, and its bytes are handed
+//! out by the next call), and a write copies into an owned buffer that is
+//! sent while the caller goes on (`poll_flush` waits for it).
+//!
+//! Called through the trait impls on the socket types; calls the ops.
+
+use aio_runtime::io::ops::{self, Op, Recv, Send};
+use aio_runtime::io::SharedFd;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+/// Receive size of the read adapter.
+const READ_SIZE: usize = 16 * 1024;
+/// A write waits for the in-flight send once this much is buffered.
+const WRITE_HIGH: usize = 64 * 1024;
+
+/// The read side of an adapter.
+#[derive(Default)]
+pub(crate) struct ReadState {
+    op: Option<Op<Recv<Vec<u8>>>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl fmt::Debug for ReadState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadState")
+            .field("buffered", &(self.buf.len() - self.pos))
+            .field("in_flight", &self.op.is_some())
+            .finish()
+    }
+}
+
+impl ReadState {
+    /// Copies buffered bytes into `out`, receiving more when empty.
+    pub(crate) fn poll_read(
+        &mut self,
+        fd: &SharedFd,
+        cx: &mut Context<'_>,
+        out: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            if self.pos < self.buf.len() {
+                let n = out.len().min(self.buf.len() - self.pos);
+                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+                self.pos += n;
+                return Poll::Ready(Ok(n));
+            }
+            if out.is_empty() {
+                return Poll::Ready(Ok(0));
+            }
+            let op = self.op.get_or_insert_with(|| {
+                let mut v = std::mem::take(&mut self.buf);
+                v.clear();
+                v.reserve(READ_SIZE.max(out.len().min(256 * 1024)));
+                ops::recv(fd, v)
+            });
+            let (res, buf) = ready!(Pin::new(op).poll(cx));
+            self.op = None;
+            self.buf = buf;
+            self.pos = 0;
+            if res? == 0 {
+                return Poll::Ready(Ok(0));
+            }
+        }
+    }
+}
+
+/// The write side of an adapter.
+#[derive(Default)]
+pub(crate) struct WriteState {
+    /// The send in flight and how much of its buffer went already.
+    op: Option<(Op<Send<Vec<u8>>>, usize)>,
+    /// Accepted from the caller, not handed to the kernel yet.
+    pending: Vec<u8>,
+    spare: Vec<u8>,
+}
+
+impl fmt::Debug for WriteState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteState")
+            .field("pending", &self.pending.len())
+            .field("in_flight", &self.op.is_some())
+            .finish()
+    }
+}
+
+impl WriteState {
+    /// Drives the in-flight send; Ready once nothing is in flight.
+    fn poll_in_flight(&mut self, fd: &SharedFd, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some((op, done)) = self.op.as_mut() {
+            let done = *done;
+            let (res, buf) = ready!(Pin::new(op).poll(cx));
+            self.op = None;
+            match res {
+                Ok(0) if done < buf.len() => {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                Ok(n) if done + n < buf.len() => {
+                    self.op = Some((ops::send(fd, buf, done + n), done + n));
+                }
+                Ok(_) => {
+                    self.spare = buf;
+                    self.spare.clear();
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Hands the pending bytes to the kernel if no send is in flight.
+    fn start(&mut self, fd: &SharedFd, cx: &mut Context<'_>) -> io::Result<()> {
+        if self.op.is_none() && !self.pending.is_empty() {
+            let mut buf = std::mem::take(&mut self.spare);
+            std::mem::swap(&mut buf, &mut self.pending);
+            self.op = Some((ops::send(fd, buf, 0), 0));
+            // Submit now, and register for its completion.
+            if let Poll::Ready(r) = self.poll_in_flight(fd, cx) {
+                r?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn poll_write(
+        &mut self,
+        fd: &SharedFd,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(r) = self.poll_in_flight(fd, cx) {
+            r?;
+        }
+        if self.pending.len() >= WRITE_HIGH {
+            ready!(self.poll_flush(fd, cx))?;
+        }
+        let n = data
+            .len()
+            .min(WRITE_HIGH.saturating_sub(self.pending.len()).max(1));
+        self.pending.extend_from_slice(&data[..n]);
+        self.start(fd, cx)?;
+        Poll::Ready(Ok(n))
+    }
+
+    pub(crate) fn poll_flush(
+        &mut self,
+        fd: &SharedFd,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.poll_in_flight(fd, cx))?;
+            if self.pending.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            self.start(fd, cx)?;
+        }
+    }
+
+    pub(crate) fn poll_close(
+        &mut self,
+        fd: &SharedFd,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        ready!(self.poll_flush(fd, cx))?;
+        // SAFETY: plain syscall on an fd we hold open; never blocks.
+        if unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_WR) } < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ENOTCONN) {
+                return Poll::Ready(Err(e));
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Implements the adapter traits for a type with `fd()`, `read_state()`
+/// and/or `write_state()` accessors.
+macro_rules! impl_async_read {
+    ($t:ty) => {
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let this = self.get_mut();
+                let (fd, st) = this.read_parts();
+                st.poll_read(fd, cx, buf)
+            }
+        }
+
+        #[cfg(feature = "tokio-compat")]
+        impl tokio::io::AsyncRead for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let this = self.get_mut();
+                let (fd, st) = this.read_parts();
+                let n = std::task::ready!(st.poll_read(fd, cx, buf.initialize_unfilled()))?;
+                buf.advance(n);
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+    };
+}
+
+macro_rules! impl_async_write {
+    ($t:ty) => {
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let this = self.get_mut();
+                let (fd, st) = this.write_parts();
+                st.poll_write(fd, cx, buf)
+            }
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let this = self.get_mut();
+                let (fd, st) = this.write_parts();
+                st.poll_flush(fd, cx)
+            }
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let this = self.get_mut();
+                let (fd, st) = this.write_parts();
+                st.poll_close(fd, cx)
+            }
+        }
+
+        #[cfg(feature = "tokio-compat")]
+        impl tokio::io::AsyncWrite for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let this = self.get_mut();
+                let (fd, st) = this.write_parts();
+                st.poll_write(fd, cx, buf)
+            }
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let this = self.get_mut();
+                let (fd, st) = this.write_parts();
+                st.poll_flush(fd, cx)
+            }
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let this = self.get_mut();
+                let (fd, st) = this.write_parts();
+                st.poll_close(fd, cx)
+            }
+        }
+    };
+}
+
+pub(crate) use {impl_async_read, impl_async_write};

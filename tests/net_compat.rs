@@ -1,0 +1,109 @@
+//! The ecosystem adapters: futures-io's and tokio's `AsyncRead` /
+//! `AsyncWrite` on aio's `TcpStream`, `UnixStream` and the owned halves,
+//! driven by the ecosystem's own extension traits, on every flavor.
+
+mod common;
+
+use aio::net::{TcpListener, TcpStream};
+use common::on_all_flavors;
+
+/// A connected pair over loopback.
+async fn pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let c = aio::spawn(async move { TcpStream::connect(addr).await.unwrap() });
+    let (s, _) = l.accept().await.unwrap();
+    (s, c.await.unwrap())
+}
+
+#[test]
+fn futures_io_round_trip_with_ext_traits() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    on_all_flavors(|_| async {
+        let (mut a, mut b) = pair().await;
+        // More than one adapter buffer each way, so the copies wrap.
+        let msg: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let expect = msg.clone();
+        let writer = aio::spawn(async move {
+            AsyncWriteExt::write_all(&mut a, &msg).await.unwrap();
+            AsyncWriteExt::flush(&mut a).await.unwrap();
+            AsyncWriteExt::close(&mut a).await.unwrap(); // shuts down the write side
+            a
+        });
+        let mut got = Vec::new();
+        AsyncReadExt::read_to_end(&mut b, &mut got).await.unwrap();
+        assert_eq!(got.len(), expect.len());
+        assert!(got == expect, "bytes arrive in order, none lost");
+        drop(writer.await.unwrap());
+    });
+}
+
+#[test]
+fn futures_io_on_split_halves() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    on_all_flavors(|_| async {
+        let (a, b) = pair().await;
+        let (mut ar, mut aw) = a.into_split();
+        let (mut br, mut bw) = b.into_split();
+        AsyncWriteExt::write_all(&mut aw, b"ping").await.unwrap();
+        AsyncWriteExt::flush(&mut aw).await.unwrap();
+        let mut buf = [0u8; 4];
+        AsyncReadExt::read_exact(&mut br, &mut buf).await.unwrap();
+        assert_eq!(&buf, b"ping");
+        AsyncWriteExt::write_all(&mut bw, b"pong").await.unwrap();
+        AsyncWriteExt::close(&mut bw).await.unwrap();
+        let mut rest = Vec::new();
+        AsyncReadExt::read_to_end(&mut ar, &mut rest).await.unwrap();
+        assert_eq!(rest, b"pong");
+    });
+}
+
+#[test]
+fn tokio_io_round_trip_with_ext_traits() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    on_all_flavors(|_| async {
+        let (mut a, b) = pair().await;
+        AsyncWriteExt::write_all(&mut a, b"line one\nline two\n")
+            .await
+            .unwrap();
+        AsyncWriteExt::flush(&mut a).await.unwrap();
+        AsyncWriteExt::shutdown(&mut a).await.unwrap();
+        let mut lines = BufReader::new(b).lines();
+        assert_eq!(
+            lines.next_line().await.unwrap().as_deref(),
+            Some("line one")
+        );
+        assert_eq!(
+            lines.next_line().await.unwrap().as_deref(),
+            Some("line two")
+        );
+        assert_eq!(lines.next_line().await.unwrap(), None);
+        let mut b = lines.into_inner().into_inner();
+        let mut rest = Vec::new();
+        assert_eq!(
+            AsyncReadExt::read_to_end(&mut b, &mut rest).await.unwrap(),
+            0
+        );
+    });
+}
+
+#[test]
+fn a_read_the_caller_abandons_keeps_its_bytes() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    on_all_flavors(|_| async {
+        let (mut a, mut b) = pair().await;
+        let mut buf = [0u8; 8];
+        // Start a read, give up on it before anything arrives.
+        let first = aio::wait_for(
+            AsyncReadExt::read(&mut b, &mut buf),
+            std::time::Duration::from_millis(20),
+        )
+        .await;
+        assert!(first.is_err(), "nothing was sent yet");
+        AsyncWriteExt::write_all(&mut a, b"kept").await.unwrap();
+        AsyncWriteExt::flush(&mut a).await.unwrap();
+        // The abandoned receive is still in flight and delivers to this read.
+        let n = AsyncReadExt::read(&mut b, &mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"kept");
+    });
+}
