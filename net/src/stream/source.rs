@@ -23,6 +23,9 @@ pub(crate) struct SocketSource {
     op: Option<Op<Recv<Vec<u8>>>>,
     spare: Vec<u8>,
     size: usize,
+    /// The last receive filled its buffer: more is likely waiting, so the
+    /// next one tries at once instead of waiting for readiness first.
+    full: bool,
 }
 
 impl SocketSource {
@@ -32,6 +35,7 @@ impl SocketSource {
             op: None,
             spare: Vec::new(),
             size: FIRST_RECV,
+            full: false,
         }
     }
 }
@@ -47,12 +51,13 @@ impl ByteSource for SocketSource {
             let mut v = std::mem::take(&mut self.spare);
             v.clear();
             v.reserve(self.size);
-            ops::recv(&self.fd, v)
+            ops::recv_with(&self.fd, v, !self.full)
         });
         let (res, mut v) = ready!(Pin::new(op).poll(cx));
         self.op = None;
         if let Ok(n) = res {
-            if n > 0 && n == v.capacity() && self.size < MAX_RECV {
+            self.full = n > 0 && n == v.capacity();
+            if self.full && self.size < MAX_RECV {
                 self.size *= 2;
             }
             if buf.is_empty() {

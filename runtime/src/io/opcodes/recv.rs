@@ -7,11 +7,15 @@ use crate::io::record::{Completion, OpData};
 use io_uring::{opcode, squeue, types};
 use std::io;
 
+/// From `include/uapi/linux/io_uring.h` (the crate keeps `sys` private).
+const IORING_RECVSEND_POLL_FIRST: u16 = 1;
+
 /// The data of a receive: the socket and the buffer.
 #[derive(Debug)]
 pub struct Recv<B> {
     fd: OpFd,
     buf: B,
+    poll_first: bool,
 }
 
 /// Receives into the spare capacity of `buf` (from `bytes_init()` up to
@@ -22,9 +26,19 @@ pub struct Recv<B> {
 /// Dropping the future cancels the receive; bytes it had received are lost
 /// with the buffer. Keep the future (as the streams do) to lose nothing.
 pub fn recv<B: IoBufMut>(socket: &SharedFd, buf: B) -> Op<Recv<B>> {
+    recv_with(socket, buf, true)
+}
+
+/// As [`recv`]; `poll_first: false` tries the receive at once instead of
+/// first waiting for readiness (`IORING_RECVSEND_POLL_FIRST`). Waiting
+/// first saves a failed attempt when no data is expected yet (a server
+/// that just answered); trying first saves a poll when data is likely
+/// already there (the previous receive filled its buffer).
+pub fn recv_with<B: IoBufMut>(socket: &SharedFd, buf: B, poll_first: bool) -> Op<Recv<B>> {
     Op::new(Recv {
         fd: socket.for_op(),
         buf,
+        poll_first,
     })
 }
 
@@ -40,7 +54,14 @@ unsafe impl<B: IoBufMut> OpAble for Recv<B> {
         let room = self.buf.bytes_total() - init;
         // SAFETY: `init <= bytes_total()`, inside the allocation.
         let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
-        opcode::Recv::new(types::Fd(self.fd.raw()), ptr, room as u32).build()
+        let ioprio = if self.poll_first {
+            IORING_RECVSEND_POLL_FIRST
+        } else {
+            0
+        };
+        opcode::Recv::new(types::Fd(self.fd.raw()), ptr, room as u32)
+            .ioprio(ioprio)
+            .build()
     }
 
     fn complete(mut self, res: io::Result<u32>, _c: Completion) -> Self::Output {
