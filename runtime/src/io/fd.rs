@@ -74,8 +74,9 @@ impl SharedFd {
     }
 
     /// Closes the fd once every op that uses it has completed, and returns
-    /// close's result. Other clones (`try_clone`d halves) become unusable:
-    /// their ops fail with `EBADF`.
+    /// close's result. If other clones of this handle are alive, the fd is
+    /// not closed here but when the last of them drops (closing a number
+    /// they still use could hand it to an unrelated new fd).
     ///
     /// # Cancel safety
     /// Dropping the future before it finishes leaves the fd open; it is
@@ -96,14 +97,17 @@ impl SharedFd {
             Poll::Pending
         })
         .await;
-        if self.inner.closed.swap(true, AcqRel) {
+        let Ok(inner) = Arc::try_unwrap(self.inner) else {
+            // Other clones: the last one closes the fd.
             return Ok(());
-        }
-        // No op names the fd any more: close it here. (An IORING_OP_CLOSE
-        // would cost a ring round trip for the same syscall.)
-        // SAFETY: we own the fd, no op uses it, and `closed` makes the drop
-        // of the last clone skip its close.
-        if unsafe { libc::close(self.inner.fd) } < 0 {
+        };
+        inner.closed.store(true, Relaxed);
+        // No op names the fd any more and no clone is left: close it here.
+        // (An IORING_OP_CLOSE would cost a ring round trip for the same
+        // syscall.)
+        // SAFETY: we own the fd and nothing else can name it; `closed`
+        // makes the drop of `inner` skip its close.
+        if unsafe { libc::close(inner.fd) } < 0 {
             return Err(io::Error::last_os_error());
         }
         Ok(())
@@ -126,7 +130,10 @@ impl std::os::fd::AsFd for SharedFd {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if !*self.closed.get_mut() {
+        // A load, not `get_mut` (loom's atomics have none): the last
+        // `Arc` drop is ordered after every clone's, so Relaxed sees a
+        // `close()`'s swap.
+        if !self.closed.load(Relaxed) {
             // SAFETY: the last reference: nothing else names the fd.
             unsafe { libc::close(self.fd) };
         }

@@ -18,13 +18,17 @@
 //!
 //! - `COMPLETE`: the completer (the ring's owner, reaping) wrote the result
 //!   before setting it; whoever observes it with Acquire may read the result.
-//! - `WAKER_SET`: the waker cell holds the poller's waker. The poller writes
-//!   the cell only while the bit is clear and `COMPLETE` is not set; the
-//!   completer reads it only if the bit was set when it set `COMPLETE`.
-//!   (The protocol of tokio's oneshot receiver.)
+//! - `WAKER_SET`: the waker cell holds the poller's waker, and belongs to
+//!   the completer. The poller touches the cell (reads or writes it) only
+//!   while the bit is clear and `COMPLETE` is not set, so a re-poll first
+//!   clears the bit; the completer takes the waker out only if the bit was
+//!   set when it set `COMPLETE`. (tokio's oneshot receiver reads the cell
+//!   while the bit is set, but its sender only wakes by reference; ours
+//!   takes the waker, a write.)
 //! - `DROPPED`: the future is gone. A completion that finds it set runs the
-//!   op's orphan cleanup (an accepted fd is closed); a future dropped after
-//!   `COMPLETE` runs it itself.
+//!   op's orphan cleanup (an accepted fd is closed) and leaves the waker
+//!   cell alone; a future dropped after `COMPLETE` runs the cleanup itself,
+//!   one dropped before empties the waker cell itself.
 //!
 //! Model-checked in `tests/loom_op.rs`: completion vs poll vs drop, exactly
 //! one of {future, completer} sees the result, wakes are never lost.
@@ -139,17 +143,9 @@ impl Header {
             return Polled::Ready(self.read_result());
         }
         if cur & WAKER_SET != 0 {
-            // SAFETY: WAKER_SET is set, so the completer might read the cell
-            // only after setting COMPLETE, which it has not: reading the
-            // waker for `will_wake` races with nothing but that read, and
-            // both are reads.
-            let same = self
-                .waker
-                .with(|w| unsafe { (*w).as_ref().is_some_and(|w| w.will_wake(waker)) });
-            if same {
-                return Polled::Pending;
-            }
-            // Take the cell back before writing it.
+            // A re-poll. While WAKER_SET is set the completer may take the
+            // waker out (a write) at any moment: take the cell back before
+            // even reading it (`will_wake` below).
             loop {
                 match self
                     .state
@@ -164,9 +160,13 @@ impl Header {
             }
         }
         // SAFETY: WAKER_SET is clear and COMPLETE was not set when we last
-        // looked; the completer reads the cell only if it sees WAKER_SET.
-        self.waker
-            .with_mut(|w| unsafe { *w = Some(waker.clone()) });
+        // looked; the completer touches the cell only if it sees WAKER_SET.
+        self.waker.with_mut(|w| unsafe {
+            match &mut *w {
+                Some(old) if old.will_wake(waker) => {}
+                slot => *slot = Some(waker.clone()),
+            }
+        });
         let prev = self.state.fetch_or(WAKER_SET, AcqRel);
         if prev & COMPLETE != 0 {
             // Completed while we wrote: the completer did not see our waker.
@@ -178,13 +178,23 @@ impl Header {
     /// Called by the future when it is dropped. Returns the result if the
     /// op had completed (the caller then runs the orphan cleanup for it),
     /// or `None` if it is still in flight (the caller cancels it).
+    ///
+    /// An op still in flight lets go of the waker at once: the record lives
+    /// on until the CQE, and the waker must not keep the task, and through
+    /// it the runtime and the very ring that owes that CQE, alive meanwhile
+    /// (a current_thread runtime's ring closes only when the runtime is
+    /// freed: that cycle leaked the ring and every in-flight op).
     pub(crate) fn drop_future(&self) -> Option<Completion> {
         let prev = self.state.fetch_or(DROPPED, AcqRel);
         if prev & COMPLETE != 0 {
-            Some(self.read_result())
-        } else {
-            None
+            return Some(self.read_result());
         }
+        // SAFETY: DROPPED is set and COMPLETE was not: the completer will
+        // see DROPPED when it sets COMPLETE and then never touches the cell,
+        // and the poller (our caller's future) is gone.
+        let waker = self.waker.with_mut(|w| unsafe { (*w).take() });
+        drop(waker);
+        None
     }
 
     fn read_result(&self) -> Completion {
