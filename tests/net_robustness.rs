@@ -437,57 +437,69 @@ fn a_panicking_callback_is_reported_and_closes_only_its_connection() {
     );
 }
 
-/// Raises `RLIMIT_NOFILE` so that `conns` loopback connections (two fds
-/// each, both ends in this process) fit with room to spare, and returns
-/// how many connections fit: `conns`, or fewer if the limit cannot be
-/// raised that far (printing why).
-fn room_for_connections(conns: usize) -> usize {
-    const SPARE: u64 = 1024; // rings, the test harness, other tests
-    let want = 2 * conns as u64 + SPARE;
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns it.
+fn raise_fd_limit() -> u64 {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes into the struct we own.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    if lim.rlim_cur >= want {
-        return conns;
-    }
-    // Raising the hard limit needs privilege (CAP_SYS_RESOURCE); try it,
-    // then settle for the hard limit.
-    let raised = libc::rlimit {
-        rlim_cur: want,
-        rlim_max: want.max(lim.rlim_max),
-    };
+    lim.rlim_cur = lim.rlim_max;
     // SAFETY: setrlimit reads the struct we own.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-        return conns;
-    }
-    let soft = libc::rlimit {
-        rlim_cur: lim.rlim_max,
-        rlim_max: lim.rlim_max,
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    lim.rlim_max
+}
+
+/// The connections of the idle-connections test.
+const IDLE_CONNS: usize = 10_000;
+/// The child process that holds the client ends (so each process needs
+/// one fd per connection, not two): set to the server's port.
+const IDLE_CHILD_ENV: &str = "AIO_IDLE_CONNS_CHILD_PORT";
+
+/// The client side, in a child process: opens `IDLE_CONNS` plain
+/// blocking connections, echoes one line over the last and the first,
+/// prints "ok", then holds them all until its stdin closes.
+#[test]
+#[ignore = "helper: run by ten_thousand_concurrent_idle_connections in a child process"]
+fn idle_connections_child() {
+    use std::io::{BufRead, Read, Write};
+    let Ok(port) = std::env::var(IDLE_CHILD_ENV) else {
+        return;
     };
-    // SAFETY: as above.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &soft) }, 0);
-    let fit = (lim.rlim_max.saturating_sub(SPARE) / 2) as usize;
-    let fit = fit.min(conns);
-    eprintln!(
-        "RLIMIT_NOFILE hard limit is {} and cannot be raised: testing {fit} connections instead of {conns}",
-        lim.rlim_max
+    let port: u16 = port.parse().unwrap();
+    let limit = raise_fd_limit();
+    assert!(
+        limit >= IDLE_CONNS as u64 + 256,
+        "RLIMIT_NOFILE hard limit {limit} is below {IDLE_CONNS} connections"
     );
-    fit
+    let mut conns = Vec::with_capacity(IDLE_CONNS);
+    for _ in 0..IDLE_CONNS {
+        conns.push(std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"));
+    }
+    for i in [IDLE_CONNS - 1, 0] {
+        let c = &mut conns[i];
+        c.write_all(b"still here\n").unwrap();
+        let mut got = [0u8; 11];
+        c.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"still here\n");
+    }
+    println!("ok {}", conns.len());
+    std::io::stdout().flush().unwrap();
+    // Hold every connection open until the parent says so.
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    drop(conns);
 }
 
 #[test]
 fn ten_thousand_concurrent_idle_connections() {
-    const WANTED: usize = 10_000;
-    /// Connects in flight at once (well under the listen backlog of 1024,
-    /// so no SYN is dropped and retried a second later).
-    const BATCH: usize = 500;
-    let n = room_for_connections(WANTED);
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let limit = raise_fd_limit();
     assert!(
-        n >= 1000,
-        "too few file descriptors for a meaningful test ({n} connections)"
+        limit >= IDLE_CONNS as u64 + 1024,
+        "RLIMIT_NOFILE hard limit {limit} is below {IDLE_CONNS} connections"
     );
     for flavor in Flavor::ALL {
         let _dog = Watchdog::new(flavor, common::WATCHDOG);
@@ -495,38 +507,49 @@ fn ten_thousand_concurrent_idle_connections() {
             let (started, ended) = (Counter::new(), Counter::new());
             let server = echo_server(started.clone(), ended.clone()).await;
             let port = port(&server);
-
-            let mut clients = Vec::with_capacity(n);
-            while clients.len() < n {
-                let k = BATCH.min(n - clients.len());
-                let batch: Vec<_> = (0..k)
-                    .map(|_| aio::spawn(open_connection("127.0.0.1", port)))
-                    .collect();
-                for t in batch {
-                    clients.push(within(t).await.unwrap().expect("connect"));
+            let mut child = Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "idle_connections_child",
+                    "--ignored",
+                    "--nocapture",
+                ])
+                .env(IDLE_CHILD_ENV, port.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawn the client process");
+            let stdout = child.stdout.take().unwrap();
+            // The child's blocking connects and reads: wait on the pool.
+            let ready = aio::to_thread(move || {
+                let mut out = std::io::BufReader::new(stdout);
+                let mut line = String::new();
+                while out.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    if line.starts_with("ok ") {
+                        return (Some(line.trim_end().to_string()), out);
+                    }
+                    line.clear();
                 }
-                // Connects complete in the backlog; let the server accept
-                // them before the next batch, so the accept queue never
-                // overflows (dropped handshakes retry a second later).
-                let c = clients.len();
-                within(yield_until(|| started.get() == c)).await;
-            }
-            // Every connection was accepted and has its handler.
-            assert_eq!(started.get(), n);
+                (None, out)
+            });
+            let (line, mut out) = within_for(Duration::from_secs(120), ready).await;
+            assert_eq!(line.as_deref(), Some("ok 10000"), "the child's report");
+            // Every connection was accepted, has its handler, and is idle.
+            assert_eq!(started.get(), IDLE_CONNS);
             assert_eq!(ended.get(), 0);
 
-            // The newest and the oldest still echo.
-            let (r, w) = clients.last_mut().unwrap();
-            echo_once(r, w, b"the last connection\n").await;
-            let (r, w) = clients.first_mut().unwrap();
-            echo_once(r, w, b"the first connection\n").await;
-
-            // Closing every client ends every handler.
-            for (_r, w) in &clients {
-                w.close();
-            }
-            drop(clients);
-            within(yield_until(|| ended.get() == n)).await;
+            // Closing the clients ends every handler.
+            drop(child.stdin.take());
+            let status = aio::to_thread(move || {
+                // Read the harness's last lines, so it never writes to a
+                // closed pipe.
+                let _ = std::io::copy(&mut out, &mut std::io::sink());
+                child.wait()
+            })
+            .await
+            .unwrap();
+            assert!(status.success(), "client process: {status}");
+            within(yield_until(|| ended.get() == IDLE_CONNS)).await;
             server.close();
             within(closed(&server)).await;
         });
