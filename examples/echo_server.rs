@@ -14,6 +14,9 @@
 //! default, picks a free port), for a parent process to parse.
 //! `echo_server_tokio` is the same program on tokio.
 
+#[path = "common/server_args.rs"]
+mod args;
+
 use std::io;
 use std::net::SocketAddr;
 
@@ -59,56 +62,12 @@ async fn echo_raw(stream: TcpStream) -> io::Result<()> {
 /// Prints a connection's error, unless the peer just went away.
 fn report(res: io::Result<()>) {
     if let Err(e) = res {
-        if !matches!(
-            e.kind(),
-            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-        ) {
-            eprintln!("connection error: {e}");
-        }
+        args::report(&e);
     }
-}
-
-struct Args {
-    port: u16,
-    workers: usize,
-    raw: bool,
-}
-
-fn parse_args() -> Args {
-    let usage = || -> ! {
-        eprintln!("usage: echo_server [--port P] [--workers N] [--raw]");
-        std::process::exit(2)
-    };
-    let mut args = Args {
-        port: 0,
-        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-        raw: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--port" => {
-                args.port = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "--workers" => {
-                args.workers = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| usage())
-            }
-            "--raw" => args.raw = true,
-            _ => usage(),
-        }
-    }
-    args
 }
 
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let args = args::parse("echo_server", 0, true);
     let rt = aio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .build()?;

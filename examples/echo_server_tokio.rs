@@ -11,6 +11,9 @@
 //! default, picks a free port). `--raw` is accepted for symmetry with
 //! `echo_server` and changes nothing: tokio has one socket API.
 
+#[path = "common/server_args.rs"]
+mod args;
+
 use std::io;
 use std::net::SocketAddr;
 
@@ -32,45 +35,8 @@ async fn echo(mut stream: TcpStream) -> io::Result<()> {
     }
 }
 
-struct Args {
-    port: u16,
-    workers: usize,
-}
-
-fn parse_args() -> Args {
-    let usage = || -> ! {
-        eprintln!("usage: echo_server_tokio [--port P] [--workers N] [--raw]");
-        std::process::exit(2)
-    };
-    let mut args = Args {
-        port: 0,
-        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--port" => {
-                args.port = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "--workers" => {
-                args.workers = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| usage())
-            }
-            "--raw" => {}
-            _ => usage(),
-        }
-    }
-    args
-}
-
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let args = args::parse("echo_server_tokio", 0, true);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .enable_all()
@@ -83,12 +49,7 @@ fn main() -> io::Result<()> {
             stream.set_nodelay(true)?;
             tokio::spawn(async move {
                 if let Err(e) = echo(stream).await {
-                    if !matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-                    ) {
-                        eprintln!("connection error: {e}");
-                    }
+                    args::report(&e);
                 }
             });
         }

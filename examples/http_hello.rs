@@ -36,6 +36,9 @@
 //! are "requests per second with one wrk thread beside the server", not the
 //! server's peak; the ratio between the two servers is what is meaningful.
 
+#[path = "common/server_args.rs"]
+mod args;
+
 use std::io;
 use std::net::SocketAddr;
 
@@ -73,43 +76,8 @@ async fn serve(stream: TcpStream) -> io::Result<()> {
     }
 }
 
-struct Args {
-    port: u16,
-    workers: usize,
-}
-
-fn parse_args() -> Args {
-    let usage = || -> ! {
-        eprintln!("usage: http_hello [--port P] [--workers N]");
-        std::process::exit(2)
-    };
-    let mut args = Args {
-        port: 0,
-        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let value = it.next();
-        match a.as_str() {
-            "--port" => {
-                args.port = value
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "--workers" => {
-                args.workers = value
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| usage())
-            }
-            _ => usage(),
-        }
-    }
-    args
-}
-
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let args = args::parse("http_hello", 0, false);
     let rt = aio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .build()?;
@@ -121,12 +89,7 @@ fn main() -> io::Result<()> {
             stream.set_nodelay(true)?;
             drop(aio::spawn(async move {
                 if let Err(e) = serve(stream).await {
-                    if !matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-                    ) {
-                        eprintln!("connection error: {e}");
-                    }
+                    args::report(&e);
                 }
             }));
         }

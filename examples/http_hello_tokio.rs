@@ -11,6 +11,9 @@
 //! The first line on stdout is `listening on 127.0.0.1:PORT` (port 0, the
 //! default, picks a free port). The wrk procedure is in `http_hello.rs`.
 
+#[path = "common/server_args.rs"]
+mod args;
+
 use std::io;
 use std::net::SocketAddr;
 
@@ -45,43 +48,8 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
     }
 }
 
-struct Args {
-    port: u16,
-    workers: usize,
-}
-
-fn parse_args() -> Args {
-    let usage = || -> ! {
-        eprintln!("usage: http_hello_tokio [--port P] [--workers N]");
-        std::process::exit(2)
-    };
-    let mut args = Args {
-        port: 0,
-        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let value = it.next();
-        match a.as_str() {
-            "--port" => {
-                args.port = value
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "--workers" => {
-                args.workers = value
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| usage())
-            }
-            _ => usage(),
-        }
-    }
-    args
-}
-
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let args = args::parse("http_hello_tokio", 0, false);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .enable_all()
@@ -94,12 +62,7 @@ fn main() -> io::Result<()> {
             stream.set_nodelay(true)?;
             tokio::spawn(async move {
                 if let Err(e) = serve(stream).await {
-                    if !matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-                    ) {
-                        eprintln!("connection error: {e}");
-                    }
+                    args::report(&e);
                 }
             });
         }

@@ -28,6 +28,9 @@
 //! `std::sync::Mutex` held only for the few instructions of one command
 //! (never across an `.await`), which is cheaper here than an async lock.
 
+#[path = "common/server_args.rs"]
+mod args;
+
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::io;
@@ -532,43 +535,8 @@ async fn serve(stream: TcpStream, db: Arc<Db>) -> io::Result<()> {
     }
 }
 
-struct Args {
-    port: u16,
-    workers: usize,
-}
-
-fn parse_args() -> Args {
-    let usage = || -> ! {
-        eprintln!("usage: kv_server [--port P] [--workers N]");
-        std::process::exit(2)
-    };
-    let mut args = Args {
-        port: 6379,
-        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let value = it.next();
-        match a.as_str() {
-            "--port" => {
-                args.port = value
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "--workers" => {
-                args.workers = value
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| usage())
-            }
-            _ => usage(),
-        }
-    }
-    args
-}
-
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let args = args::parse("kv_server", 6379, false);
     let rt = aio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .build()?;
@@ -582,12 +550,7 @@ fn main() -> io::Result<()> {
             let db = db.clone();
             drop(aio::spawn(async move {
                 if let Err(e) = serve(stream, db).await {
-                    if !matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-                    ) {
-                        eprintln!("connection error: {e}");
-                    }
+                    args::report(&e);
                 }
             }));
         }
