@@ -35,7 +35,7 @@ pub unsafe trait OpAble: OpData + Sized {
     /// Builds the SQE (the `user_data` is set by the caller).
     fn sqe(&mut self) -> squeue::Entry;
     /// Turns the completion into the output, giving the data back.
-    fn complete(self, res: io::Result<u32>, c: Completion) -> Self::Output;
+    fn complete(self, res: io::Result<u32>) -> Self::Output;
 }
 
 enum State<T> {
@@ -110,8 +110,7 @@ impl<T: OpAble> Future for Op<T> {
                 Err(e) => {
                     // SAFETY: never submitted, so the kernel never saw it.
                     let data = unsafe { rec.take_data() }.expect("op data");
-                    let c = Completion { res: 0, flags: 0 };
-                    return Poll::Ready(data.complete(Err(e), c));
+                    return Poll::Ready(data.complete(Err(e)));
                 }
             }
         }
@@ -124,7 +123,7 @@ impl<T: OpAble> Future for Op<T> {
                 // SAFETY: `poll` returned Ready, so COMPLETE was observed.
                 let data = unsafe { rec.take_data() }.expect("op data");
                 this.state = State::Done;
-                Poll::Ready(data.complete(to_result(c), c))
+                Poll::Ready(data.complete(to_result(c)))
             }
         }
     }

@@ -52,7 +52,7 @@ unsafe impl OpAble for Accept {
         .build()
     }
 
-    fn complete(self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+    fn complete(self, res: io::Result<u32>) -> Self::Output {
         let fd = res?;
         // SAFETY: a successful accept returns a new fd that we now own.
         Ok((unsafe { OwnedFd::from_raw_fd(fd as i32) }, self.addr))

@@ -3,7 +3,7 @@
 use super::RawAddr;
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::op::{Op, OpAble};
-use crate::io::record::{Completion, OpData};
+use crate::io::record::OpData;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -42,7 +42,7 @@ unsafe impl OpAble for Connect {
         .build()
     }
 
-    fn complete(self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+    fn complete(self, res: io::Result<u32>) -> Self::Output {
         res.map(drop)
     }
 }

@@ -3,7 +3,7 @@
 use crate::io::buf::{BufResult, IoBufMut};
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::op::{Op, OpAble};
-use crate::io::record::{Completion, OpData};
+use crate::io::record::OpData;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -64,7 +64,7 @@ unsafe impl<B: IoBufMut> OpAble for Recv<B> {
             .build()
     }
 
-    fn complete(mut self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+    fn complete(mut self, res: io::Result<u32>) -> Self::Output {
         let res = res.map(|n| {
             let n = n as usize;
             let init = self.buf.bytes_init();

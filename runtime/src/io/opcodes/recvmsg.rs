@@ -4,7 +4,7 @@ use super::RawAddr;
 use crate::io::buf::{BufResult, IoBufMut};
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::op::{Op, OpAble};
-use crate::io::record::{Completion, OpData};
+use crate::io::record::OpData;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -70,7 +70,7 @@ unsafe impl<B: IoBufMut> OpAble for RecvFrom<B> {
         opcode::RecvMsg::new(types::Fd(self.fd.raw()), &mut self.msg).build()
     }
 
-    fn complete(mut self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+    fn complete(mut self, res: io::Result<u32>) -> Self::Output {
         let res = res.map(|n| {
             let n = n as usize;
             let init = self.buf.bytes_init();

@@ -3,7 +3,7 @@
 use crate::io::buf::{BufResult, IoBuf};
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::op::{Op, OpAble};
-use crate::io::record::{Completion, OpData};
+use crate::io::record::OpData;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -48,7 +48,7 @@ unsafe impl<B: IoBuf> OpAble for Send<B> {
             .build()
     }
 
-    fn complete(self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+    fn complete(self, res: io::Result<u32>) -> Self::Output {
         (res.map(|n| n as usize), self.buf)
     }
 }

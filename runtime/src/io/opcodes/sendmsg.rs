@@ -5,7 +5,7 @@ use super::RawAddr;
 use crate::io::buf::{BufResult, IoBuf};
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::op::{Op, OpAble};
-use crate::io::record::{Completion, OpData};
+use crate::io::record::OpData;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -91,7 +91,7 @@ unsafe impl<B: IoBuf> OpAble for SendMsg<B> {
             .build()
     }
 
-    fn complete(self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+    fn complete(self, res: io::Result<u32>) -> Self::Output {
         (res.map(|n| n as usize), self.bufs)
     }
 }

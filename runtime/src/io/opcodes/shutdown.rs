@@ -2,7 +2,7 @@
 
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::op::{Op, OpAble};
-use crate::io::record::{Completion, OpData};
+use crate::io::record::OpData;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -35,7 +35,7 @@ unsafe impl OpAble for Shutdown {
         opcode::Shutdown::new(types::Fd(self.fd.raw()), self.how).build()
     }
 
-    fn complete(self, res: io::Result<u32>, _c: Completion) -> Self::Output {
+    fn complete(self, res: io::Result<u32>) -> Self::Output {
         res.map(drop)
     }
 }
