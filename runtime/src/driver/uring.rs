@@ -329,24 +329,29 @@ impl Driver {
                     rearm |= !cqueue::more(cqe.flags());
                 }
                 ud => {
-                    self.in_flight -= 1;
                     let Some(rec) = NonNull::new((ud & !CANCEL_TAG) as *mut Header) else {
                         continue;
                     };
+                    // A multishot op goes on while F_MORE is set: the
+                    // kernel keeps its reference until the last CQE.
+                    let more = ud & CANCEL_TAG == 0 && cqueue::more(cqe.flags());
                     if ud & CANCEL_TAG == 0 {
                         let c = Completion {
                             res: cqe.result(),
                             flags: cqe.flags(),
                         };
                         // SAFETY: `ud` is a record reference we own until
-                        // this completion (`submit_op`); ops are one-shot.
-                        if let Some(w) = unsafe { rec.as_ref() }.complete(c) {
+                        // the op's last completion (`submit_op`).
+                        if let Some(w) = unsafe { Header::on_cqe(rec, c, more) } {
                             self.woken.push(w);
                         }
                     }
-                    // SAFETY: the op's (or the cancel's) reference, used
-                    // for the last time.
-                    unsafe { Header::release(rec) }
+                    if !more {
+                        self.in_flight -= 1;
+                        // SAFETY: the op's (or the cancel's) reference,
+                        // used for the last time.
+                        unsafe { Header::release(rec) }
+                    }
                 }
             }
         }

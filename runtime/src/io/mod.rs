@@ -10,12 +10,14 @@
 //!
 //! Layout: `buf.rs` (the buffer traits), `fd.rs` (`SharedFd`), `record.rs`
 //! (the record and its lifecycle, model-checked), `op.rs` (the future,
-//! submission and cancellation), `opcodes/` (one file per opcode).
+//! submission and cancellation), `multi.rs` (multishot ops: one SQE, a
+//! queue of results, model-checked), `opcodes/` (one file per opcode).
 // Under loom only the record and fd protocols are built (for the models).
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
 mod buf;
 mod fd;
+pub(crate) mod multi;
 pub(crate) mod record;
 
 #[cfg(not(loom))]
@@ -30,6 +32,7 @@ pub use fd::SharedFd;
 #[cfg(not(loom))]
 #[doc(hidden)]
 pub mod ops {
+    pub use super::multi::{MultiAble, MultiOp};
     pub use super::op::{Op, OpAble};
     pub use super::opcodes::*;
     pub use super::record::{Completion, OpData};

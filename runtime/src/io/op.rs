@@ -19,6 +19,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 /// One kind of operation: how to build its SQE and read its completion.
@@ -81,7 +82,7 @@ pub(crate) fn no_ring() -> io::Error {
     )
 }
 
-fn to_result(c: Completion) -> io::Result<u32> {
+pub(crate) fn to_result(c: Completion) -> io::Result<u32> {
     if c.res < 0 {
         Err(io::Error::from_raw_os_error(-c.res))
     } else {
@@ -105,7 +106,7 @@ impl<T: OpAble> Future for Op<T> {
             let rec = Record::new(data);
             // SAFETY: not submitted yet; nobody else can reach the record.
             let sqe = unsafe { rec.data_mut(|d| d.sqe()) };
-            match submit(&rec, sqe) {
+            match submit(|| Record::into_raw(rec.clone()), sqe) {
                 Ok(ring) => this.state = State::InFlight(rec, ring),
                 Err(e) => {
                     // SAFETY: never submitted, so the kernel never saw it.
@@ -142,18 +143,22 @@ impl<T: OpAble> Drop for Op<T> {
     }
 }
 
-/// Queues `sqe` for `rec` on this thread's ring; returns that ring's
-/// mailbox.
-fn submit<T: OpData>(rec: &Arc<Record<T>>, sqe: squeue::Entry) -> io::Result<Arc<Mailbox>> {
+/// Queues `sqe` on this thread's ring, with a record reference for the
+/// kernel made by `kernel_ref` (only once a ring was found); returns that
+/// ring's mailbox.
+pub(crate) fn submit(
+    kernel_ref: impl FnOnce() -> NonNull<Header>,
+    sqe: squeue::Entry,
+) -> io::Result<Arc<Mailbox>> {
     context::with_driver(|d| {
         let Some(d) = d else { return Err(no_ring()) };
         let Ok(mut d) = d.try_borrow_mut() else {
             return Err(no_ring());
         };
-        let raw = Record::into_raw(rec.clone());
-        // SAFETY: the SQE references only the record's data (OpAble's
-        // contract), and the record holds one reference for the kernel,
-        // released at the completion.
+        let raw = kernel_ref();
+        // SAFETY: the SQE references only the record's data (OpAble's and
+        // MultiAble's contract), and the record holds one reference for the
+        // kernel, released at the (last) completion.
         unsafe { d.submit_op(sqe.user_data(raw.as_ptr() as u64)) };
         Ok(d.mailbox().clone())
     })
@@ -161,7 +166,7 @@ fn submit<T: OpData>(rec: &Arc<Record<T>>, sqe: squeue::Entry) -> io::Result<Arc
 
 /// Asks `ring` to cancel the op of `target` (a reference the cancel owns
 /// until its own completion).
-fn cancel(target: std::ptr::NonNull<Header>, ring: &Arc<Mailbox>) {
+pub(crate) fn cancel(target: NonNull<Header>, ring: &Arc<Mailbox>) {
     let direct = context::with_driver(|d| match d.map(|d| d.try_borrow_mut()) {
         Some(Ok(mut d)) if Arc::ptr_eq(d.mailbox(), ring) => {
             d.submit_cancel(target);

@@ -64,8 +64,10 @@ pub struct Completion {
 
 /// Type-erased operations on a record, for the driver.
 pub(crate) struct Vtable {
-    /// Runs the orphan cleanup of the op for a result nobody will read.
-    pub(crate) orphaned: fn(Completion),
+    /// Hands a completion to the record; returns the waker to wake. `more`
+    /// is the CQE's `IORING_CQE_F_MORE`: a multishot op (`multi.rs`) goes
+    /// on and the kernel keeps its reference; one-shot ops never see it.
+    pub(crate) on_cqe: unsafe fn(NonNull<Header>, Completion, bool) -> Option<Waker>,
     /// Drops one `Arc` reference (the kernel's or a cancel's).
     pub(crate) release: unsafe fn(NonNull<Header>),
 }
@@ -112,9 +114,32 @@ pub(crate) enum Polled {
 }
 
 impl Header {
+    /// A fresh header of a record whose type `vtable` describes (the
+    /// lifecycle fields are used by one-shot records only).
+    pub(crate) fn new(vtable: &'static Vtable) -> Header {
+        Header {
+            state: AtomicU8::new(0),
+            result: UnsafeCell::new(Completion { res: 0, flags: 0 }),
+            waker: UnsafeCell::new(None),
+            vtable,
+        }
+    }
+
+    /// Hands a CQE to the record behind `this`; returns the waker to wake.
+    /// The caller releases the kernel's reference unless `more` is set.
+    ///
+    /// # Safety
+    /// `this` is the kernel's reference to a live record, whose op
+    /// produced this CQE.
+    pub(crate) unsafe fn on_cqe(this: NonNull<Header>, c: Completion, more: bool) -> Option<Waker> {
+        // SAFETY: alive per the caller; the vtable matches the record.
+        unsafe { (this.as_ref().vtable.on_cqe)(this, c, more) }
+    }
+
     /// Called by the completer (the ring owner reaping the CQE), once.
-    /// Returns the waker to wake, if the future is waiting.
-    pub(crate) fn complete(&self, c: Completion) -> Option<Waker> {
+    /// Returns the waker to wake, if the future is waiting; runs
+    /// `orphaned` on the result if the future is gone.
+    fn complete(&self, c: Completion, orphaned: fn(Completion)) -> Option<Waker> {
         // The result cell is written only here, before COMPLETE, and read
         // only after COMPLETE is observed.
         self.result.with_mut(|r| {
@@ -124,7 +149,7 @@ impl Header {
         let prev = self.state.fetch_or(COMPLETE, AcqRel);
         debug_assert!(prev & COMPLETE == 0, "an op completed twice");
         if prev & DROPPED != 0 {
-            (self.vtable.orphaned)(c);
+            orphaned(c);
             return None;
         }
         if prev & WAKER_SET != 0 {
@@ -227,12 +252,7 @@ impl<T: OpData> Record<T> {
     /// A fresh record owning `data`.
     pub(crate) fn new(data: T) -> Arc<Record<T>> {
         Arc::new(Record {
-            header: Header {
-                state: AtomicU8::new(0),
-                result: UnsafeCell::new(Completion { res: 0, flags: 0 }),
-                waker: UnsafeCell::new(None),
-                vtable: &VtableOf::<T>::VTABLE,
-            },
+            header: Header::new(&VtableOf::<T>::VTABLE),
             data: UnsafeCell::new(Some(data)),
         })
     }
@@ -274,9 +294,18 @@ struct VtableOf<T>(std::marker::PhantomData<T>);
 
 impl<T: OpData> VtableOf<T> {
     const VTABLE: Vtable = Vtable {
-        orphaned: T::orphaned,
+        on_cqe: one_shot_cqe::<T>,
         release: release::<T>,
     };
+}
+
+/// # Safety
+/// `p` is a live `Record<T>` (see [`Header::on_cqe`]).
+unsafe fn one_shot_cqe<T: OpData>(p: NonNull<Header>, c: Completion, more: bool) -> Option<Waker> {
+    debug_assert!(!more, "a one-shot op produced IORING_CQE_F_MORE");
+    // SAFETY: alive per the caller.
+    let header = unsafe { p.as_ref() };
+    header.complete(c, T::orphaned)
 }
 
 /// # Safety

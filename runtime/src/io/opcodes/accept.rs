@@ -1,7 +1,9 @@
-//! `IORING_OP_ACCEPT`: one connection from a listening socket.
+//! `IORING_OP_ACCEPT`: one connection from a listening socket, or (multishot)
+//! every connection with one SQE.
 
 use super::RawAddr;
 use crate::io::fd::{OpFd, SharedFd};
+use crate::io::multi::{MultiAble, MultiOp};
 use crate::io::op::{Op, OpAble};
 use crate::io::record::{Completion, OpData};
 use io_uring::{opcode, squeue, types};
@@ -56,5 +58,47 @@ unsafe impl OpAble for Accept {
         let fd = res?;
         // SAFETY: a successful accept returns a new fd that we now own.
         Ok((unsafe { OwnedFd::from_raw_fd(fd as i32) }, self.addr))
+    }
+}
+
+/// The data of a multishot accept: the listener.
+#[derive(Debug)]
+pub struct AcceptMulti {
+    fd: OpFd,
+}
+
+/// Accepts connections on `listener` with one multishot SQE
+/// (`IORING_ACCEPT_MULTISHOT`): each connection is a result (the new
+/// socket, close-on-exec and non-blocking), queued in the op until taken.
+/// The kernel ends the op on an error (`EMFILE`, …); then make a new one.
+/// Peers' addresses are not reported (the kernel cannot with multishot):
+/// ask the socket (`getpeername`).
+///
+/// # Cancel safety
+/// Dropping the op cancels it; connections accepted but not taken, and
+/// any accepted after, are closed, never leaked.
+pub fn accept_multi(listener: &SharedFd) -> MultiOp<AcceptMulti> {
+    MultiOp::new(AcceptMulti {
+        fd: listener.for_op(),
+    })
+}
+
+// SAFETY: the SQE references no memory; the fd is held by `self.fd`.
+unsafe impl MultiAble for AcceptMulti {
+    type Item = io::Result<OwnedFd>;
+
+    fn sqe(&mut self) -> squeue::Entry {
+        opcode::AcceptMulti::new(types::Fd(self.fd.raw()))
+            .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+            .build()
+    }
+
+    fn item(res: io::Result<u32>) -> io::Result<OwnedFd> {
+        // SAFETY: a successful accept returns a new fd that we now own.
+        res.map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    }
+
+    fn orphaned(c: Completion) {
+        <Accept as OpData>::orphaned(c);
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The kernel and the ring's owner are played by one "completer" thread:
 //! it writes into the op's buffer (as the kernel does before posting the
-//! CQE), calls `Header::complete`, releases the kernel's reference and
+//! CQE), calls `Header::on_cqe`, releases the kernel's reference and
 //! wakes the waker `complete` returned (as `reap` + `drive` do). The op
 //! future is played by the model's main thread calling `Header::poll`,
 //! `Header::drop_future` and `Record::take_data` the way `op.rs` does.
@@ -97,7 +97,7 @@ impl Kernel {
         unsafe { (*buf).with_mut(|b| *b = WRITTEN) };
         let rec = NonNull::new(self.rec as *mut Header).expect("a record address");
         // SAFETY: the kernel's reference is alive until released below.
-        let waker = unsafe { rec.as_ref() }.complete(RES);
+        let waker = unsafe { Header::on_cqe(rec, RES, false) };
         // SAFETY: the kernel's reference, used for the last time.
         unsafe { Header::release(rec) };
         if let Some(w) = waker {

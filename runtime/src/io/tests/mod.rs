@@ -1,3 +1,5 @@
 //! Loom models of the op layer: the record lifecycle (`record.rs`) and the
-//! close-vs-last-op handshake of `SharedFd` (`fd.rs`).
+//! close-vs-last-op handshake of `SharedFd` (`fd.rs`), and the multishot
+//! queue (`multi.rs`).
+mod loom_multi;
 mod loom_op;

@@ -1,0 +1,270 @@
+//! Multishot operations: one SQE, one completion per result.
+//!
+//! A multishot op (`IORING_ACCEPT_MULTISHOT`, …) stays armed in the kernel
+//! and posts a CQE with `IORING_CQE_F_MORE` for each result, until a last
+//! CQE without it (an error, a cancel, a full CQ). Its record, like a
+//! one-shot op's, is an `Arc` whose address is the `user_data`; the kernel
+//! holds one reference from submission to the last CQE.
+//!
+//! # The queue (one mutex)
+//!
+//! Results arrive whether or not anyone is waiting, so the record queues
+//! them: the ring's owner pushes each CQE (`multi_cqe`) and takes the
+//! consumer's waker; the consumer, on any thread, pops (`MultiRecord::poll`)
+//! or registers its waker. A mutex guards the queue, the waker and two
+//! flags: `ended` (the last CQE arrived: the kernel let go) and `dropped`
+//! (the consumer is gone: results are released with `MultiAble::orphaned`,
+//! an accepted fd is closed). The consumer may migrate between workers: it
+//! only touches the queue, never the ring. Model-checked in
+//! `tests/loom_multi.rs`.
+//!
+//! Called by `opcodes/` and `aio-net`; calls the driver through `op.rs`.
+
+use super::record::{Completion, Header, Vtable};
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::ptr::NonNull;
+use std::task::{Poll, Waker};
+
+/// One kind of multishot operation.
+///
+/// # Safety
+///
+/// As for [`OpAble`](super::ops::OpAble): `sqe` may only reference memory
+/// owned by `self` (which stays in its heap record until the last
+/// completion) or memory that outlives the op, and the fd it names must be
+/// held by `self`.
+pub unsafe trait MultiAble: Send + 'static {
+    /// What each result becomes.
+    type Item;
+    /// Builds the SQE (the `user_data` is set by the caller).
+    fn sqe(&mut self) -> io_uring::squeue::Entry;
+    /// Turns one result into an item.
+    fn item(res: std::io::Result<u32>) -> Self::Item;
+    /// Releases what the kernel produced for a result nobody will read.
+    fn orphaned(_c: Completion) {}
+}
+
+/// What the completer and the consumer share.
+struct Queue {
+    results: VecDeque<Completion>,
+    waker: Option<Waker>,
+    /// The last CQE (no `F_MORE`) was queued: nothing more will come.
+    ended: bool,
+    /// The consumer is gone.
+    dropped: bool,
+}
+
+/// The record of a multishot op: the header (for the driver), the queue,
+/// the op's data.
+#[repr(C)]
+pub(crate) struct MultiRecord<T> {
+    header: Header,
+    queue: Mutex<Queue>,
+    /// Written before submission (to build the SQE), then only read by
+    /// the kernel until the last completion; dropped with the record.
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the data is touched by one party at a time (the submitter, then
+// the kernel) and moves with the record; the queue is behind a mutex.
+unsafe impl<T: Send> Send for MultiRecord<T> {}
+// SAFETY: as for Send; no `&T` is handed out from a shared record.
+unsafe impl<T: Send> Sync for MultiRecord<T> {}
+
+impl<T: MultiAble> MultiRecord<T> {
+    /// A fresh record owning `data`.
+    pub(crate) fn new(data: T) -> Arc<MultiRecord<T>> {
+        Arc::new(MultiRecord {
+            header: Header::new(&MultiVtable::<T>::VTABLE),
+            queue: Mutex::new(Queue {
+                results: VecDeque::new(),
+                waker: None,
+                ended: false,
+                dropped: false,
+            }),
+            data: UnsafeCell::new(data),
+        })
+    }
+
+    /// Gives out one reference as a raw header pointer (for `user_data`).
+    pub(crate) fn into_raw(this: Arc<MultiRecord<T>>) -> NonNull<Header> {
+        // `MultiRecord` is repr(C) with the header first: the same address.
+        let p = Arc::into_raw(this) as *mut Header;
+        // SAFETY: `Arc::into_raw` never returns null.
+        unsafe { NonNull::new_unchecked(p) }
+    }
+
+    /// Builds the SQE.
+    ///
+    /// # Safety
+    /// Only before the SQE is submitted: nobody else touches the data then.
+    pub(crate) unsafe fn sqe(&self) -> io_uring::squeue::Entry {
+        // SAFETY: per the caller's contract we are the only accessor.
+        self.data.with_mut(|d| unsafe { (*d).sqe() })
+    }
+
+    /// The consumer's side: the next result, `None` once the last one was
+    /// taken, or `Pending` with `waker` registered.
+    pub(crate) fn poll(&self, waker: &Waker) -> Poll<Option<Completion>> {
+        let mut q = self.queue.lock();
+        if let Some(c) = q.results.pop_front() {
+            return Poll::Ready(Some(c));
+        }
+        if q.ended {
+            return Poll::Ready(None);
+        }
+        match &mut q.waker {
+            Some(w) if w.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+        Poll::Pending
+    }
+
+    /// The consumer is gone: releases the queued results. True if the op
+    /// is still armed (the caller cancels it).
+    pub(crate) fn drop_consumer(&self) -> bool {
+        let (results, armed, waker) = {
+            let mut q = self.queue.lock();
+            q.dropped = true;
+            (std::mem::take(&mut q.results), !q.ended, q.waker.take())
+        };
+        // Outside the lock: a waker's drop or a close may take a while.
+        drop(waker);
+        for c in results {
+            T::orphaned(c);
+        }
+        armed
+    }
+}
+
+/// The static vtable of `MultiRecord<T>`.
+struct MultiVtable<T>(std::marker::PhantomData<T>);
+
+impl<T: MultiAble> MultiVtable<T> {
+    const VTABLE: Vtable = Vtable {
+        on_cqe: multi_cqe::<T>,
+        release: multi_release::<T>,
+    };
+}
+
+/// The completer's side (the ring's owner, reaping): queues the result,
+/// or releases it if the consumer is gone; returns the waker to wake.
+///
+/// # Safety
+/// `p` is a live `MultiRecord<T>` (see [`Header::on_cqe`]).
+unsafe fn multi_cqe<T: MultiAble>(p: NonNull<Header>, c: Completion, more: bool) -> Option<Waker> {
+    // SAFETY: per the contract, `p` points at a live `MultiRecord<T>`
+    // (repr(C), header first).
+    let rec = unsafe { &*(p.as_ptr() as *const MultiRecord<T>) };
+    let mut q = rec.queue.lock();
+    q.ended |= !more;
+    if q.dropped {
+        drop(q);
+        T::orphaned(c);
+        return None;
+    }
+    q.results.push_back(c);
+    q.waker.take()
+}
+
+/// # Safety
+/// `p` came from `MultiRecord::<T>::into_raw` and that reference is not
+/// used again.
+unsafe fn multi_release<T>(p: NonNull<Header>) {
+    // SAFETY: per the contract, `p` is an `Arc<MultiRecord<T>>` pointer.
+    drop(unsafe { Arc::from_raw(p.as_ptr() as *const MultiRecord<T>) });
+}
+
+#[cfg(not(loom))]
+pub use op::MultiOp;
+
+#[cfg(not(loom))]
+mod op {
+    use super::{MultiAble, MultiRecord};
+    use crate::driver::Mailbox;
+    use crate::io::op::{cancel, submit};
+    use crate::loom::sync::Arc;
+    use std::fmt;
+    use std::task::{Context, Poll};
+
+    enum State<T> {
+        /// Not polled yet.
+        Idle(T),
+        /// Submitted: the record and the ring that owns it.
+        Armed(Arc<MultiRecord<T>>, Arc<Mailbox>),
+        /// The last result was returned.
+        Ended,
+    }
+
+    /// A multishot operation: armed on its first poll (on the ring of the
+    /// polling thread), then a stream of results until the kernel ends it.
+    ///
+    /// Results are queued in the op while nobody polls. Dropping it cancels
+    /// the op and releases queued and late results (an accepted fd is
+    /// closed).
+    #[must_use = "an operation does nothing unless polled"]
+    pub struct MultiOp<T: MultiAble> {
+        state: State<T>,
+    }
+
+    impl<T: MultiAble> fmt::Debug for MultiOp<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let s = match self.state {
+                State::Idle(_) => "idle",
+                State::Armed(..) => "armed",
+                State::Ended => "ended",
+            };
+            f.debug_tuple("MultiOp").field(&s).finish()
+        }
+    }
+
+    impl<T: MultiAble> MultiOp<T> {
+        /// An op that will be armed on its first poll.
+        pub fn new(data: T) -> MultiOp<T> {
+            MultiOp {
+                state: State::Idle(data),
+            }
+        }
+
+        /// The next result; `Ready(None)` once the kernel ended the op
+        /// (make a new one to go on). Cancel-safe: results stay queued.
+        pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T::Item>> {
+            if let State::Idle(_) = self.state {
+                let State::Idle(data) = std::mem::replace(&mut self.state, State::Ended) else {
+                    unreachable!()
+                };
+                let rec = MultiRecord::new(data);
+                // SAFETY: not submitted yet; nobody else can reach it.
+                let sqe = unsafe { rec.sqe() };
+                match submit(|| MultiRecord::into_raw(rec.clone()), sqe) {
+                    Ok(ring) => self.state = State::Armed(rec, ring),
+                    Err(e) => return Poll::Ready(Some(T::item(Err(e)))),
+                }
+            }
+            let State::Armed(rec, _) = &self.state else {
+                return Poll::Ready(None);
+            };
+            match rec.poll(cx.waker()) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Some(c)) => Poll::Ready(Some(T::item(super::super::op::to_result(c)))),
+                Poll::Ready(None) => {
+                    self.state = State::Ended;
+                    Poll::Ready(None)
+                }
+            }
+        }
+    }
+
+    impl<T: MultiAble> Drop for MultiOp<T> {
+        fn drop(&mut self) {
+            let State::Armed(rec, ring) = std::mem::replace(&mut self.state, State::Ended) else {
+                return;
+            };
+            if rec.drop_consumer() {
+                cancel(MultiRecord::into_raw(rec), &ring);
+            }
+        }
+    }
+}

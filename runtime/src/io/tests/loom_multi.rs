@@ -1,0 +1,142 @@
+//! Loom models of the multishot queue (`multi.rs`): the ring's owner posts
+//! CQEs (`Header::on_cqe` with and without `F_MORE`, then the release the
+//! driver does after the last one) while the consumer polls or drops.
+//!
+//! Checked in every interleaving:
+//! - no lost wakeup: a poll that returned `Pending` is woken before the
+//!   next result can be missed, and the results come out in order, the
+//!   last one followed by `None`;
+//! - each result is handled exactly once: taken by the consumer or, once
+//!   it is gone, released by `orphaned`; the data is dropped once, after
+//!   the kernel's last reference.
+
+use crate::io::multi::{MultiAble, MultiRecord};
+use crate::io::record::{Completion, Header};
+use crate::loom::model::model;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::Arc;
+use loom::thread;
+use std::ptr::NonNull;
+use std::task::{Poll, Wake, Waker};
+
+loom::lazy_static! {
+    /// Results released by `MultiAble::orphaned` (one counter per execution).
+    static ref ORPHANED: AtomicUsize = AtomicUsize::new(0);
+}
+
+/// A multishot op's data: a drop counter.
+struct Data(Arc<AtomicUsize>);
+
+impl Drop for Data {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+// SAFETY: the model never submits the SQE to a real kernel.
+unsafe impl MultiAble for Data {
+    type Item = std::io::Result<u32>;
+    fn sqe(&mut self) -> io_uring::squeue::Entry {
+        io_uring::opcode::Nop::new().build()
+    }
+    fn item(res: std::io::Result<u32>) -> Self::Item {
+        res
+    }
+    fn orphaned(_c: Completion) {
+        ORPHANED.fetch_add(1, SeqCst);
+    }
+}
+
+fn cqe(res: i32) -> Completion {
+    Completion { res, flags: 0 }
+}
+
+/// The ring owner's side: posts results 1..=n (the last without F_MORE),
+/// waking what `on_cqe` returns, then releases the kernel's reference.
+fn post(rec: usize, n: i32) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let p = NonNull::new(rec as *mut Header).expect("a record address");
+        for i in 1..=n {
+            // SAFETY: the kernel's reference keeps the record alive until
+            // the release below.
+            if let Some(w) = unsafe { Header::on_cqe(p, cqe(i), i < n) } {
+                w.wake();
+            }
+        }
+        // SAFETY: the kernel's reference, used for the last time.
+        unsafe { Header::release(p) };
+    })
+}
+
+/// A waker that counts its wakes.
+struct CountWake(AtomicUsize);
+
+impl Wake for CountWake {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// The consumer takes every result in order, then `None`; every Pending is
+/// followed by a wake.
+#[test]
+fn the_consumer_gets_every_result_in_order_without_lost_wakes() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let rec = MultiRecord::new(Data(drops.clone()));
+        let kernel = post(MultiRecord::into_raw(rec.clone()).as_ptr() as usize, 2);
+        let wakes = Arc::new(CountWake(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut got = Vec::new();
+        let mut seen_wakes = 0;
+        loop {
+            match rec.poll(&waker) {
+                Poll::Ready(Some(c)) => got.push(c.res),
+                Poll::Ready(None) => break,
+                Poll::Pending => {
+                    // Wait for the wake the completer owes us.
+                    while wakes.0.load(SeqCst) == seen_wakes {
+                        thread::yield_now();
+                    }
+                    seen_wakes = wakes.0.load(SeqCst);
+                }
+            }
+        }
+        kernel.join().unwrap();
+        assert_eq!(got, [1, 2]);
+        assert_eq!(ORPHANED.load(SeqCst), 0);
+        drop(rec);
+        assert_eq!(drops.load(SeqCst), 1, "the data is dropped once");
+    });
+}
+
+/// The consumer drops after one poll, while results arrive: each result is
+/// taken or orphaned exactly once, and the consumer's waker is let go.
+#[test]
+fn a_dropped_consumer_releases_every_result_once() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let rec = MultiRecord::new(Data(drops.clone()));
+        let kernel = post(MultiRecord::into_raw(rec.clone()).as_ptr() as usize, 2);
+        let wakes = Arc::new(CountWake(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let taken = match rec.poll(&waker) {
+            Poll::Ready(Some(_)) => 1,
+            _ => 0,
+        };
+        let armed = rec.drop_consumer();
+        drop(waker);
+        kernel.join().unwrap();
+        assert_eq!(
+            taken + ORPHANED.load(SeqCst),
+            2,
+            "every result is taken or orphaned, once"
+        );
+        if !armed {
+            assert_eq!(ORPHANED.load(SeqCst), 2 - taken, "ended before the drop");
+        }
+        drop(rec);
+        assert_eq!(drops.load(SeqCst), 1, "the data is dropped once");
+        assert_eq!(Arc::strong_count(&wakes), 1, "no waker is kept");
+    });
+}
