@@ -247,6 +247,48 @@ fn dropped_accepts_leak_no_fd() {
     });
 }
 
+/// Multishot accepts (`TcpListener::incoming`) dropped with connections
+/// queued in them, and with accepts still arriving: 500 rounds of arm,
+/// connect 4 clients, take at most one, yield (so on 4 workers the drop
+/// may run on another thread than the ring's, and its cancel goes through
+/// the mailbox), drop. Then the listener is dropped: every client sees end
+/// of stream or a reset (its connection was closed by a dropped incoming,
+/// or by the listener's close while still in the backlog) and no fd is
+/// left open.
+#[test]
+fn dropped_incomings_close_their_queued_connections() {
+    let _serial = serial();
+    on_flavors(|_| async {
+        let base = open_fds();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut clients = Vec::new();
+        for round in 0..RACES {
+            let mut incoming = listener.incoming();
+            {
+                // Arm it (nothing is queued yet, or an old connection is).
+                let mut arm = Box::pin(incoming.accept());
+                drop(poll_once(&mut arm).await);
+            }
+            for _ in 0..4 {
+                clients.push(TcpStream::connect(addr).await.expect("connect"));
+            }
+            if round % 2 == 0 {
+                drop(incoming.accept().await.expect("a queued connection"));
+            }
+            aio::task::yield_now().await;
+            drop(incoming);
+        }
+        drop(listener);
+        for c in &clients {
+            let (r, _) = c.read(Vec::with_capacity(8)).await;
+            assert_closed_by_peer(r);
+        }
+        drop(clients);
+        fds_back_to(base, "incomings and the listener dropped").await;
+    });
+}
+
 /// 10,000 reads on an idle connection, started and dropped: every buffer is
 /// freed (once its cancel completed) and no fd leaks.
 #[test]

@@ -2,7 +2,8 @@
 //! owned-buffer reads and writes (`read`, `write`, `write_all`, `writev`),
 //! `shutdown`, addresses, `into_split`, `close`; `TcpSocket` options
 //! (`SO_REUSEADDR`, `SO_REUSEPORT`, `TCP_NODELAY`); `lookup_host`; and
-//! `UdpSocket` round trips (addressed and connected). Each body runs on
+//! `UdpSocket` round trips (addressed and connected); the multishot
+//! `TcpListener::incoming`. Each body runs on
 //! current_thread, 1 and 4 workers.
 
 mod common;
@@ -111,6 +112,50 @@ fn read_write_write_all_writev_and_addresses() {
 
         // An empty write_all is fine and sends nothing.
         within(client.write_all(Vec::new())).await.0.unwrap();
+    });
+}
+
+/// One multishot accept serves many connections: 64 clients connect at
+/// once (some before the accept is armed, some while connections are
+/// being taken), and each comes out exactly once, with its own peer.
+/// The listener's own `accept` still works beside it.
+#[test]
+fn incoming_accepts_every_connection_once() {
+    on_all_flavors(|_| async {
+        const N: usize = 64;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = listener.incoming();
+        let early = within(TcpStream::connect(addr)).await.unwrap();
+        let clients = aio::spawn(async move {
+            let mut v = vec![early];
+            for _ in 1..N {
+                v.push(TcpStream::connect(addr).await.unwrap());
+            }
+            v
+        });
+        let mut peers = Vec::new();
+        for _ in 0..N {
+            let conn = within(incoming.accept()).await.unwrap();
+            peers.push(conn.peer_addr().unwrap());
+            // Each accepted stream is a working connection.
+            within(conn.write_all(b"x".to_vec())).await.0.unwrap();
+        }
+        let clients = clients.await.unwrap();
+        let mut expected: Vec<_> = clients.iter().map(|c| c.local_addr().unwrap()).collect();
+        peers.sort();
+        expected.sort();
+        assert_eq!(peers, expected, "every client accepted once");
+        for c in &clients {
+            assert_eq!(read_n(c, 1).await, b"x");
+        }
+        // The one-shot accept of the same listener still works while the
+        // multishot one is dropped.
+        drop(incoming);
+        let late = within(TcpStream::connect(addr)).await.unwrap();
+        let (conn, peer) = within(listener.accept()).await.unwrap();
+        assert_eq!(peer, late.local_addr().unwrap());
+        drop(conn);
     });
 }
 

@@ -16,6 +16,7 @@
 mod addr;
 mod compat;
 mod conn;
+mod incoming;
 mod loom;
 mod stream;
 mod tcp;
@@ -24,6 +25,7 @@ mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use conn::{OwnedReadHalf, OwnedWriteHalf};
+pub use incoming::{Accepted, Incoming};
 pub use stream::{
     open_connection, open_unix_connection, start_server, start_unix_server, IncompleteReadError,
     Lines, ReadError, Server, StreamReader, StreamWriter,

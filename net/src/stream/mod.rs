@@ -22,6 +22,7 @@ pub use writer::StreamWriter;
 pub(crate) use server::{streams, Accepted, Callback, Listen};
 
 use crate::tcp::{TcpListener, TcpStream};
+use crate::Incoming;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -50,10 +51,11 @@ pub async fn open_connection(host: &str, port: u16) -> io::Result<(StreamReader,
     Ok(streams(stream.into_conn()))
 }
 
-impl Listen for TcpListener {
-    fn accept(&self) -> Pin<Box<dyn Future<Output = Accepted> + Send + '_>> {
+/// The server accepts with one multishot SQE per listener.
+impl Listen for Incoming<TcpStream> {
+    fn accept(&mut self) -> Pin<Box<dyn Future<Output = Accepted> + Send + '_>> {
         Box::pin(async move {
-            let (s, _) = TcpListener::accept(self).await?;
+            let s = Incoming::accept(self).await?;
             // As asyncio: small writes go out at once.
             let _ = s.set_nodelay(true);
             Ok(s.into_conn())
@@ -94,7 +96,7 @@ where
     for a in crate::addr::resolve_nonempty((host, port)).await? {
         let l = TcpListener::bind(a).await?;
         addrs.push(l.local_addr()?);
-        listeners.push(Box::new(l));
+        listeners.push(Box::new(l.incoming()));
     }
     Ok(Server::start(listeners, addrs, boxed(cb)))
 }

@@ -46,7 +46,7 @@ pub(crate) type Accepted = io::Result<Conn>;
 
 /// A listening socket as the server sees it.
 pub(crate) trait Listen: std::marker::Send + Sync + 'static {
-    fn accept(&self) -> Pin<Box<dyn Future<Output = Accepted> + std::marker::Send + '_>>;
+    fn accept(&mut self) -> Pin<Box<dyn Future<Output = Accepted> + std::marker::Send + '_>>;
 }
 
 struct Inner {
@@ -263,7 +263,8 @@ impl Drop for LoopGuard {
 
 async fn accept_loop(guard: LoopGuard, cb: Callback) {
     let inner = guard.inner.clone();
-    let listener = guard.listener.as_deref().expect("the listener");
+    let mut guard = guard;
+    let listener = guard.listener.as_deref_mut().expect("the listener");
     let mut backoff = Duration::from_millis(100);
     loop {
         match listener.accept().await {

@@ -3,15 +3,16 @@
 
 use super::{boxed, streams, Accepted, Listen, Server, StreamReader, StreamWriter};
 use crate::unix::{UnixListener, UnixStream};
+use crate::Incoming;
 use std::future::Future;
 use std::io;
 use std::path::Path;
 use std::pin::Pin;
 
-impl Listen for UnixListener {
-    fn accept(&self) -> Pin<Box<dyn Future<Output = Accepted> + Send + '_>> {
+impl Listen for Incoming<UnixStream> {
+    fn accept(&mut self) -> Pin<Box<dyn Future<Output = Accepted> + Send + '_>> {
         Box::pin(async move {
-            let (s, _) = UnixListener::accept(self).await?;
+            let s = Incoming::accept(self).await?;
             Ok(s.into_conn())
         })
     }
@@ -68,5 +69,9 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let l = UnixListener::bind(path)?;
-    Ok(Server::start(vec![Box::new(l)], Vec::new(), boxed(cb)))
+    Ok(Server::start(
+        vec![Box::new(l.incoming())],
+        Vec::new(),
+        boxed(cb),
+    ))
 }

@@ -1,7 +1,9 @@
-//! `TcpListener`: accepts connections through `IORING_OP_ACCEPT`.
+//! `TcpListener`: accepts connections through `IORING_OP_ACCEPT` (one SQE
+//! per connection, or multishot with `incoming`).
 
 use super::{TcpSocket, TcpStream};
 use crate::addr::{ip_from_raw, resolve_nonempty, ToSocketAddrs};
+use crate::Incoming;
 use aio_runtime::io::{ops, SharedFd};
 use std::io;
 use std::net::SocketAddr;
@@ -90,6 +92,28 @@ impl TcpListener {
         let (fd, raw) = ops::accept(&self.fd).await?;
         let peer = ip_from_raw(&raw)?;
         Ok((TcpStream::from_fd(fd), peer))
+    }
+
+    /// Its connections through one multishot accept (one SQE for all of
+    /// them, instead of one per [`accept`](Self::accept)): see
+    /// [`Incoming`]. The listener stays usable; both may be used, each
+    /// connection goes to one of them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// use aio::net::{TcpListener, TcpStream};
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// let mut incoming = listener.incoming();
+    /// let client = aio::spawn(async move { TcpStream::connect(addr).await });
+    /// let conn = incoming.accept().await?;
+    /// assert_eq!(conn.peer_addr()?, client.await.unwrap()?.local_addr()?);
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
+    pub fn incoming(&self) -> Incoming<TcpStream> {
+        Incoming::new(self.fd.clone())
     }
 
     /// The address the listener is bound to.

@@ -1,8 +1,10 @@
-//! `UnixListener`: accepts connections through `IORING_OP_ACCEPT`.
+//! `UnixListener`: accepts connections through `IORING_OP_ACCEPT` (one SQE
+//! per connection, or multishot with `incoming`).
 
 use super::socket_addr::{sockaddr_for, UnixSocketAddr};
 use super::UnixStream;
 use crate::conn::new_socket;
+use crate::Incoming;
 use aio_runtime::io::{ops, SharedFd};
 use socket2::{Domain, SockRef, Type};
 use std::io;
@@ -146,6 +148,30 @@ impl UnixListener {
         let (fd, raw) = ops::accept(&self.fd).await?;
         let peer = UnixSocketAddr::from_raw(&raw)?;
         Ok((UnixStream::from_fd(fd), peer))
+    }
+
+    /// Its connections through one multishot accept: see [`Incoming`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// use aio::net::{UnixListener, UnixStream};
+    /// let dir = std::env::temp_dir().join(format!("aio-doc-inc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("s");
+    /// # let _ = std::fs::remove_file(&path);
+    /// let listener = UnixListener::bind(&path)?;
+    /// let mut incoming = listener.incoming();
+    /// let client = UnixStream::connect(&path).await?;
+    /// let conn = incoming.accept().await?;
+    /// assert_eq!(conn.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// # drop(client);
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
+    pub fn incoming(&self) -> Incoming<UnixStream> {
+        Incoming::new(self.fd.clone())
     }
 
     /// The address the listener is bound to.
