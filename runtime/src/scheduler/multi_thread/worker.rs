@@ -143,6 +143,7 @@ impl WorkerCtx {
             w.wake();
         }
         self.in_driver.set(false);
+        self.notify_after_drive();
         // Keep the capacity for the next round.
         *self.deferred_spare.borrow_mut() = wakers;
         true
@@ -153,6 +154,7 @@ impl WorkerCtx {
         crate::driver::drive(&self.driver, |d| d.poll());
         self.timers.process();
         self.in_driver.set(false);
+        self.notify_after_drive();
     }
 
     fn next_task(&self, tick: u32) -> Option<Notified> {
@@ -246,6 +248,18 @@ impl WorkerCtx {
                 self.run_queue.push(prev);
             }
         }
+        // Wakes from the driver are counted once per batch, after it
+        // (`notify_after_drive`): a reap that wakes 30 tasks would
+        // otherwise try to wake a sibling 29 times.
+        if !self.in_driver.get() && self.should_notify_others() {
+            self.mt().notify_parked();
+        }
+    }
+
+    /// After the driver woke tasks onto this worker: wakes a sibling to
+    /// steal if more than one task is waiting (tokio does the same after
+    /// its driver returns).
+    fn notify_after_drive(&self) {
         if self.should_notify_others() {
             self.mt().notify_parked();
         }
@@ -290,6 +304,7 @@ impl WorkerCtx {
                 if !self.idle().unpark_worker_by_id(self.index) {
                     self.is_searching.set(true);
                 }
+                self.notify_after_drive();
                 return;
             }
         }
