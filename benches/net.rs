@@ -7,6 +7,8 @@
 //! cargo bench --bench net                        # table + criterion, ~1.5 min on 2 idle vCPUs
 //! AIO_NET_BENCH=table cargo bench --bench net    # only the fixed-duration table (~45 s)
 //! AIO_NET_BENCH=criterion cargo bench --bench net -- echo_64B   # only criterion (filter as usual)
+//! AIO_NET_BENCH=table AIO_NET_BENCH_CASES=100x64 AIO_NET_BENCH_ROUNDS=5 cargo bench --bench net
+//!                                                # one case (conns x bytes), 5 alternating rounds
 //! AIO_BENCH_QUICK=1 cargo bench --bench net      # smoke run, ~25 s
 //! cargo bench --bench net -- --test              # check that everything runs, a few seconds
 //! ```
@@ -30,8 +32,11 @@
 //! Workloads: conns ∈ {1, 16, 100} × message ∈ {64 B, 16 KiB}.
 //!
 //! **The table** (the main figures): per case and server, a fixed-duration
-//! run (0.5 s warm-up, then 3 s measured), aio and tokio alternating
-//! (even cases aio first, odd cases tokio first). Columns: round trips per
+//! run (0.5 s warm-up, then 3 s measured; `AIO_NET_BENCH_SECS` changes the
+//! window), aio and tokio alternating (even cases aio first, odd cases
+//! tokio first). `AIO_NET_BENCH_CASES` (comma-separated `CONNSxBYTES`)
+//! keeps only those cases; `AIO_NET_BENCH_ROUNDS=n` repeats them n times
+//! and adds the median of each ratio over the rounds. Columns: round trips per
 //! second; p50 and p99 round-trip latency (a log-linear histogram, ±1.6 %);
 //! server CPU per round trip (the child's on-CPU time over the window, the
 //! sum of its threads' `/proc/<pid>/task/*/schedstat`, in ns; utime + stime
@@ -129,6 +134,48 @@ fn tokio_server() -> io::Result<()> {
                     }
                 }
             });
+        }
+    })
+}
+
+/// The accept-rate servers: accept each connection and close it at once
+/// (the client reads end of stream). `multishot`: through
+/// `TcpListener::incoming` (one SQE for every connection) instead of one
+/// `accept` SQE per connection.
+fn aio_accept_server(multishot: bool) -> io::Result<()> {
+    let rt = aio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .build()?;
+    rt.block_on(async {
+        let listener = aio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let handle = aio::runtime::Handle::current();
+        announce(listener.local_addr()?, move || {
+            Some(handle.io_uring_enters())
+        });
+        if multishot {
+            let mut incoming = listener.incoming();
+            loop {
+                drop(incoming.accept().await?);
+            }
+        } else {
+            loop {
+                drop(listener.accept().await?);
+            }
+        }
+    })
+}
+
+/// tokio's accept-rate server: the same loop.
+fn tokio_accept_server() -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        announce(listener.local_addr()?, || None);
+        loop {
+            drop(listener.accept().await?);
         }
     })
 }
@@ -280,7 +327,13 @@ fn us(d: Option<Duration>) -> String {
 }
 
 /// Every case on both servers, alternating; prints the Markdown tables.
-fn table(rt: &tokio::runtime::Runtime, servers: &mut [ServerProc; 2], timing: Timing) {
+fn table(
+    rt: &tokio::runtime::Runtime,
+    servers: &mut [ServerProc; 2],
+    timing: Timing,
+    filter: &CaseFilter,
+    rounds: usize,
+) {
     println!(
         "\nnet echo, fixed duration: {} ms warm-up + {} ms measured per row; load average {} at start\n",
         timing.warmup.as_millis(),
@@ -291,8 +344,13 @@ fn table(rt: &tokio::runtime::Runtime, servers: &mut [ServerProc; 2], timing: Ti
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut pairs = Vec::new();
     let mut case = 0;
-    for &size in &SIZES {
-        for &conns in &CONNS {
+    let cases: Vec<(usize, usize)> = SIZES
+        .iter()
+        .flat_map(|&size| CONNS.iter().map(move |&conns| (size, conns)))
+        .filter(|&(size, conns)| filter.keeps(conns, size))
+        .collect();
+    for _ in 0..rounds {
+        for &(size, conns) in &cases {
             let order: [usize; 2] = if case % 2 == 0 { [0, 1] } else { [1, 0] };
             case += 1;
             let mut rows: [Option<Row>; 2] = [None, None];
@@ -321,26 +379,205 @@ fn table(rt: &tokio::runtime::Runtime, servers: &mut [ServerProc; 2], timing: Ti
             }
         }
     }
+    print_ratios(&pairs, rounds);
+}
+
+/// The aio/tokio ratio table of `pairs`, and with several rounds the
+/// median of each ratio per case.
+fn print_ratios(pairs: &[(Row, Row)], rounds: usize) {
     println!("\naio / tokio (< 1.0: aio lower; for round trips/s > 1.0 means aio faster)\n");
     println!("| conns | msg | round trips/s | p50 | p99 | server CPU/rt |");
     println!("|---|---|---|---|---|---|");
-    let ratio = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
-        (Some(a), Some(b)) if !b.is_zero() => format!("{:.2}", a.as_secs_f64() / b.as_secs_f64()),
-        _ => "—".into(),
-    };
-    for (a, t) in &pairs {
-        let cpu = |r: &Row| Some(Duration::from_secs_f64(r.per_rt(r.server_cpu) / 1e6));
-        println!(
-            "| {} | {} | {:.2} | {} | {} | {} |",
-            a.conns,
-            size_label(a.size),
+    let ratios = |(a, t): &(Row, Row)| -> [f64; 4] {
+        let q = |r: &Row, q: f64| r.hist.quantile(q).map_or(f64::NAN, |d| d.as_secs_f64());
+        [
             a.rate() / t.rate().max(1e-9),
-            ratio(a.hist.quantile(0.5), t.hist.quantile(0.5)),
-            ratio(a.hist.quantile(0.99), t.hist.quantile(0.99)),
-            ratio(cpu(a), cpu(t)),
+            q(a, 0.5) / q(t, 0.5),
+            q(a, 0.99) / q(t, 0.99),
+            a.per_rt(a.server_cpu) / t.per_rt(t.server_cpu),
+        ]
+    };
+    let line = |conns: usize, size: usize, r: [f64; 4]| {
+        println!(
+            "| {conns} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            size_label(size),
+            r[0],
+            r[1],
+            r[2],
+            r[3]
         );
+    };
+    for p in pairs {
+        line(p.0.conns, p.0.size, ratios(p));
+    }
+    if rounds > 1 {
+        println!("\nmedian over {rounds} rounds\n");
+        println!("| conns | msg | round trips/s | p50 | p99 | server CPU/rt |");
+        println!("|---|---|---|---|---|---|");
+        let per_round = pairs.len() / rounds;
+        for c in 0..per_round {
+            let mut cols: [Vec<f64>; 4] = Default::default();
+            for p in pairs.iter().skip(c).step_by(per_round) {
+                for (col, v) in cols.iter_mut().zip(ratios(p)) {
+                    col.push(v);
+                }
+            }
+            let med = cols.map(|mut v| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            });
+            line(pairs[c].0.conns, pairs[c].0.size, med);
+        }
     }
     println!();
+}
+
+/// The cases kept by `AIO_NET_BENCH_CASES` (`100x64,1x16384,accept`);
+/// all if unset.
+struct CaseFilter {
+    echo: Option<Vec<(usize, usize)>>,
+    /// The accept-rate table.
+    accept: bool,
+}
+
+impl CaseFilter {
+    fn from_env() -> CaseFilter {
+        let Ok(spec) = std::env::var("AIO_NET_BENCH_CASES") else {
+            return CaseFilter {
+                echo: None,
+                accept: true,
+            };
+        };
+        let accept = spec.split(',').any(|c| c.trim() == "accept");
+        let cases = spec
+            .split(',')
+            .filter(|c| c.trim() != "accept")
+            .map(|c| {
+                c.trim()
+                    .split_once('x')
+                    .and_then(|(n, b)| Some((n.parse().ok()?, b.parse().ok()?)))
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "AIO_NET_BENCH_CASES: `{c}` is not CONNSxBYTES (e.g. 100x64) or accept"
+                        )
+                    })
+            })
+            .collect();
+        CaseFilter {
+            echo: Some(cases),
+            accept,
+        }
+    }
+
+    fn keeps(&self, conns: usize, size: usize) -> bool {
+        self.echo
+            .as_ref()
+            .is_none_or(|v| v.contains(&(conns, size)))
+    }
+}
+
+/// Concurrent connect loops of the accept-rate table.
+const ACCEPT_CLIENTS: usize = 8;
+
+/// One fixed-duration accept-rate run: `ACCEPT_CLIENTS` tasks each connect,
+/// read the server's close (end of stream), repeat. Returns (connections,
+/// window, server CPU, enters).
+fn accept_run(
+    rt: &tokio::runtime::Runtime,
+    server: &mut ServerProc,
+    timing: Timing,
+) -> (u64, Duration, Duration, Option<u64>) {
+    let phase = Arc::new(AtomicU8::new(WARMUP));
+    let addr = server.addr;
+    let tasks: Vec<_> = (0..ACCEPT_CLIENTS)
+        .map(|_| {
+            let phase = phase.clone();
+            rt.spawn(async move {
+                let mut n = 0u64;
+                let mut buf = [0u8; 1];
+                loop {
+                    let mut s = Conn::connect(addr).await.expect("connect");
+                    assert_eq!(s.read(&mut buf).await.unwrap_or(0), 0, "closed at once");
+                    match phase.load(Relaxed) {
+                        MEASURE => n += 1,
+                        STOP => return n,
+                        _ => {}
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(timing.warmup);
+    let (cpu0, enters0) = (server.cpu(), server.enters());
+    let t0 = Instant::now();
+    phase.store(MEASURE, Relaxed);
+    std::thread::sleep(timing.window);
+    phase.store(STOP, Relaxed);
+    let window = t0.elapsed();
+    let (cpu1, enters1) = (server.cpu(), server.enters());
+    let conns = rt.block_on(async {
+        let mut total = 0;
+        for t in tasks {
+            total += t.await.expect("client task");
+        }
+        total
+    });
+    (
+        conns,
+        window,
+        cpu1.saturating_sub(cpu0),
+        enters0.zip(enters1).map(|(a, b)| b - a),
+    )
+}
+
+/// The accept-rate table: aio's one-shot `accept`, aio's multishot
+/// `incoming` and tokio's `accept`, in rotating order per round.
+fn accept_table(rt: &tokio::runtime::Runtime, timing: Timing, rounds: usize) {
+    let mut servers = [
+        ServerProc::spawn("aio-accept"),
+        ServerProc::spawn("aio-incoming"),
+        ServerProc::spawn("tokio-accept"),
+    ];
+    println!(
+        "\naccept rate: {ACCEPT_CLIENTS} clients connect, the server accepts and closes; \
+         {} ms per row; load average {}\n",
+        timing.window.as_millis(),
+        load_average()
+    );
+    println!("| round | server | connections/s | server CPU µs/conn | io_uring_enter/conn |");
+    println!("|---|---|---|---|---|");
+    let mut rates = vec![Vec::new(); servers.len()];
+    for round in 0..rounds {
+        for k in 0..servers.len() {
+            let i = (k + round) % servers.len();
+            let (n, window, cpu, enters) = accept_run(rt, &mut servers[i], timing);
+            let rate = n as f64 / window.as_secs_f64();
+            rates[i].push(rate);
+            println!(
+                "| {round} | {} | {rate:.0} | {:.1} | {} |",
+                servers[i].name,
+                cpu.as_secs_f64() * 1e6 / n.max(1) as f64,
+                enters.map_or("—".into(), |e| format!(
+                    "{:.2}",
+                    e as f64 / n.max(1) as f64
+                )),
+            );
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let m: Vec<f64> = rates.iter_mut().map(median).collect();
+    println!(
+        "\nmedian connections/s: aio accept {:.0}, aio incoming {:.0}, tokio {:.0}; \
+         incoming / accept {:.2}, incoming / tokio {:.2}\n",
+        m[0],
+        m[1],
+        m[2],
+        m[1] / m[0],
+        m[1] / m[2]
+    );
 }
 
 // ---------------------------------------------------------------- criterion
@@ -414,6 +651,9 @@ fn main() {
         let res = match kind.as_str() {
             "aio" => aio_server(),
             "tokio" => tokio_server(),
+            "aio-accept" => aio_accept_server(false),
+            "aio-incoming" => aio_accept_server(true),
+            "tokio-accept" => tokio_accept_server(),
             other => panic!("{SERVER_ENV}={other}: expected aio or tokio"),
         };
         if let Err(e) = res {
@@ -442,10 +682,23 @@ fn main() {
             window: Duration::from_secs(3),
         }
     };
+    let timing = match std::env::var("AIO_NET_BENCH_SECS") {
+        Ok(s) => Timing {
+            window: Duration::from_secs_f64(s.parse().expect("AIO_NET_BENCH_SECS: seconds")),
+            ..timing
+        },
+        Err(_) => timing,
+    };
+    let rounds = std::env::var("AIO_NET_BENCH_ROUNDS")
+        .map_or(1, |r| r.parse().expect("AIO_NET_BENCH_ROUNDS: a count"));
+    let filter = CaseFilter::from_env();
     let mut servers = [ServerProc::spawn("aio"), ServerProc::spawn("tokio")];
     let rt = client_runtime();
     if which != "criterion" {
-        table(&rt, &mut servers, timing);
+        table(&rt, &mut servers, timing, &filter, rounds);
+        if filter.accept {
+            accept_table(&rt, timing, rounds.max(3));
+        }
     }
     if which != "table" {
         let mut c = Criterion::default().configure_from_args();
