@@ -24,9 +24,7 @@ pub(crate) use uring::{Driver, Mailbox, RingConfig};
 
 /// `io_uring_enter` calls made by all rings so far.
 #[cfg(not(loom))]
-pub(crate) fn enters() -> u64 {
-    uring::ENTERS.load(crate::loom::sync::atomic::Ordering::Relaxed)
-}
+pub(crate) use uring::enters;
 
 #[cfg(loom)]
 pub(crate) use unpark::loom_driver::{Driver, RingConfig};

@@ -27,8 +27,27 @@ const TOKEN_EVENTFD: u64 = 2;
 /// Our own MSG_RING submissions (only failures produce a CQE).
 const TOKEN_MSG_SENT: u64 = 3;
 
-/// `io_uring_enter` calls made by all rings, for the debug counters.
-pub(crate) static ENTERS: AtomicU64 = AtomicU64::new(0);
+/// `io_uring_enter` calls made by all rings, for the debug counters: one
+/// counter per ring, written only by its owner (no cache line shared
+/// between workers on the hot path), summed when asked.
+static ENTERS: EnterCounters = EnterCounters {
+    live: Mutex::new(Vec::new()),
+    retired: AtomicU64::new(0),
+};
+
+struct EnterCounters {
+    /// The counters of the rings alive.
+    live: Mutex<Vec<Arc<AtomicU64>>>,
+    /// The calls of rings already dropped.
+    retired: AtomicU64,
+}
+
+/// `io_uring_enter` calls made so far by every ring of this process.
+pub(crate) fn enters() -> u64 {
+    // Under the lock: a ring retiring meanwhile is counted once.
+    let live = ENTERS.live.lock();
+    live.iter().map(|c| c.load(Relaxed)).sum::<u64>() + ENTERS.retired.load(Relaxed)
+}
 
 /// Ring parameters chosen by the builder.
 #[derive(Debug, Clone, Copy)]
@@ -83,6 +102,8 @@ pub(crate) struct Driver {
     mailbox: Arc<Mailbox>,
     /// SQEs that hold a record reference and have not completed yet.
     in_flight: usize,
+    /// This ring's `io_uring_enter` calls (registered in `ENTERS`).
+    enters: Arc<AtomicU64>,
     /// Wakers of completed ops, woken by the scheduler after it released
     /// the driver (a waker may submit the next op).
     pub(crate) woken: Vec<Waker>,
@@ -179,6 +200,11 @@ impl Driver {
             msg_ring,
             eventfd_armed: false,
             in_flight: 0,
+            enters: {
+                let c = Arc::new(AtomicU64::new(0));
+                ENTERS.live.lock().push(c.clone());
+                c
+            },
             woken: Vec::new(),
         })
     }
@@ -264,8 +290,13 @@ impl Driver {
     }
 
     fn enter_submit(&mut self) -> io::Result<usize> {
-        ENTERS.fetch_add(1, Relaxed);
+        self.count_enter();
         self.ring.submit()
+    }
+
+    fn count_enter(&self) {
+        // Only this ring's owner writes the counter: no read-modify-write.
+        self.enters.store(self.enters.load(Relaxed) + 1, Relaxed);
     }
 
     /// Parks: waits for one completion (a wake, an op) or `timeout`.
@@ -282,7 +313,7 @@ impl Driver {
     }
 
     fn wait(&mut self, timeout: Option<Duration>) {
-        ENTERS.fetch_add(1, Relaxed);
+        self.count_enter();
         let res = match timeout {
             Some(t) => {
                 let ts = types::Timespec::new()
@@ -400,6 +431,11 @@ impl Drop for Driver {
                 // Nobody runs the tasks any more: drop, don't wake.
                 self.woken.clear();
             }
+        }
+        {
+            let mut live = ENTERS.live.lock();
+            live.retain(|c| !Arc::ptr_eq(c, &self.enters));
+            ENTERS.retired.fetch_add(self.enters.load(Relaxed), Relaxed);
         }
         // Later unparks must not signal a closed (maybe reused) ring fd.
         self.unparker.state.store(
