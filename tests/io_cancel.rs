@@ -464,7 +464,9 @@ fn ops_dropped_on_another_thread_are_freed() {
 
 /// A runtime dropped while a task awaits a read: shutdown cancels the task,
 /// the read's op is cancelled, the ring waits for its completion before it
-/// closes (the buffer is freed, not leaked), and every fd is closed.
+/// closes (the buffer is freed, not leaked), and every fd is closed, even
+/// while a `Handle` of the runtime is still held (shutdown closes the
+/// rings, not the last handle).
 #[test]
 fn runtime_shutdown_with_a_read_in_flight_leaks_nothing() {
     let _serial = serial();
@@ -473,6 +475,7 @@ fn runtime_shutdown_with_a_read_in_flight_leaks_nothing() {
         let before = open_fds();
         let freed = BUF_DROPS.load(SeqCst);
         let rt = flavor.runtime();
+        let kept = rt.handle().clone();
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let (client, server) = pair(&listener).await;
@@ -509,5 +512,6 @@ fn runtime_shutdown_with_a_read_in_flight_leaks_nothing() {
             "{flavor:?}: open fds after shutdown{}",
             fd_report()
         );
+        drop(kept);
     }
 }

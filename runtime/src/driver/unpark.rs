@@ -18,6 +18,8 @@ pub(crate) const NOTIFIED: u8 = 2;
 /// How to send the wake signal to a parked thread.
 pub(crate) trait Signal: Send + Sync {
     fn signal(&self);
+    /// Releases what the signal uses (fds); later signals do nothing.
+    fn close(&self) {}
 }
 
 /// The waking side of a parker.
@@ -38,6 +40,12 @@ pub(crate) enum Prepared {
 }
 
 impl Unparker {
+    /// The parker is gone for good: releases the signal's resources.
+    /// Callers first make later unparks find `NOTIFIED` (no signal sent).
+    pub(crate) fn close_signal(&self) {
+        self.signal.close();
+    }
+
     pub(crate) fn new(signal: Box<dyn Signal>) -> Unparker {
         Unparker {
             state: AtomicU8::new(EMPTY),

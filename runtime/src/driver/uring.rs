@@ -120,28 +120,41 @@ impl std::fmt::Debug for Driver {
 
 /// How a parked ring is woken.
 struct WakeSignal {
-    /// A dup of the ring's fd, owned here: a late MSG_RING (an unparker
-    /// preempted across shutdown) targets a ring nobody reads, never a
-    /// closed and reused fd number.
+    /// A dup of the ring's fd, and the eventfd, owned here until the ring
+    /// closes (`close`, under the lock): a late signal (an unparker
+    /// preempted across shutdown) finds them still open or finds `None`,
+    /// never a closed and reused fd number.
+    fds: Mutex<Option<WakeFds>>,
+    msg_ring: bool,
+}
+
+struct WakeFds {
     ring_fd: OwnedFd,
     eventfd: Arc<OwnedFd>,
-    msg_ring: bool,
 }
 
 impl Signal for WakeSignal {
     fn signal(&self) {
+        let fds = self.fds.lock();
+        let Some(fds) = fds.as_ref() else {
+            return; // the ring is closed: nobody to wake
+        };
         // From a thread that owns a ring: MSG_RING into the sleeper's ring.
         if self.msg_ring {
             let sent = crate::scheduler::context::with_driver(|d| {
                 d.and_then(|d| d.try_borrow_mut().ok())
-                    .map(|mut d| d.msg_ring(self.ring_fd.as_raw_fd()))
+                    .map(|mut d| d.msg_ring(fds.ring_fd.as_raw_fd()))
                     .unwrap_or(false)
             });
             if sent {
                 return;
             }
         }
-        write_eventfd(self.eventfd.as_raw_fd());
+        write_eventfd(fds.eventfd.as_raw_fd());
+    }
+
+    fn close(&self) {
+        drop(self.fds.lock().take());
     }
 }
 
@@ -181,9 +194,11 @@ impl Driver {
             return Err(io::Error::last_os_error());
         }
         let signal = WakeSignal {
-            // SAFETY: `dup` is a fresh fd that nothing else owns.
-            ring_fd: unsafe { OwnedFd::from_raw_fd(dup) },
-            eventfd: eventfd.clone(),
+            fds: Mutex::new(Some(WakeFds {
+                // SAFETY: `dup` is a fresh fd that nothing else owns.
+                ring_fd: unsafe { OwnedFd::from_raw_fd(dup) },
+                eventfd: eventfd.clone(),
+            })),
             msg_ring,
         };
         let unparker = Arc::new(Unparker::new(Box::new(signal)));
@@ -437,11 +452,14 @@ impl Drop for Driver {
             live.retain(|c| !Arc::ptr_eq(c, &self.enters));
             ENTERS.retired.fetch_add(self.enters.load(Relaxed), Relaxed);
         }
-        // Later unparks must not signal a closed (maybe reused) ring fd.
+        // Later unparks must not signal a closed (maybe reused) ring fd:
+        // they find NOTIFIED and send nothing, and a signal already on its
+        // way finds the fds gone.
         self.unparker.state.store(
             super::unpark::NOTIFIED,
             crate::loom::sync::atomic::Ordering::SeqCst,
         );
+        self.unparker.close_signal();
     }
 }
 

@@ -10,6 +10,7 @@
 
 use super::context::{self, LocalTarget};
 use crate::driver::{Driver, RingConfig, Unparker};
+use crate::loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::rt::{Flavor, Handle, Shared};
 use crate::task::{Notified, Task};
@@ -34,6 +35,8 @@ pub(crate) struct CtShared {
     local_owner: Mutex<Option<std::thread::ThreadId>>,
     core: Mutex<Option<Box<Core>>>,
     core_cv: Condvar,
+    /// Shutdown closed the ring: the core is gone for good.
+    closed: AtomicBool,
     unparker: Arc<Unparker>,
 }
 
@@ -67,6 +70,7 @@ impl CtShared {
                 enabled: false,
             }))),
             core_cv: Condvar::new(),
+            closed: AtomicBool::new(false),
             unparker,
         })
     }
@@ -92,6 +96,10 @@ impl CtShared {
             if let Some(c) = g.take() {
                 return c;
             }
+            assert!(
+                !self.closed.load(SeqCst),
+                "aio: this current_thread runtime was shut down; it cannot run futures any more"
+            );
             self.core_cv.wait(&mut g);
         }
     }
@@ -208,12 +216,12 @@ pub(crate) fn drive_shutdown(handle: &Handle, deadline: Instant) {
         handle.clone(),
         Some(LocalTarget::CurrentThread(shared.clone())),
     );
-    let guard = CoreGuard {
+    let mut guard = CoreGuard {
         ct,
         core: Some(ct.take_core()),
     };
     let core: &Core = guard.core.as_ref().expect("core present");
-    let _io = context::set_io(
+    let io = context::set_io(
         Some(NonNull::from(&core.timers)),
         Some(NonNull::from(&core.driver)),
     );
@@ -226,6 +234,16 @@ pub(crate) fn drive_shutdown(handle: &Handle, deadline: Instant) {
     );
     let left = std::mem::take(&mut *ct.queue.lock());
     drop(left);
+    // Step 3: close the ring now, not when the last `Handle` goes (a handle
+    // a user keeps would hold the ring, its fds and every cancelled op's
+    // buffer). Its drop cancels what is still in flight and waits for the
+    // completions. The core is not given back: nothing runs this runtime
+    // any more.
+    drop(io);
+    drop(guard.core.take());
+    *ct.core.lock() = None;
+    ct.closed.store(true, SeqCst);
+    ct.core_cv.notify_all();
 }
 
 fn drive(
