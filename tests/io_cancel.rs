@@ -462,6 +462,63 @@ fn ops_dropped_on_another_thread_are_freed() {
     });
 }
 
+/// A server handler that writes more than the socket buffers hold to a
+/// client that never reads, then returns: the dropped writer's flush is
+/// stuck, and after its linger (100 ms here) the connection is aborted and
+/// its socket closed. Without the linger the in-flight send would keep the
+/// fd open for as long as the client stays connected.
+#[test]
+fn a_dropped_writer_stuck_on_a_peer_that_never_reads_is_aborted_after_its_linger() {
+    let _serial = serial();
+    on_flavors(|_| async {
+        let base = open_fds();
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let server = aio::net::start_server(
+            move |r, w| {
+                let d = d.clone();
+                async move {
+                    w.set_linger(Some(Duration::from_millis(100)));
+                    // 32 MiB: more than the client's receive and the server's
+                    // send buffers together (6 + 4 MiB at most on Linux).
+                    w.write(&vec![7u8; 32 << 20]);
+                    drop((r, w));
+                    d.store(true, SeqCst);
+                }
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap();
+        let port = server.local_addrs()[0].port();
+        let client = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        yield_until(|| done.load(SeqCst)).await;
+        // The listener and the client stay; the server's side is closed.
+        fds_back_to(base + 2, "the stuck writer's connection").await;
+        // The client sees the abort: data, then a reset or end of stream.
+        let mut got = 0usize;
+        loop {
+            let (r, _) = client.read(Vec::with_capacity(1 << 20)).await;
+            match r {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) => {
+                    assert_closed_by_peer(Err(e));
+                    break;
+                }
+            }
+        }
+        assert!(
+            got < 32 << 20,
+            "the aborted writer's bytes did not all arrive"
+        );
+        drop(client);
+        server.close();
+        fds_back_to(base, "the server closed").await;
+    });
+}
+
 /// A runtime dropped while a task awaits a read: shutdown cancels the task,
 /// the read's op is cancelled, the ring waits for its completion before it
 /// closes (the buffer is freed, not leaked), and every fd is closed, even

@@ -21,9 +21,13 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 /// Default high-water mark (asyncio's: 64 KiB).
 const HIGH_WATER: usize = 64 * 1024;
+/// How long a dropped writer keeps trying to send what is still buffered
+/// before it aborts the connection (see [`StreamWriter::set_linger`]).
+const LINGER: Duration = Duration::from_secs(30);
 
 struct Shared {
     fd: SharedFd,
@@ -52,6 +56,8 @@ struct State {
     shut: bool,
     /// Both sides were shut down (`close`).
     shut_both: bool,
+    /// How long a dropped writer may take to flush; `None`: no limit.
+    linger: Option<Duration>,
     waiters: Vec<Waker>,
 }
 
@@ -199,13 +205,57 @@ impl Drop for StreamWriter {
     /// Shuts down the write direction once the buffered bytes are sent (the
     /// peer reads end of stream), as dropping tokio's write half does. The
     /// reader of the same connection keeps working; the socket closes when
-    /// it is gone too.
+    /// it is gone too. If bytes are still buffered, a small task watches
+    /// the flush and aborts the connection when it has not finished within
+    /// the linger time (see [`set_linger`](Self::set_linger)).
     fn drop(&mut self) {
         let mut st = self.shared.state.lock();
         if !st.closing && !st.eof {
             st.eof = true;
             pump(&self.shared, &mut st);
         }
+        let stuck = st.buffered() > 0 && st.error.is_none();
+        if let (true, Some(linger)) = (stuck, st.linger) {
+            drop(st);
+            // Outside a runtime (nothing would run the task), the flush
+            // goes on unwatched.
+            if let Ok(h) = aio_runtime::runtime::Handle::try_current() {
+                drop(h.spawn(abort_after(self.shared.clone(), linger)));
+            }
+        }
+    }
+}
+
+/// The watch of a dropped writer's flush: returns when everything went to
+/// the kernel (or a write failed); after `linger`, shuts the connection
+/// down instead, which fails the stuck send and lets the socket close.
+async fn abort_after(shared: Arc<Shared>, linger: Duration) {
+    let flushed = poll_fn(|cx| {
+        let mut st = shared.state.lock();
+        if st.buffered() == 0 || st.error.is_some() {
+            return Poll::Ready(());
+        }
+        st.waiters.push(cx.waker().clone());
+        Poll::Pending
+    });
+    if aio_runtime::time::timeout(linger, flushed).await.is_ok() {
+        return;
+    }
+    let mut st = shared.state.lock();
+    if st.buffered() > 0 && st.error.is_none() {
+        st.error = Some((
+            io::ErrorKind::TimedOut,
+            format!(
+                "the peer took none of the last {} bytes within {linger:?}: connection aborted",
+                st.buffered()
+            ),
+        ));
+        st.pending.clear();
+        // SAFETY: plain syscall on an fd we hold open; never blocks.
+        unsafe { libc::shutdown(shared.fd.as_raw_fd(), libc::SHUT_RDWR) };
+        st.shut = true;
+        st.shut_both = true;
+        st.wake_waiters();
     }
 }
 
@@ -227,6 +277,7 @@ impl StreamWriter {
                     eof: false,
                     shut: false,
                     shut_both: false,
+                    linger: Some(LINGER),
                     waiters: Vec::new(),
                 }),
             }),
@@ -298,6 +349,33 @@ impl StreamWriter {
         let mut st = self.shared.state.lock();
         st.high = high;
         st.low = low;
+    }
+
+    /// How long the bytes still buffered when this writer is dropped may
+    /// take to go out: if the peer has not taken them by then (it stopped
+    /// reading), the connection is shut down and its socket closes, so a
+    /// peer cannot pin the connection by never reading. Default 30 s;
+    /// `None` waits as long as the kernel keeps the connection up
+    /// (asyncio's behaviour). Like the kernel's lingering of a closed
+    /// socket's unsent data, but for the bytes not yet handed to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let server = aio::net::start_server(|_r, w| async move {
+    ///     w.set_linger(Some(std::time::Duration::from_secs(5)));
+    ///     w.write(b"bye\n");
+    ///     // Returning drops the writer: the reply goes out, or the
+    ///     // connection is aborted after 5 s if the client never reads.
+    /// }, "127.0.0.1", 0).await?;
+    /// let (mut r, _w) = aio::net::open_connection("127.0.0.1", server.local_addrs()[0].port()).await?;
+    /// assert_eq!(r.readline().await?, b"bye\n");
+    /// # server.close();
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
+    pub fn set_linger(&self, linger: Option<Duration>) {
+        self.shared.state.lock().linger = linger;
     }
 
     /// Bytes written but not yet accepted by the kernel.
