@@ -45,9 +45,10 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 /// The flavors to run: all three, or only current_thread when
-/// `AIO_TEST_FLAVORS=current_thread`. That is for valgrind (3.19): it runs
-/// a thread blocked in `io_uring_enter` without releasing its big lock, so
-/// a multi_thread runtime deadlocks under it as soon as a worker parks.
+/// `AIO_TEST_FLAVORS=current_thread`. That is for valgrind (3.19; run by
+/// `.ci/test-all`, suppressions in `tests/valgrind.supp`): it runs a thread
+/// blocked in `io_uring_enter` without releasing its big lock, so a
+/// multi_thread runtime deadlocks under it as soon as a worker parks.
 fn flavors() -> Vec<Flavor> {
     match std::env::var("AIO_TEST_FLAVORS").as_deref() {
         Ok("current_thread") => vec![Flavor::CurrentThread],

@@ -77,16 +77,43 @@ impl Wake for CountWake {
     }
 }
 
+/// A record armed in the model's kernel, which posts `n` results from its
+/// own thread, and the consumer's counting waker.
+struct Armed {
+    drops: Arc<AtomicUsize>,
+    rec: Arc<MultiRecord<Data>>,
+    kernel: thread::JoinHandle<()>,
+    wakes: Arc<CountWake>,
+    waker: Waker,
+}
+
+fn arm(n: i32) -> Armed {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let rec = MultiRecord::new(Data(drops.clone()));
+    let kernel = post(MultiRecord::into_raw(rec.clone()).as_ptr() as usize, n);
+    let wakes = Arc::new(CountWake(AtomicUsize::new(0)));
+    let waker = Waker::from(wakes.clone());
+    Armed {
+        drops,
+        rec,
+        kernel,
+        wakes,
+        waker,
+    }
+}
+
 /// The consumer takes every result in order, then `None`; every Pending is
 /// followed by a wake.
 #[test]
 fn the_consumer_gets_every_result_in_order_without_lost_wakes() {
     model(|| {
-        let drops = Arc::new(AtomicUsize::new(0));
-        let rec = MultiRecord::new(Data(drops.clone()));
-        let kernel = post(MultiRecord::into_raw(rec.clone()).as_ptr() as usize, 2);
-        let wakes = Arc::new(CountWake(AtomicUsize::new(0)));
-        let waker = Waker::from(wakes.clone());
+        let Armed {
+            drops,
+            rec,
+            kernel,
+            wakes,
+            waker,
+        } = arm(2);
         let mut got = Vec::new();
         let mut seen_wakes = 0;
         loop {
@@ -115,11 +142,13 @@ fn the_consumer_gets_every_result_in_order_without_lost_wakes() {
 #[test]
 fn a_dropped_consumer_releases_every_result_once() {
     model(|| {
-        let drops = Arc::new(AtomicUsize::new(0));
-        let rec = MultiRecord::new(Data(drops.clone()));
-        let kernel = post(MultiRecord::into_raw(rec.clone()).as_ptr() as usize, 2);
-        let wakes = Arc::new(CountWake(AtomicUsize::new(0)));
-        let waker = Waker::from(wakes.clone());
+        let Armed {
+            drops,
+            rec,
+            kernel,
+            wakes,
+            waker,
+        } = arm(2);
         let taken = match rec.poll(&waker) {
             Poll::Ready(Some(_)) => 1,
             _ => 0,
