@@ -5,15 +5,41 @@
 //! second Ctrl-C kills at once) and when `run` returns.
 //!
 //! The handler only writes to an eventfd (async-signal-safe); a watcher
-//! thread reads it and does the cancelling.
+//! thread reads it and does the cancelling. The eventfd is created once and
+//! never closed: a handler still running on another thread when a `run`
+//! ends writes to it, never to a closed and reused fd number.
 
 use crate::loom::sync::atomic::{AtomicBool, AtomicI32, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use crate::task::TaskRef;
 use std::fmt;
 
-/// The eventfd the handler writes to (-1: none installed).
+/// The eventfd the handler writes to (-1: not created yet). Created at the
+/// first install, kept open for the life of the process (one fd).
 static SIGNAL_FD: AtomicI32 = AtomicI32::new(-1);
+/// Whether a guard is installed (one `run` at a time handles SIGINT).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The process's signal eventfd (non-blocking), emptied of counts left by
+/// an earlier `run`. `None` if it cannot be created.
+fn signal_fd() -> Option<libc::c_int> {
+    let mut fd = SIGNAL_FD.load(Acquire);
+    if fd < 0 {
+        // SAFETY: plain syscall; the result is checked.
+        fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return None;
+        }
+        // Only the main thread installs (checked by the caller, with
+        // INSTALLED held), so nobody races this store.
+        SIGNAL_FD.store(fd, Release);
+    }
+    let mut buf = 0u64;
+    // SAFETY: a non-blocking read of 8 bytes into a valid u64; it resets
+    // the counter (or fails with EAGAIN when it is already zero).
+    unsafe { libc::read(fd, (&mut buf as *mut u64).cast(), 8) };
+    Some(fd)
+}
 
 extern "C" fn on_sigint(_: libc::c_int) {
     // SAFETY: reading and restoring this thread's errno is
@@ -58,9 +84,17 @@ impl SigintGuard {
     /// Installs the handler if this is the main thread and SIGINT has its
     /// default disposition; otherwise `None` (the application handles it).
     pub(crate) fn install() -> Option<SigintGuard> {
-        if !on_main_thread() || SIGNAL_FD.load(Acquire) >= 0 {
+        if !on_main_thread() || INSTALLED.swap(true, AcqRel) {
             return None;
         }
+        let guard = SigintGuard::install_here();
+        if guard.is_none() {
+            INSTALLED.store(false, Release);
+        }
+        guard
+    }
+
+    fn install_here() -> Option<SigintGuard> {
         // SAFETY: a zeroed sigaction is a valid "query" argument.
         let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
         // SAFETY: querying the current disposition into valid memory.
@@ -69,12 +103,7 @@ impl SigintGuard {
         {
             return None;
         }
-        // SAFETY: plain syscall; the result is checked.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return None;
-        }
-        SIGNAL_FD.store(fd, Release);
+        let fd = signal_fd()?;
         // SAFETY: zeroed then filled: handler address, empty mask, restart.
         let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
         act.sa_sigaction = on_sigint as *const () as usize;
@@ -83,9 +112,6 @@ impl SigintGuard {
         let mut previous: libc::sigaction = unsafe { std::mem::zeroed() };
         // SAFETY: valid pointers to sigaction structs.
         if unsafe { libc::sigaction(libc::SIGINT, &act, &mut previous) } != 0 {
-            SIGNAL_FD.store(-1, Release);
-            // SAFETY: closing the eventfd we just created.
-            unsafe { libc::close(fd) };
             return None;
         }
         let stop = Arc::new(AtomicBool::new(false));
@@ -96,9 +122,21 @@ impl SigintGuard {
         let watcher = std::thread::Builder::new()
             .name("aio-sigint".into())
             .spawn(move || {
-                let mut buf = 0u64;
-                // SAFETY: blocking read of 8 bytes from our eventfd.
-                unsafe { libc::read(fd, (&mut buf as *mut u64).cast(), 8) };
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                loop {
+                    // SAFETY: waiting on the eventfd, which stays open.
+                    unsafe { libc::poll(&mut pfd, 1, -1) };
+                    let mut buf = 0u64;
+                    // SAFETY: a non-blocking read of 8 bytes into a u64.
+                    let n = unsafe { libc::read(fd, (&mut buf as *mut u64).cast(), 8) };
+                    if n == 8 {
+                        break;
+                    }
+                }
                 if s.load(Acquire) {
                     return;
                 }
@@ -116,9 +154,6 @@ impl SigintGuard {
             // Without a watcher nobody would ever restore Ctrl-C: undo.
             // SAFETY: reinstalling the disposition saved above.
             unsafe { libc::sigaction(libc::SIGINT, &previous, std::ptr::null_mut()) };
-            SIGNAL_FD.store(-1, Release);
-            // SAFETY: closing the eventfd we created; the handler is gone.
-            unsafe { libc::close(fd) };
             return None;
         }
         Some(SigintGuard {
@@ -143,8 +178,7 @@ impl Drop for SigintGuard {
         if let Some(w) = self.watcher.take() {
             let _ = w.join();
         }
-        SIGNAL_FD.store(-1, Release);
-        // SAFETY: nobody uses the fd any more (handler gone, watcher joined).
-        unsafe { libc::close(self.fd) };
+        // The eventfd stays open (see the module docs).
+        INSTALLED.store(false, Release);
     }
 }
