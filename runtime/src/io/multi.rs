@@ -20,7 +20,7 @@
 //!
 //! Called by `opcodes/` and `aio-net`; calls the driver through `op.rs`.
 
-use super::record::{Completion, Header, Vtable};
+use super::record::{header_ref, release_ref, Completion, Header, Vtable};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::{Arc, Mutex};
 use std::collections::VecDeque;
@@ -90,10 +90,8 @@ impl<T: MultiAble> MultiRecord<T> {
 
     /// Gives out one reference as a raw header pointer (for `user_data`).
     pub(crate) fn into_raw(this: Arc<MultiRecord<T>>) -> NonNull<Header> {
-        // `MultiRecord` is repr(C) with the header first: the same address.
-        let p = Arc::into_raw(this) as *mut Header;
-        // SAFETY: `Arc::into_raw` never returns null.
-        unsafe { NonNull::new_unchecked(p) }
+        // SAFETY: `MultiRecord` is repr(C) with the header first.
+        unsafe { header_ref(this) }
     }
 
     /// Builds the SQE.
@@ -145,7 +143,7 @@ struct MultiVtable<T>(std::marker::PhantomData<T>);
 impl<T: MultiAble> MultiVtable<T> {
     const VTABLE: Vtable = Vtable {
         on_cqe: multi_cqe::<T>,
-        release: multi_release::<T>,
+        release: release_ref::<MultiRecord<T>>,
     };
 }
 
@@ -167,14 +165,6 @@ unsafe fn multi_cqe<T: MultiAble>(p: NonNull<Header>, c: Completion, more: bool)
     }
     q.results.push_back(c);
     q.waker.take()
-}
-
-/// # Safety
-/// `p` came from `MultiRecord::<T>::into_raw` and that reference is not
-/// used again.
-unsafe fn multi_release<T>(p: NonNull<Header>) {
-    // SAFETY: per the contract, `p` is an `Arc<MultiRecord<T>>` pointer.
-    drop(unsafe { Arc::from_raw(p.as_ptr() as *const MultiRecord<T>) });
 }
 
 #[cfg(not(loom))]

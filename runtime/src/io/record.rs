@@ -259,10 +259,8 @@ impl<T: OpData> Record<T> {
 
     /// Gives out one reference as a raw header pointer (for `user_data`).
     pub(crate) fn into_raw(this: Arc<Record<T>>) -> NonNull<Header> {
-        // `Record` is repr(C) with the header first: the same address.
-        let p = Arc::into_raw(this) as *mut Header;
-        // SAFETY: `Arc::into_raw` never returns null.
-        unsafe { NonNull::new_unchecked(p) }
+        // SAFETY: `Record` is repr(C) with the header first.
+        unsafe { header_ref(this) }
     }
 
     /// Runs `f` on the data while the op is in flight (to build the SQE).
@@ -295,7 +293,7 @@ struct VtableOf<T>(std::marker::PhantomData<T>);
 impl<T: OpData> VtableOf<T> {
     const VTABLE: Vtable = Vtable {
         on_cqe: one_shot_cqe::<T>,
-        release: release::<T>,
+        release: release_ref::<Record<T>>,
     };
 }
 
@@ -308,10 +306,22 @@ unsafe fn one_shot_cqe<T: OpData>(p: NonNull<Header>, c: Completion, more: bool)
     header.complete(c, T::orphaned)
 }
 
+/// Gives out one reference to a record (one-shot or multishot) as a raw
+/// header pointer, the record's own address.
+///
 /// # Safety
-/// `p` came from `Record::<T>::into_raw` and that reference is not used
-/// again.
-unsafe fn release<T>(p: NonNull<Header>) {
-    // SAFETY: per the contract, `p` is an `Arc<Record<T>>` pointer.
-    drop(unsafe { Arc::from_raw(p.as_ptr() as *const Record<T>) });
+/// `R` is `repr(C)` with a [`Header`] as its first field.
+pub(crate) unsafe fn header_ref<R>(this: Arc<R>) -> NonNull<Header> {
+    let p = Arc::into_raw(this) as *mut Header;
+    // SAFETY: `Arc::into_raw` never returns null.
+    unsafe { NonNull::new_unchecked(p) }
+}
+
+/// Drops one reference given out by [`header_ref`] (a vtable's `release`).
+///
+/// # Safety
+/// `p` came from `header_ref::<R>` and that reference is not used again.
+pub(crate) unsafe fn release_ref<R>(p: NonNull<Header>) {
+    // SAFETY: per the contract, `p` is an `Arc<R>` pointer.
+    drop(unsafe { Arc::from_raw(p.as_ptr() as *const R) });
 }

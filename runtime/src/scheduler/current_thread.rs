@@ -241,7 +241,6 @@ pub(crate) fn drive_shutdown(handle: &Handle, deadline: Instant) {
     // any more.
     drop(io);
     drop(guard.core.take());
-    *ct.core.lock() = None;
     ct.closed.store(true, SeqCst);
     ct.core_cv.notify_all();
 }
