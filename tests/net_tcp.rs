@@ -466,3 +466,86 @@ fn udp_round_trip_keeps_datagram_boundaries() {
         );
     });
 }
+
+/// Busy work that the optimizer cannot remove: `n` rounds of xorshift.
+fn burn(n: u64) -> u64 {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    std::hint::black_box(x)
+}
+
+/// Two workers, eight connections whose handlers each burn a few
+/// milliseconds of CPU per message, driven by a plain-thread client (so
+/// only I/O wakes the handlers). Between rounds the idle worker hands the
+/// tasks its ring wakes to the running one, so the connections gather on
+/// one ring; a worker busy past its saturation limit must still wake the
+/// other to steal, so the handlers run on both workers in many rounds.
+/// (Without the saturation wake, the rounds after the first few run on one
+/// thread.)
+#[test]
+fn cpu_heavy_handlers_woken_by_io_spread_over_both_workers() {
+    use std::collections::HashSet;
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    const CONNS: usize = 8;
+    const ROUNDS: usize = 30;
+    let rt = aio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    // Per round, the threads that ran a handler's burn.
+    let seen: Arc<Mutex<Vec<HashSet<std::thread::ThreadId>>>> =
+        Arc::new(Mutex::new(vec![HashSet::new(); ROUNDS]));
+    let seen2 = seen.clone();
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut conns: Vec<std::net::TcpStream> = (0..CONNS)
+                .map(|_| std::net::TcpStream::connect(addr).unwrap())
+                .collect();
+            for _ in 0..ROUNDS {
+                for c in &mut conns {
+                    c.write_all(&[7]).unwrap();
+                }
+                for c in &mut conns {
+                    let mut b = [0u8; 1];
+                    c.read_exact(&mut b).unwrap();
+                }
+            }
+        });
+        let mut handlers = Vec::new();
+        for _ in 0..CONNS {
+            let seen = seen2.clone();
+            let (server, _) = within(listener.accept()).await.unwrap();
+            handlers.push(aio::spawn(async move {
+                let mut buf = Vec::with_capacity(1);
+                for round in 0..ROUNDS {
+                    buf.clear();
+                    let (n, b) = server.read(buf).await;
+                    buf = b;
+                    assert_eq!(n.unwrap(), 1);
+                    burn(3_000_000);
+                    seen.lock().unwrap()[round].insert(std::thread::current().id());
+                    let (res, b) = server.write_all(buf).await;
+                    buf = b;
+                    res.unwrap();
+                }
+            }));
+        }
+        for h in handlers {
+            within(h).await.unwrap();
+        }
+        aio::to_thread(move || client.join().unwrap()).await;
+    });
+    let counts: Vec<usize> = seen.lock().unwrap().iter().map(|s| s.len()).collect();
+    let both = counts.iter().filter(|&&n| n >= 2).count();
+    assert!(
+        both >= ROUNDS / 4,
+        "the handlers ran on both workers in only {both} of {ROUNDS} rounds: {counts:?}"
+    );
+}

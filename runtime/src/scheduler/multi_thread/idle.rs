@@ -108,6 +108,11 @@ impl Idle {
         }
     }
 
+    /// How many workers are not parked (running, searching, or woken).
+    pub(crate) fn num_unparked(&self) -> usize {
+        self.state.load(SeqCst) >> UNPARK_SHIFT
+    }
+
     /// Whether `worker` is on the parked list.
     pub(crate) fn is_parked(&self, worker: usize) -> bool {
         self.sleepers.lock().contains(&worker)

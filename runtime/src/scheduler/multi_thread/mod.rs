@@ -33,11 +33,21 @@ pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 31;
 pub(crate) const DRIVER_POLL_INTERVAL: u32 = 61;
 /// Consecutive LIFO-slot polls before the slot goes to the queue.
 pub(crate) const MAX_LIFO_POLLS: u32 = 3;
+/// A worker busy this long without running dry is saturated: it wakes a
+/// sibling to steal, and siblings stop handing it work.
+pub(crate) const SATURATED_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
+/// A parked worker hands the tasks its ring woke to a running sibling
+/// only while that sibling's queue is at most this long.
+pub(crate) const HAND_OFF_MAX_QUEUE: usize = 16;
 
 /// What other threads see of a worker.
 pub(crate) struct Remote {
     pub(crate) steal: Stealer,
     pub(crate) unparker: Arc<Unparker>,
+    /// Set by the worker while it has been busy longer than
+    /// `SATURATED_AFTER`; cleared when it parks. A hint (Relaxed): it
+    /// only steers hand-offs, no wake depends on it.
+    pub(crate) saturated: AtomicBool,
 }
 
 /// The shared state of a multi_thread runtime.
@@ -76,6 +86,7 @@ impl MtShared {
             remotes.push(Remote {
                 steal,
                 unparker: driver.unparker.clone(),
+                saturated: AtomicBool::new(false),
             });
             inits.push(WorkerInit {
                 index,

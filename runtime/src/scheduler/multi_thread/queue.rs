@@ -85,6 +85,10 @@ mod imp {
         pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
         }
+        /// How many tasks the victim holds (may be stale).
+        pub(crate) fn len(&self) -> usize {
+            self.0.len()
+        }
     }
 
     impl Inject {
@@ -163,6 +167,9 @@ mod imp {
         }
         pub(crate) fn is_empty(&self) -> bool {
             self.0.lock().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
         }
     }
 

@@ -5,11 +5,23 @@
 //! searcher); then parking in the ring. Every `DRIVER_POLL_INTERVAL` ticks
 //! a busy worker polls its ring and timer wheel without blocking, so I/O
 //! and timers progress under load.
+//!
+//! Who helps whom: tasks woken by a worker's own ring or timers wake no
+//! sibling. A worker that keeps up runs dry and parks often; one busy for
+//! `SATURATED_AFTER` without running dry marks itself saturated and wakes
+//! a sibling to steal. A parked worker that its ring wakes with tasks
+//! hands them to a running sibling that is not saturated (`hand_off`).
+//! So under a load one worker can carry, the connections gather on its
+//! ring and the others sleep; under more, they spread.
 
 use super::idle::Idle;
 use super::queue::{Local, RunQueue, Steal};
-use super::{MtShared, WorkerInit, DRIVER_POLL_INTERVAL, GLOBAL_QUEUE_INTERVAL, MAX_LIFO_POLLS};
+use super::{
+    MtShared, WorkerInit, DRIVER_POLL_INTERVAL, GLOBAL_QUEUE_INTERVAL, HAND_OFF_MAX_QUEUE,
+    MAX_LIFO_POLLS, SATURATED_AFTER,
+};
 use crate::driver::Driver;
+use crate::loom::sync::atomic::{fence, Ordering};
 use crate::loom::sync::Arc;
 use crate::rt::{Flavor, Handle, Shared};
 use crate::scheduler::context;
@@ -17,6 +29,7 @@ use crate::task::Notified;
 use crate::time::timers::Timers;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
+use std::time::Instant;
 
 /// The state of one worker, owned by its thread.
 pub(crate) struct WorkerCtx {
@@ -30,6 +43,9 @@ pub(crate) struct WorkerCtx {
     deferred_spare: RefCell<Vec<std::task::Waker>>,
     is_searching: Cell<bool>,
     in_driver: Cell<bool>,
+    /// When this worker last came back from parking (it has had work
+    /// ever since).
+    busy_since: Cell<Instant>,
     tick: Cell<u32>,
     rand: Cell<u32>,
     driver: RefCell<Driver>,
@@ -64,6 +80,7 @@ pub(crate) fn run(
         deferred_spare: RefCell::new(Vec::new()),
         is_searching: Cell::new(false),
         in_driver: Cell::new(false),
+        busy_since: Cell::new(Instant::now()),
         tick: Cell::new(0),
         rand: Cell::new((index as u32).wrapping_mul(0x9E37_79B9) | 1),
         driver: RefCell::new(driver),
@@ -111,6 +128,9 @@ impl WorkerCtx {
             }
             if let Some(t) = self.next_task(tick) {
                 self.run_task(t);
+                if tick % 4 == 0 {
+                    self.check_saturated();
+                }
                 continue;
             }
             if self.wake_deferred() {
@@ -143,7 +163,9 @@ impl WorkerCtx {
             w.wake();
         }
         self.in_driver.set(false);
-        self.notify_after_drive();
+        if self.should_notify_others(1) {
+            self.mt().notify_parked();
+        }
         // Keep the capacity for the next round.
         *self.deferred_spare.borrow_mut() = wakers;
         true
@@ -154,7 +176,24 @@ impl WorkerCtx {
         crate::driver::drive(&self.driver, |d| d.poll());
         self.timers.process();
         self.in_driver.set(false);
-        self.notify_after_drive();
+        self.check_saturated();
+    }
+
+    /// A worker that has not run dry for `SATURATED_AFTER` does not keep
+    /// up alone: it marks itself saturated and wakes a sibling to steal.
+    /// (A worker that keeps up parks often and is helped by nobody, so
+    /// the connections it serves stay on its ring.)
+    fn check_saturated(&self) {
+        if !self.should_notify_others(1) {
+            return;
+        }
+        if self.busy_since.get().elapsed() < SATURATED_AFTER {
+            return;
+        }
+        self.mt().remotes[self.index]
+            .saturated
+            .store(true, Ordering::Relaxed);
+        self.mt().notify_parked();
     }
 
     fn next_task(&self, tick: u32) -> Option<Notified> {
@@ -248,33 +287,68 @@ impl WorkerCtx {
                 self.run_queue.push(prev);
             }
         }
-        // Wakes from the driver are counted once per batch, after it
-        // (`notify_after_drive`): a reap that wakes 30 tasks would
-        // otherwise try to wake a sibling 29 times.
-        if !self.in_driver.get() && self.should_notify_others() {
+        // Wakes from the driver wake no sibling: the worker has just come
+        // from its ring and will usually keep up; if not, it is
+        // saturated within `SATURATED_AFTER` and asks for help then.
+        if !self.in_driver.get() && self.should_notify_others(1) {
             self.mt().notify_parked();
         }
     }
 
-    /// After the driver woke tasks onto this worker: wakes a sibling to
-    /// steal if more than one task is waiting (tokio does the same after
-    /// its driver returns).
-    fn notify_after_drive(&self) {
-        if self.should_notify_others() {
-            self.mt().notify_parked();
-        }
-    }
-
-    fn should_notify_others(&self) -> bool {
+    /// Whether to wake a sibling to steal: more than `min` tasks wait.
+    fn should_notify_others(&self, min: usize) -> bool {
         if self.is_searching.get() {
             return false;
         }
         let lifo = usize::from(self.lifo.borrow().is_some());
-        lifo + self.run_queue.len() > 1
+        lifo + self.run_queue.len() > min
+    }
+
+    /// A parked worker woken by its own ring or timers with tasks to run:
+    /// if a sibling is running and keeps up (not saturated, a short
+    /// queue), gives it the tasks through the injector and sleeps on. The
+    /// tasks' next ops then go to the sibling's ring, so the connections
+    /// gather on the workers that are awake anyway, and a worker whose
+    /// ring serves nobody stops being woken (io_uring completes an op
+    /// only in the thread that submitted it; two rings half-serving the
+    /// same load mean two threads waking for it). True if handed off.
+    ///
+    /// No wake is lost: the tasks are pushed, then (SeqCst fence) the
+    /// running count is read; a sibling counted running will pop them or,
+    /// parking as the last searcher, re-check the injector after its own
+    /// SeqCst transition; if none is running, a sleeper is woken as for
+    /// any injected task. Model-checked in `tests/loom_idle.rs`.
+    fn hand_off(&self) -> bool {
+        let mt = self.mt();
+        let idle = self.idle();
+        let keeps_up = |(i, r): (usize, &super::Remote)| {
+            i != self.index
+                && !r.saturated.load(Ordering::Relaxed)
+                && r.steal.len() <= HAND_OFF_MAX_QUEUE
+                && !idle.is_parked(i)
+        };
+        if idle.num_unparked() == 0 || !mt.remotes.iter().enumerate().any(keeps_up) {
+            return false;
+        }
+        if let Some(t) = self.lifo.borrow_mut().take() {
+            mt.inject.push(t);
+        }
+        while let Some(t) = self.run_queue.pop() {
+            mt.inject.push(t);
+        }
+        fence(Ordering::SeqCst);
+        if idle.num_unparked() == 0 {
+            mt.notify_parked();
+        }
+        true
     }
 
     fn park(&self) {
+        let _busy = BusyAgain(&self.busy_since);
         let mt = self.mt();
+        mt.remotes[self.index]
+            .saturated
+            .store(false, Ordering::Relaxed);
         let was_searching = self.is_searching.replace(false);
         if self
             .idle()
@@ -283,10 +357,7 @@ impl WorkerCtx {
             mt.notify_if_work_pending();
         }
         loop {
-            if mt
-                .shutdown
-                .load(crate::loom::sync::atomic::Ordering::Acquire)
-            {
+            if mt.shutdown.load(Ordering::Acquire) {
                 return;
             }
             let timeout = self.timers.next_timeout();
@@ -300,13 +371,24 @@ impl WorkerCtx {
                 return;
             }
             let has_work = self.lifo.borrow().is_some() || !self.run_queue.is_empty();
+            if has_work && self.hand_off() {
+                continue;
+            }
             if has_work {
                 if !self.idle().unpark_worker_by_id(self.index) {
                     self.is_searching.set(true);
                 }
-                self.notify_after_drive();
                 return;
             }
         }
+    }
+}
+
+/// Restarts the busy clock when parking ends, however it ends.
+struct BusyAgain<'a>(&'a Cell<Instant>);
+
+impl Drop for BusyAgain<'_> {
+    fn drop(&mut self) {
+        self.0.set(Instant::now());
     }
 }

@@ -2,16 +2,17 @@
 //! lose a wake. Two workers follow the steps of `worker.rs` (find work:
 //! local, injector, steal as a searcher; park: `transition_worker_to_parked`,
 //! last searcher re-checks, park in the (condvar) driver, come back as a
-//! searcher if notified) while outside threads inject tasks and call
-//! `notify_parked`. Every task must run; a lost wake shows up as every
-//! thread blocked, which loom reports.
+//! searcher if notified; hand the tasks its ring woke to a running
+//! sibling) while outside threads inject tasks and call `notify_parked`.
+//! Every task must run; a lost wake shows up as every thread blocked,
+//! which loom reports.
 
 use super::super::idle::Idle;
 use super::super::queue::{self, Inject, Local, RunQueue, Steal, Stealer};
 use crate::driver::Driver;
 use crate::driver::RingConfig;
 use crate::loom::model::{model, model_capped};
-use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Arc;
 use crate::rt::ExceptionContext;
 use crate::task::raw::{Cell, Header};
@@ -86,9 +87,38 @@ impl Model {
     }
 }
 
-fn worker(m: Arc<Model>, index: usize, local: Local, mut driver: Driver) {
+fn worker(m: Arc<Model>, index: usize, local: Local, driver: Driver) {
+    worker_from(m, index, local, driver, false)
+}
+
+/// `hand_off` of `worker.rs`: tasks a parked worker's ring woke go to a
+/// running sibling through the injector; wake a sleeper if nobody runs.
+fn hand_off(m: &Model, index: usize, local: &Local) -> bool {
+    let other_runs = (0..2).any(|i| i != index && !m.idle.is_parked(i));
+    if m.idle.num_unparked() == 0 || !other_runs {
+        return false;
+    }
+    while let Some(t) = local.pop() {
+        m.inject.push(t);
+    }
+    fence(SeqCst);
+    if m.idle.num_unparked() == 0 {
+        m.notify_parked();
+    }
+    true
+}
+
+/// The worker loop; `woken_parked`: start as a parked worker that its
+/// ring has just woken with the tasks already in `local`.
+fn worker_from(m: Arc<Model>, index: usize, local: Local, mut driver: Driver, woken_parked: bool) {
     let mut searching = false;
+    let mut skip_park = woken_parked;
+    let mut in_park = woken_parked;
     loop {
+        if std::mem::replace(&mut in_park, false) {
+            searching = park_until_work(&m, index, &local, &mut driver, &mut skip_park);
+            continue;
+        }
         let found = local
             .pop()
             .or_else(|| m.inject.pop_into(&local))
@@ -125,21 +155,34 @@ fn worker(m: Arc<Model>, index: usize, local: Local, mut driver: Driver) {
         if m.idle.transition_worker_to_parked(index, was_searching) {
             m.notify_if_work_pending();
         }
-        loop {
-            if m.shutdown.load(SeqCst) {
-                return;
-            }
+        searching = park_until_work(&m, index, &local, &mut driver, &mut skip_park);
+    }
+}
+
+/// The loop of `WorkerCtx::park`; returns whether the worker comes back
+/// as a searcher.
+fn park_until_work(
+    m: &Model,
+    index: usize,
+    local: &Local,
+    driver: &mut Driver,
+    skip_park: &mut bool,
+) -> bool {
+    loop {
+        if m.shutdown.load(SeqCst) {
+            return false;
+        }
+        if !std::mem::replace(skip_park, false) {
             driver.park(None);
-            if !m.idle.is_parked(index) {
-                searching = true;
-                break;
+        }
+        if !m.idle.is_parked(index) {
+            return true;
+        }
+        if !local.is_empty() {
+            if hand_off(m, index, local) {
+                continue;
             }
-            if !local.is_empty() {
-                if !m.idle.unpark_worker_by_id(index) {
-                    searching = true;
-                }
-                break;
-            }
+            return !m.idle.unpark_worker_by_id(index);
         }
     }
 }
@@ -216,6 +259,27 @@ fn a_task_pushed_to_a_local_queue_is_stolen_or_run() {
             m1.notify_parked();
             worker(m1, 1, l1, d1)
         });
+        worker(m.clone(), 0, l0, d0);
+        w1.join().unwrap();
+        assert_eq!(m.ran.load(SeqCst), 2);
+    });
+}
+
+#[test]
+fn tasks_handed_off_by_a_parked_worker_always_run() {
+    // Worker 1 is parked and its ring has just woken it with two tasks;
+    // worker 0 is running (and about to park, having found nothing): the
+    // hand-off through the injector must reach a worker whatever the
+    // interleaving.
+    model(|| {
+        let (m, mut parts) = build(2);
+        let (l1, d1) = parts.pop().unwrap();
+        let (l0, d0) = parts.pop().unwrap();
+        assert!(!m.idle.transition_worker_to_parked(1, false));
+        l1.push(m.task());
+        l1.push(m.task());
+        let m1 = m.clone();
+        let w1 = thread::spawn(move || worker_from(m1, 1, l1, d1, true));
         worker(m.clone(), 0, l0, d0);
         w1.join().unwrap();
         assert_eq!(m.ran.load(SeqCst), 2);
