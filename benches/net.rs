@@ -9,6 +9,7 @@
 //! AIO_NET_BENCH=criterion cargo bench --bench net -- echo_64B   # only criterion (filter as usual)
 //! AIO_NET_BENCH=table AIO_NET_BENCH_CASES=100x64 AIO_NET_BENCH_ROUNDS=5 cargo bench --bench net
 //!                                                # one case (conns x bytes), 5 alternating rounds
+//! AIO_NET_BENCH_AIO_WORKERS=1 ...                # aio's server with 1 worker (tokio's keeps 2)
 //! AIO_BENCH_QUICK=1 cargo bench --bench net      # smoke run, ~25 s
 //! cargo bench --bench net -- --test              # check that everything runs, a few seconds
 //! ```
@@ -76,8 +77,12 @@ const BUF_SIZE: usize = 64 * 1024;
 
 /// The aio echo server child: 2 workers, owned-buffer echo.
 fn aio_server() -> io::Result<()> {
+    let workers = std::env::var("AIO_NET_BENCH_AIO_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(WORKERS);
     let rt = aio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
+        .worker_threads(workers)
         .build()?;
     rt.block_on(async {
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
