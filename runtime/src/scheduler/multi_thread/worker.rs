@@ -46,6 +46,8 @@ pub(crate) struct WorkerCtx {
     /// When this worker last came back from parking (it has had work
     /// ever since).
     busy_since: Cell<Instant>,
+    /// This worker's own copy of its `Remote::saturated`.
+    saturated: Cell<bool>,
     tick: Cell<u32>,
     rand: Cell<u32>,
     driver: RefCell<Driver>,
@@ -81,6 +83,7 @@ pub(crate) fn run(
         is_searching: Cell::new(false),
         in_driver: Cell::new(false),
         busy_since: Cell::new(Instant::now()),
+        saturated: Cell::new(false),
         tick: Cell::new(0),
         rand: Cell::new((index as u32).wrapping_mul(0x9E37_79B9) | 1),
         driver: RefCell::new(driver),
@@ -128,7 +131,7 @@ impl WorkerCtx {
             }
             if let Some(t) = self.next_task(tick) {
                 self.run_task(t);
-                if tick % 4 == 0 {
+                if tick % SATURATION_CHECK_INTERVAL == 0 {
                     self.check_saturated();
                 }
                 continue;
@@ -187,12 +190,17 @@ impl WorkerCtx {
         if !self.should_notify_others(1) {
             return;
         }
-        if self.busy_since.get().elapsed() < SATURATED_AFTER {
-            return;
+        if !self.saturated.get() {
+            // The clock is read only until the worker is saturated (then
+            // not again before it parks).
+            if self.busy_since.get().elapsed() < SATURATED_AFTER {
+                return;
+            }
+            self.saturated.set(true);
+            self.mt().remotes[self.index]
+                .saturated
+                .store(true, Ordering::Relaxed);
         }
-        self.mt().remotes[self.index]
-            .saturated
-            .store(true, Ordering::Relaxed);
         self.mt().notify_parked();
     }
 
@@ -346,9 +354,11 @@ impl WorkerCtx {
     fn park(&self) {
         let _busy = BusyAgain(&self.busy_since);
         let mt = self.mt();
-        mt.remotes[self.index]
-            .saturated
-            .store(false, Ordering::Relaxed);
+        if self.saturated.replace(false) {
+            mt.remotes[self.index]
+                .saturated
+                .store(false, Ordering::Relaxed);
+        }
         let was_searching = self.is_searching.replace(false);
         if self
             .idle()
@@ -383,6 +393,10 @@ impl WorkerCtx {
         }
     }
 }
+
+/// Ticks between saturation checks of a busy worker (a clock read until
+/// it is saturated).
+const SATURATION_CHECK_INTERVAL: u32 = 16;
 
 /// Restarts the busy clock when parking ends, however it ends.
 struct BusyAgain<'a>(&'a Cell<Instant>);
