@@ -107,6 +107,23 @@ pub(crate) struct Driver {
     /// Wakers of completed ops, woken by the scheduler after it released
     /// the driver (a waker may submit the next op).
     pub(crate) woken: Vec<Waker>,
+    /// The longest a park blocks (`AIO_MAX_PARK_US`), if capped.
+    max_park: Option<Duration>,
+}
+
+/// `AIO_MAX_PARK_US`: a debugging aid that caps how long a ring blocks in
+/// `io_uring_enter` when it parks, in µs. Tools that run one thread at a
+/// time and do not know that `io_uring_enter` blocks (valgrind 3.19 keeps
+/// its global lock across it) would otherwise never run the thread that
+/// wakes a parked worker; with a cap, the parked worker comes back and
+/// lets the others run. Unset (the default), a park blocks until woken.
+fn max_park_from_env() -> Option<Duration> {
+    parse_max_park(&std::env::var("AIO_MAX_PARK_US").ok()?)
+}
+
+fn parse_max_park(v: &str) -> Option<Duration> {
+    let us: u64 = v.trim().parse().ok()?;
+    Some(Duration::from_micros(us.max(1)))
 }
 
 impl std::fmt::Debug for Driver {
@@ -221,6 +238,7 @@ impl Driver {
                 c
             },
             woken: Vec::new(),
+            max_park: max_park_from_env(),
         })
     }
 
@@ -320,6 +338,10 @@ impl Driver {
         if self.unparker.park_prepare() == Prepared::Notified {
             return self.poll();
         }
+        let timeout = match (timeout, self.max_park) {
+            (Some(t), Some(max)) => Some(t.min(max)),
+            (t, max) => t.or(max),
+        };
         if timeout != Some(Duration::ZERO) {
             self.wait(timeout);
         }
@@ -543,6 +565,22 @@ mod tests {
         assert!(msg(libc::EINVAL).contains("ring_entries"));
         // The OS error stays visible.
         assert!(msg(libc::ENOMEM).contains("os error"));
+    }
+
+    #[test]
+    fn the_park_cap_is_read_in_microseconds() {
+        assert_eq!(parse_max_park("100"), Some(Duration::from_micros(100)));
+        assert_eq!(parse_max_park(" 0 "), Some(Duration::from_micros(1)));
+        assert_eq!(parse_max_park("soon"), None);
+    }
+
+    #[test]
+    fn a_capped_park_comes_back_without_a_wake() {
+        let mut d = Driver::new(&RingConfig { entries: 8 }, None, false).unwrap();
+        d.enable().unwrap();
+        d.max_park = Some(Duration::from_millis(1));
+        // Nothing will wake it: without the cap this park never returns.
+        d.park(None);
     }
 
     #[test]

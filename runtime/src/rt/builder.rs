@@ -31,6 +31,14 @@ enum Kind {
 ///     .unwrap();
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
 /// ```
+///
+/// # Environment
+///
+/// `AIO_MAX_PARK_US=n` caps how long an idle worker blocks in its ring, in
+/// µs. It is a debugging aid for tools that run one thread at a time and
+/// do not know that `io_uring_enter` blocks (valgrind 3.19 keeps its
+/// global lock across it, so a parked worker would stop every thread);
+/// leave it unset otherwise.
 pub struct Builder {
     kind: Kind,
     worker_threads: Option<usize>,
