@@ -354,7 +354,11 @@ impl WorkerCtx {
     fn park(&self) {
         let _busy = BusyAgain(&self.busy_since);
         let mt = self.mt();
-        if self.saturated.replace(false) {
+        // Saturated until a busy spell ends within `SATURATED_AFTER` (one
+        // spell of hysteresis: a loaded worker that runs dry for a moment
+        // is not handed everything back at once).
+        if self.saturated.get() && self.busy_since.get().elapsed() < SATURATED_AFTER {
+            self.saturated.set(false);
             mt.remotes[self.index]
                 .saturated
                 .store(false, Ordering::Relaxed);
