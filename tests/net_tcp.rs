@@ -549,3 +549,73 @@ fn cpu_heavy_handlers_woken_by_io_spread_over_both_workers() {
         "the handlers ran on both workers in only {both} of {ROUNDS} rounds: {counts:?}"
     );
 }
+
+/// Two workers. A handler's read is armed on one worker's ring; the other
+/// worker is stuck in one long poll (a spinner that never yields). When
+/// the read completes, the parked worker hands the handler to its
+/// "running" sibling, which cannot take it while it spins; the parked
+/// worker must take it back and run it itself, while the spinner still
+/// spins. (Without the re-check after a hand-off, the handler waits for
+/// the spinner's 10 s safety limit.)
+#[test]
+fn a_task_handed_to_a_sibling_stuck_in_a_long_poll_is_taken_back() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    use std::thread::ThreadId;
+    let rt = aio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = within(listener.accept()).await.unwrap();
+        let ring: Arc<Mutex<Option<ThreadId>>> = Arc::default();
+        let spinning = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (r, sp, st) = (ring.clone(), spinning.clone(), stop.clone());
+        let handler = aio::spawn(async move {
+            let mut read = Box::pin(server.read(Vec::with_capacity(1)));
+            // Armed on this worker's ring by this first poll.
+            let first = common::poll_once(&mut read).await;
+            assert!(first.is_none(), "nothing was sent yet");
+            *r.lock().unwrap() = Some(std::thread::current().id());
+            let (n, _) = read.await;
+            assert_eq!(n.unwrap(), 1);
+            let saw_spin = sp.load(SeqCst);
+            st.store(true, SeqCst);
+            saw_spin
+        });
+        common::yield_until(|| ring.lock().unwrap().is_some()).await;
+        let ring_thread = ring.lock().unwrap().unwrap();
+        // A spinner on the other worker (a spawn that lands on the ring's
+        // worker gives up, and we try again).
+        let spinner = loop {
+            let (sp, st) = (spinning.clone(), stop.clone());
+            let t = aio::spawn(async move {
+                if std::thread::current().id() == ring_thread {
+                    return false;
+                }
+                sp.store(true, SeqCst);
+                let limit = std::time::Instant::now() + Duration::from_secs(10);
+                while !st.load(SeqCst) && std::time::Instant::now() < limit {
+                    std::hint::spin_loop();
+                }
+                sp.store(false, SeqCst);
+                true
+            });
+            common::yield_until(|| spinning.load(SeqCst) || t.is_done()).await;
+            if spinning.load(SeqCst) {
+                break t;
+            }
+        };
+        client.write_all(&[1]).unwrap();
+        let saw_spin = within(handler).await.unwrap();
+        assert!(within(spinner).await.unwrap());
+        assert!(
+            saw_spin,
+            "the handler waited for the spinner's long poll to end"
+        );
+    });
+}

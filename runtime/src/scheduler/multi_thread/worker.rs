@@ -321,6 +321,11 @@ impl WorkerCtx {
     /// only in the thread that submitted it; two rings half-serving the
     /// same load mean two threads waking for it). True if handed off.
     ///
+    /// The parked worker then wakes within `SATURATED_AFTER` and takes the
+    /// tasks back if they still wait (a sibling stuck in one long poll
+    /// does not count itself saturated), so a hand-off delays a task by at
+    /// most about that long.
+    ///
     /// No wake is lost: the tasks are pushed, then (SeqCst fence) the
     /// running count is read; a sibling counted running will pop them or,
     /// parking as the last searcher, re-check the injector after its own
@@ -335,6 +340,11 @@ impl WorkerCtx {
                 && r.steal.len() <= HAND_OFF_MAX_QUEUE
                 && !idle.is_parked(i)
         };
+        // Tasks handed off before and not taken yet: the sibling is not
+        // keeping up after all.
+        if !mt.inject.is_empty() {
+            return false;
+        }
         if idle.num_unparked() == 0 || !mt.remotes.iter().enumerate().any(keeps_up) {
             return false;
         }
@@ -370,11 +380,18 @@ impl WorkerCtx {
         {
             mt.notify_if_work_pending();
         }
+        // Set after a hand-off: wake up within `SATURATED_AFTER` to check
+        // that the sibling took the tasks (it may be stuck in one long
+        // poll, where it does not count itself saturated).
+        let mut recheck = false;
         loop {
             if mt.shutdown.load(Ordering::Acquire) {
                 return;
             }
-            let timeout = self.timers.next_timeout();
+            let mut timeout = self.timers.next_timeout();
+            if recheck {
+                timeout = Some(timeout.map_or(SATURATED_AFTER, |t| t.min(SATURATED_AFTER)));
+            }
             self.in_driver.set(true);
             crate::driver::drive(&self.driver, |d| d.park(timeout));
             self.timers.process();
@@ -386,14 +403,18 @@ impl WorkerCtx {
             }
             let has_work = self.lifo.borrow().is_some() || !self.run_queue.is_empty();
             if has_work && self.hand_off() {
+                recheck = true;
                 continue;
             }
-            if has_work {
+            // With work of our own, or tasks still waiting in the injector
+            // after a hand-off: run them here.
+            if has_work || (recheck && !mt.inject.is_empty()) {
                 if !self.idle().unpark_worker_by_id(self.index) {
                     self.is_searching.set(true);
                 }
                 return;
             }
+            recheck = false;
         }
     }
 }
