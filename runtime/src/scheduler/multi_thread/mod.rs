@@ -44,9 +44,10 @@ pub(crate) const HAND_OFF_MAX_QUEUE: usize = 16;
 pub(crate) struct Remote {
     pub(crate) steal: Stealer,
     pub(crate) unparker: Arc<Unparker>,
-    /// Set by the worker while it has been busy longer than
-    /// `SATURATED_AFTER`; cleared when it parks. A hint (Relaxed): it
-    /// only steers hand-offs, no wake depends on it.
+    /// Written only by the worker: set once it has been busy longer than
+    /// `SATURATED_AFTER`, cleared when it parks after a busy spell shorter
+    /// than that. A hint (Relaxed): it only steers hand-offs, no wake
+    /// depends on it.
     pub(crate) saturated: AtomicBool,
 }
 

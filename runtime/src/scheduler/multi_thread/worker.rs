@@ -46,8 +46,6 @@ pub(crate) struct WorkerCtx {
     /// When this worker last came back from parking (it has had work
     /// ever since).
     busy_since: Cell<Instant>,
-    /// This worker's own copy of its `Remote::saturated`.
-    saturated: Cell<bool>,
     tick: Cell<u32>,
     rand: Cell<u32>,
     driver: RefCell<Driver>,
@@ -83,7 +81,6 @@ pub(crate) fn run(
         is_searching: Cell::new(false),
         in_driver: Cell::new(false),
         busy_since: Cell::new(Instant::now()),
-        saturated: Cell::new(false),
         tick: Cell::new(0),
         rand: Cell::new((index as u32).wrapping_mul(0x9E37_79B9) | 1),
         driver: RefCell::new(driver),
@@ -190,16 +187,14 @@ impl WorkerCtx {
         if !self.should_notify_others(1) {
             return;
         }
-        if !self.saturated.get() {
+        let saturated = &self.mt().remotes[self.index].saturated;
+        if !saturated.load(Ordering::Relaxed) {
             // The clock is read only until the worker is saturated (then
             // not again before it parks).
             if self.busy_since.get().elapsed() < SATURATED_AFTER {
                 return;
             }
-            self.saturated.set(true);
-            self.mt().remotes[self.index]
-                .saturated
-                .store(true, Ordering::Relaxed);
+            saturated.store(true, Ordering::Relaxed);
         }
         self.mt().notify_parked();
     }
@@ -367,11 +362,9 @@ impl WorkerCtx {
         // Saturated until a busy spell ends within `SATURATED_AFTER` (one
         // spell of hysteresis: a loaded worker that runs dry for a moment
         // is not handed everything back at once).
-        if self.saturated.get() && self.busy_since.get().elapsed() < SATURATED_AFTER {
-            self.saturated.set(false);
-            mt.remotes[self.index]
-                .saturated
-                .store(false, Ordering::Relaxed);
+        let saturated = &mt.remotes[self.index].saturated;
+        if saturated.load(Ordering::Relaxed) && self.busy_since.get().elapsed() < SATURATED_AFTER {
+            saturated.store(false, Ordering::Relaxed);
         }
         let was_searching = self.is_searching.replace(false);
         if self

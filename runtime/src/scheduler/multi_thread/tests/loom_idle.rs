@@ -94,6 +94,9 @@ fn worker(m: Arc<Model>, index: usize, local: Local, driver: Driver) {
 /// `hand_off` of `worker.rs`: tasks a parked worker's ring woke go to a
 /// running sibling through the injector; wake a sleeper if nobody runs.
 fn hand_off(m: &Model, index: usize, local: &Local) -> bool {
+    if !m.inject.is_empty() {
+        return false;
+    }
     let other_runs = (0..2).any(|i| i != index && !m.idle.is_parked(i));
     if m.idle.num_unparked() == 0 || !other_runs {
         return false;
@@ -111,14 +114,10 @@ fn hand_off(m: &Model, index: usize, local: &Local) -> bool {
 /// The worker loop; `woken_parked`: start as a parked worker that its
 /// ring has just woken with the tasks already in `local`.
 fn worker_from(m: Arc<Model>, index: usize, local: Local, mut driver: Driver, woken_parked: bool) {
-    let mut searching = false;
     let mut skip_park = woken_parked;
-    let mut in_park = woken_parked;
+    let mut searching =
+        woken_parked && park_until_work(&m, index, &local, &mut driver, &mut skip_park);
     loop {
-        if std::mem::replace(&mut in_park, false) {
-            searching = park_until_work(&m, index, &local, &mut driver, &mut skip_park);
-            continue;
-        }
         let found = local
             .pop()
             .or_else(|| m.inject.pop_into(&local))
