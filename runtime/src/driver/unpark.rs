@@ -127,13 +127,19 @@ impl Signal for crate::loom::sync::Arc<CondvarSignal> {
 }
 
 /// Parks the current thread on a condvar with the unparker protocol.
+/// `spin`: like a ring's spin (`SpinGate`), look at the state once more
+/// before blocking; a wake seen there ends the park, and its signal stays
+/// pending for the next one (a spare wake-up).
 pub(crate) fn park_condvar(
     unparker: &Unparker,
     signal: &CondvarSignal,
     timeout: Option<std::time::Duration>,
+    spin: bool,
 ) {
     if unparker.park_prepare() == Prepared::Block {
-        signal.wait(timeout);
+        if !(spin && unparker.state.load(Acquire) != PARKED) {
+            signal.wait(timeout);
+        }
         unparker.park_finish();
     }
 }
@@ -145,9 +151,15 @@ pub(crate) mod loom_driver {
     use super::*;
     use crate::loom::sync::Arc;
 
-    #[derive(Debug, Clone, Copy, Default)]
+    #[derive(Debug, Clone, Default)]
     pub(crate) struct RingConfig {
         pub(crate) entries: u32,
+    }
+
+    impl RingConfig {
+        pub(crate) fn new(entries: u32, _spin: std::time::Duration, _spinners: usize) -> Self {
+            RingConfig { entries }
+        }
     }
 
     pub(crate) struct Driver {
@@ -173,8 +185,8 @@ pub(crate) mod loom_driver {
         pub(crate) fn enable(&mut self) -> std::io::Result<()> {
             Ok(())
         }
-        pub(crate) fn park(&mut self, timeout: Option<std::time::Duration>) {
-            park_condvar(&self.unparker, &self.signal, timeout)
+        pub(crate) fn park(&mut self, timeout: Option<std::time::Duration>, may_spin: bool) {
+            park_condvar(&self.unparker, &self.signal, timeout, may_spin)
         }
         pub(crate) fn poll(&mut self) {}
         pub(crate) fn msg_ring(&mut self, _fd: i32) -> bool {

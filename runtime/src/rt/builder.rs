@@ -44,6 +44,7 @@ pub struct Builder {
     worker_threads: Option<usize>,
     thread_name: String,
     ring_entries: u32,
+    park_spin: Duration,
     max_blocking_threads: usize,
     debug: Option<bool>,
     slow_poll_threshold: Duration,
@@ -58,6 +59,7 @@ impl fmt::Debug for Builder {
             .field("worker_threads", &self.worker_threads)
             .field("thread_name", &self.thread_name)
             .field("ring_entries", &self.ring_entries)
+            .field("park_spin", &self.park_spin)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("debug", &self.debug)
             .field("start_paused", &self.start_paused)
@@ -72,6 +74,7 @@ impl Builder {
             worker_threads: None,
             thread_name: "aio-worker".into(),
             ring_entries: 256,
+            park_spin: Duration::from_micros(50),
             max_blocking_threads: 512,
             debug: None,
             slow_poll_threshold: Duration::from_millis(100),
@@ -149,6 +152,33 @@ impl Builder {
     /// ```
     pub fn ring_entries(&mut self, n: u32) -> &mut Self {
         self.ring_entries = n;
+        self
+    }
+
+    /// How long an idle worker with I/O in flight polls its ring before it
+    /// sleeps (default 50 µs; `Duration::ZERO` turns polling off).
+    ///
+    /// A completion that arrives while the worker polls is handled at
+    /// once, without the sleep and wake-up (on a VM, waking an idle CPU
+    /// alone costs tens of µs): on a request/response connection this
+    /// roughly halves the round trip. The worker yields its CPU on each
+    /// turn, so runnable threads still get it, and at most half the
+    /// workers (at least one) poll at a time. A worker with no I/O in
+    /// flight never polls. The cost is CPU time of an otherwise idle
+    /// worker: up to the spin time per park.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Favour CPU time over wake-up latency.
+    /// let rt = aio::runtime::Builder::new_multi_thread()
+    ///     .park_spin(std::time::Duration::ZERO)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {});
+    /// ```
+    pub fn park_spin(&mut self, spin: Duration) -> &mut Self {
+        self.park_spin = spin;
         self
     }
 
@@ -265,6 +295,12 @@ impl Builder {
                 "start_paused needs the current_thread flavor (Builder::new_current_thread)",
             ));
         }
+        let workers = match self.kind {
+            Kind::CurrentThread => 1,
+            Kind::MultiThread => self
+                .worker_threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        };
         let debug = self
             .debug
             .unwrap_or_else(|| std::env::var("AIO_DEBUG").is_ok_and(|v| v == "1"));
@@ -276,11 +312,9 @@ impl Builder {
                 .clone()
                 .unwrap_or_else(|| Arc::new(default_handler)),
             thread_name: self.thread_name.clone(),
-            ring: RingConfig {
-                entries: self.ring_entries,
-            },
+            ring: RingConfig::new(self.ring_entries, self.park_spin, (workers / 2).max(1)),
         };
-        let ring = config.ring;
+        let ring = config.ring.clone();
         let clock = Arc::new(Clock::new(self.start_paused));
         let blocking = Pool::new(self.max_blocking_threads, "aio-blocking".into());
         match self.kind {
@@ -298,9 +332,7 @@ impl Builder {
                 Ok(Runtime::from_shared(shared))
             }
             Kind::MultiThread => {
-                let n = self
-                    .worker_threads
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                let n = workers;
                 let (mt, workers) = multi_thread::MtShared::new(n, &ring)?;
                 let shared = Arc::new(Shared {
                     flavor: Flavor::MultiThread(mt),

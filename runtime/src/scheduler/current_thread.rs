@@ -281,7 +281,7 @@ fn park(shared: &Shared, ct: &CtShared, core: &Core, deadline: Option<Instant>) 
         if shared.blocking.in_flight() > 0 {
             // Blocking work may still produce results: wait for it in real
             // time, with the virtual clock standing still.
-            crate::driver::drive(&core.driver, |d| d.park(None));
+            crate::driver::drive(&core.driver, |d| d.park(None, true));
             core.timers.process();
             return;
         }
@@ -300,6 +300,6 @@ fn park(shared: &Shared, ct: &CtShared, core: &Core, deadline: Option<Instant>) 
         let left = d.saturating_duration_since(Instant::now());
         timeout = Some(timeout.map_or(left, |t| t.min(left)));
     }
-    crate::driver::drive(&core.driver, |d| d.park(timeout));
+    crate::driver::drive(&core.driver, |d| d.park(timeout, true));
     core.timers.process();
 }

@@ -217,7 +217,7 @@ fn drive(
                     continue;
                 }
                 let timeout = timers.next_timeout();
-                crate::driver::drive(driver, |d| d.park(timeout));
+                crate::driver::drive(driver, |d| d.park(timeout, true));
                 timers.process();
             }
         }

@@ -10,7 +10,28 @@ use loom::thread;
 
 #[test]
 fn unpark_before_or_during_park_is_never_lost() {
-    model(|| {
+    unpark_is_never_lost(false);
+}
+
+/// The same with the spinning park, which may end on a wake it sees
+/// before blocking and leave that wake's signal pending.
+#[test]
+fn unpark_during_a_spinning_park_is_never_lost() {
+    unpark_is_never_lost(true);
+}
+
+#[test]
+fn two_wakers_and_repeated_parks() {
+    two_wakers(false);
+}
+
+#[test]
+fn two_wakers_and_repeated_spinning_parks() {
+    two_wakers(true);
+}
+
+fn unpark_is_never_lost(spin: bool) {
+    model(move || {
         let signal = Arc::new(CondvarSignal::default());
         let unparker = Arc::new(Unparker::new(Box::new(signal.clone())));
         let flag = Arc::new(AtomicBool::new(false));
@@ -20,15 +41,14 @@ fn unpark_before_or_during_park_is_never_lost() {
             u.unpark();
         });
         while !flag.load(SeqCst) {
-            park_condvar(&unparker, &signal, None);
+            park_condvar(&unparker, &signal, None, spin);
         }
         waker.join().unwrap();
     });
 }
 
-#[test]
-fn two_wakers_and_repeated_parks() {
-    model(|| {
+fn two_wakers(spin: bool) {
+    model(move || {
         let signal = Arc::new(CondvarSignal::default());
         let unparker = Arc::new(Unparker::new(Box::new(signal.clone())));
         let count = Arc::new(crate::loom::sync::atomic::AtomicUsize::new(0));
@@ -41,7 +61,7 @@ fn two_wakers_and_repeated_parks() {
             }));
         }
         while count.load(SeqCst) < 2 {
-            park_condvar(&unparker, &signal, None);
+            park_condvar(&unparker, &signal, None, spin);
         }
         for t in ths {
             t.join().unwrap();

@@ -154,7 +154,7 @@ impl MtShared {
             if now >= deadline {
                 break;
             }
-            park_condvar(&unparker, &signal, Some(deadline - now));
+            park_condvar(&unparker, &signal, Some(deadline - now), false);
         }
         rt.registry.set_on_empty(None);
     }

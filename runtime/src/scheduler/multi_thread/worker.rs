@@ -386,7 +386,9 @@ impl WorkerCtx {
                 timeout = Some(timeout.map_or(SATURATED_AFTER, |t| t.min(SATURATED_AFTER)));
             }
             self.in_driver.set(true);
-            crate::driver::drive(&self.driver, |d| d.park(timeout));
+            // No spin after a hand-off: the sibling that took the tasks
+            // needs the CPU more.
+            crate::driver::drive(&self.driver, |d| d.park(timeout, !recheck));
             self.timers.process();
             self.in_driver.set(false);
             if !self.idle().is_parked(self.index) {

@@ -172,7 +172,7 @@ fn park_until_work(
             return false;
         }
         if !std::mem::replace(skip_park, false) {
-            driver.park(None);
+            driver.park(None, true);
         }
         if !m.idle.is_parked(index) {
             return true;
