@@ -10,6 +10,7 @@
 //! AIO_NET_BENCH=table AIO_NET_BENCH_CASES=100x64 AIO_NET_BENCH_ROUNDS=5 cargo bench --bench net
 //!                                                # one case (conns x bytes), 5 alternating rounds
 //! AIO_NET_BENCH_AIO_WORKERS=1 ...                # aio's server with 1 worker (tokio's keeps 2)
+//! AIO_NET_BENCH_AIO_SPIN_US=0 ...                 # aio's server with Builder::park_spin(0 µs)
 //! AIO_BENCH_QUICK=1 cargo bench --bench net      # smoke run, ~25 s
 //! cargo bench --bench net -- --test              # check that everything runs, a few seconds
 //! ```
@@ -81,9 +82,15 @@ fn aio_server() -> io::Result<()> {
         .ok()
         .and_then(|w| w.parse().ok())
         .unwrap_or(WORKERS);
-    let rt = aio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .build()?;
+    let mut builder = aio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(workers);
+    if let Some(us) = std::env::var("AIO_NET_BENCH_AIO_SPIN_US")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        builder.park_spin(std::time::Duration::from_micros(us));
+    }
+    let rt = builder.build()?;
     rt.block_on(async {
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
         let listener = aio::net::TcpListener::bind(addr).await?;
