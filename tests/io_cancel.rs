@@ -318,6 +318,49 @@ fn dropped_incomings_close_their_queued_connections() {
     });
 }
 
+/// An `Incoming` armed but not taken from, while 3 × `ACCEPT_QUEUE_MAX`
+/// clients connect one after another: it stops accepting (pauses) once
+/// `ACCEPT_QUEUE_MAX` connections wait, so the rest stay in the listen
+/// backlog instead of becoming open fds; taking from it re-arms it, and
+/// every client's connection comes out, none lost.
+#[test]
+fn an_incoming_nobody_takes_from_pauses_at_its_queue_limit_and_loses_no_connection() {
+    use aio::io::ops::ACCEPT_QUEUE_MAX;
+    let _serial = serial();
+    on_flavors(|_| async {
+        let clients_n = 3 * ACCEPT_QUEUE_MAX;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = listener.incoming();
+        // Arm it with a first connection, taken.
+        let first = TcpStream::connect(addr).await.unwrap();
+        let taken = incoming.accept().await.unwrap();
+        assert_eq!(taken.peer_addr().unwrap(), first.local_addr().unwrap());
+        let base = open_fds();
+        let mut clients = Vec::new();
+        for _ in 0..clients_n {
+            clients.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        // Let the rings run a while longer: the bound holds at any time.
+        for _ in 0..10 {
+            aio::sleep(Duration::from_millis(1)).await;
+        }
+        let accepted = open_fds() - base - clients_n;
+        assert!(
+            accepted <= ACCEPT_QUEUE_MAX + 8,
+            "{accepted} connections accepted while nobody took them (limit {ACCEPT_QUEUE_MAX})"
+        );
+        let mut peers = std::collections::HashSet::new();
+        for _ in 0..clients_n {
+            let conn = incoming.accept().await.expect("a connection");
+            peers.insert(conn.peer_addr().unwrap());
+        }
+        let mine: std::collections::HashSet<_> =
+            clients.iter().map(|c| c.local_addr().unwrap()).collect();
+        assert_eq!(peers, mine, "every client's connection, once");
+    });
+}
+
 /// 10,000 reads on an idle connection, started and dropped: every buffer is
 /// freed (once its cancel completed) and no fd leaks.
 #[test]

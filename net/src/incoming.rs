@@ -42,6 +42,12 @@ impl Accepted for UnixStream {}
 /// [`UnixListener::incoming`](crate::UnixListener::incoming);
 /// `start_server` accepts this way.
 ///
+/// At most [`ACCEPT_QUEUE_MAX`](aio_runtime::io::ops::ACCEPT_QUEUE_MAX)
+/// (64) connections wait here: then the kernel's accept is paused, later
+/// connections stay in the listen backlog, and the next `accept` after the
+/// queue has drained arms a new one. A slow consumer never turns a flood
+/// of connections into a flood of open fds.
+///
 /// It holds the listening socket open (a clone of its fd) until dropped.
 /// Dropping it cancels the accept and closes connections accepted but not
 /// yet taken (their clients see a reset). Unlike `accept` on the listener,

@@ -499,6 +499,9 @@ impl Driver {
     fn reap(&mut self) {
         let mut rearm = false;
         let mut drain = false;
+        // Multishot ops to cancel (queue full), each with the cancel's
+        // reference: submitted after the CQ is released.
+        let mut pauses: Vec<NonNull<Header>> = Vec::new();
         for cqe in self.ring.completion() {
             match cqe.user_data() {
                 TOKEN_WAKE | TOKEN_MSG_SENT => {}
@@ -520,9 +523,9 @@ impl Driver {
                         };
                         // SAFETY: `ud` is a record reference we own until
                         // the op's last completion (`submit_op`).
-                        if let Some(w) = unsafe { Header::on_cqe(rec, c, more) } {
-                            self.woken.push(w);
-                        }
+                        let taken = unsafe { Header::on_cqe(rec, c, more) };
+                        self.woken.extend(taken.waker);
+                        pauses.extend(taken.pause);
                     }
                     if !more {
                         self.in_flight -= 1;
@@ -542,6 +545,9 @@ impl Driver {
         }
         if rearm {
             self.arm_eventfd();
+        }
+        for p in pauses {
+            self.submit_cancel(p);
         }
     }
 

@@ -18,9 +18,21 @@
 //! only touches the queue, never the ring. Model-checked in
 //! `tests/loom_multi.rs`.
 //!
+//! # Back-pressure
+//!
+//! The kernel goes on producing results however slowly they are taken
+//! (a multishot accept would take every connection, up to the fd limit).
+//! When a result fills the queue to `MultiAble::MAX_QUEUED`, the op
+//! pauses: `multi_cqe` asks the driver to cancel it (`Taken::pause`, with
+//! a reference for the cancel) and sets `paused`. The kernel then ends the
+//! op with `-ECANCELED`, which is not a result (it is not queued); what
+//! the kernel did not produce yet stays with the kernel (connections in
+//! the listen backlog). The consumer takes the queued results, then sees
+//! the end and arms a new op.
+//!
 //! Called by `opcodes/` and `aio-net`; calls the driver through `op.rs`.
 
-use super::record::{header_ref, release_ref, Completion, Header, Vtable};
+use super::record::{header_ref, release_ref, Completion, Header, Taken, Vtable};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::{Arc, Mutex};
 use std::collections::VecDeque;
@@ -44,6 +56,8 @@ pub unsafe trait MultiAble: Send + 'static {
     fn item(res: std::io::Result<u32>) -> Self::Item;
     /// Releases what the kernel produced for a result nobody will read.
     fn orphaned(_c: Completion) {}
+    /// Results queued before the op pauses (see "Back-pressure" above).
+    const MAX_QUEUED: usize = usize::MAX;
 }
 
 /// What the completer and the consumer share.
@@ -54,6 +68,9 @@ struct Queue {
     ended: bool,
     /// The consumer is gone.
     dropped: bool,
+    /// The queue filled up and the op was cancelled: its `-ECANCELED`
+    /// end is not a result.
+    paused: bool,
 }
 
 /// The record of a multishot op: the header (for the driver), the queue,
@@ -83,6 +100,7 @@ impl<T: MultiAble> MultiRecord<T> {
                 waker: None,
                 ended: false,
                 dropped: false,
+                paused: false,
             }),
             data: UnsafeCell::new(data),
         })
@@ -148,11 +166,12 @@ impl<T: MultiAble> MultiVtable<T> {
 }
 
 /// The completer's side (the ring's owner, reaping): queues the result,
-/// or releases it if the consumer is gone; returns the waker to wake.
+/// or releases it if the consumer is gone; returns the waker to wake, and
+/// a pause when the queue is full.
 ///
 /// # Safety
 /// `p` is a live `MultiRecord<T>` (see [`Header::on_cqe`]).
-unsafe fn multi_cqe<T: MultiAble>(p: NonNull<Header>, c: Completion, more: bool) -> Option<Waker> {
+unsafe fn multi_cqe<T: MultiAble>(p: NonNull<Header>, c: Completion, more: bool) -> Taken {
     // SAFETY: per the contract, `p` points at a live `MultiRecord<T>`
     // (repr(C), header first).
     let rec = unsafe { &*(p.as_ptr() as *const MultiRecord<T>) };
@@ -161,10 +180,28 @@ unsafe fn multi_cqe<T: MultiAble>(p: NonNull<Header>, c: Completion, more: bool)
     if q.dropped {
         drop(q);
         T::orphaned(c);
-        return None;
+        return Taken::default();
+    }
+    if !more && q.paused && c.res == -libc::ECANCELED {
+        // The end of our own pause: wake the consumer to see it.
+        return Taken {
+            waker: q.waker.take(),
+            pause: None,
+        };
     }
     q.results.push_back(c);
-    q.waker.take()
+    let mut pause = None;
+    if more && !q.paused && q.results.len() >= T::MAX_QUEUED {
+        q.paused = true;
+        // SAFETY: `p` is a live `Arc<MultiRecord<T>>` pointer (the
+        // kernel's reference); the new reference is the cancel's.
+        unsafe { Arc::increment_strong_count(p.as_ptr() as *const MultiRecord<T>) };
+        pause = Some(p);
+    }
+    Taken {
+        waker: q.waker.take(),
+        pause,
+    }
 }
 
 #[cfg(not(loom))]

@@ -62,12 +62,23 @@ pub struct Completion {
     pub flags: u32,
 }
 
+/// What the driver does once a record has taken a CQE.
+#[derive(Debug, Default)]
+pub(crate) struct Taken {
+    /// The consumer to wake.
+    pub(crate) waker: Option<Waker>,
+    /// A multishot op whose queue is full (`MultiAble::MAX_QUEUED`): the
+    /// driver cancels it with this reference, taken for the cancel. Its
+    /// consumer arms a new op once it has drained the queue.
+    pub(crate) pause: Option<NonNull<Header>>,
+}
+
 /// Type-erased operations on a record, for the driver.
 pub(crate) struct Vtable {
-    /// Hands a completion to the record; returns the waker to wake. `more`
-    /// is the CQE's `IORING_CQE_F_MORE`: a multishot op (`multi.rs`) goes
-    /// on and the kernel keeps its reference; one-shot ops never see it.
-    pub(crate) on_cqe: unsafe fn(NonNull<Header>, Completion, bool) -> Option<Waker>,
+    /// Hands a completion to the record. `more` is the CQE's
+    /// `IORING_CQE_F_MORE`: a multishot op (`multi.rs`) goes on and the
+    /// kernel keeps its reference; one-shot ops never see it.
+    pub(crate) on_cqe: unsafe fn(NonNull<Header>, Completion, bool) -> Taken,
     /// Drops one `Arc` reference (the kernel's or a cancel's).
     pub(crate) release: unsafe fn(NonNull<Header>),
 }
@@ -125,13 +136,14 @@ impl Header {
         }
     }
 
-    /// Hands a CQE to the record behind `this`; returns the waker to wake.
-    /// The caller releases the kernel's reference unless `more` is set.
+    /// Hands a CQE to the record behind `this`: the waker to wake, and a
+    /// pause to submit. The caller releases the kernel's reference unless
+    /// `more` is set.
     ///
     /// # Safety
     /// `this` is the kernel's reference to a live record, whose op
     /// produced this CQE.
-    pub(crate) unsafe fn on_cqe(this: NonNull<Header>, c: Completion, more: bool) -> Option<Waker> {
+    pub(crate) unsafe fn on_cqe(this: NonNull<Header>, c: Completion, more: bool) -> Taken {
         // SAFETY: alive per the caller; the vtable matches the record.
         unsafe { (this.as_ref().vtable.on_cqe)(this, c, more) }
     }
@@ -299,11 +311,14 @@ impl<T: OpData> VtableOf<T> {
 
 /// # Safety
 /// `p` is a live `Record<T>` (see [`Header::on_cqe`]).
-unsafe fn one_shot_cqe<T: OpData>(p: NonNull<Header>, c: Completion, more: bool) -> Option<Waker> {
+unsafe fn one_shot_cqe<T: OpData>(p: NonNull<Header>, c: Completion, more: bool) -> Taken {
     debug_assert!(!more, "a one-shot op produced IORING_CQE_F_MORE");
     // SAFETY: alive per the caller.
     let header = unsafe { p.as_ref() };
-    header.complete(c, T::orphaned)
+    Taken {
+        waker: header.complete(c, T::orphaned),
+        pause: None,
+    }
 }
 
 /// Gives out one reference to a record (one-shot or multishot) as a raw

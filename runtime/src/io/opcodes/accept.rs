@@ -71,6 +71,10 @@ pub struct AcceptMulti {
 /// (`IORING_ACCEPT_MULTISHOT`): each connection is a result (the new
 /// socket, close-on-exec and non-blocking), queued in the op until taken.
 /// The kernel ends the op on an error (`EMFILE`, …); then make a new one.
+/// The op also ends, without an error, once [`ACCEPT_QUEUE_MAX`]
+/// connections wait to be taken: later ones stay in the listen backlog
+/// until a new op is armed, so a slow consumer does not turn a flood of
+/// connections into a flood of open fds.
 /// Peers' addresses are not reported (the kernel cannot with multishot):
 /// ask the socket (`getpeername`).
 ///
@@ -83,9 +87,21 @@ pub fn accept_multi(listener: &SharedFd) -> MultiOp<AcceptMulti> {
     })
 }
 
+/// Connections a multishot accept queues before it pauses (see
+/// [`accept_multi`]).
+///
+/// # Examples
+///
+/// ```
+/// // An `Incoming` nobody takes from holds at most this many connections.
+/// assert_eq!(aio::io::ops::ACCEPT_QUEUE_MAX, 64);
+/// ```
+pub const ACCEPT_QUEUE_MAX: usize = 64;
+
 // SAFETY: the SQE references no memory; the fd is held by `self.fd`.
 unsafe impl MultiAble for AcceptMulti {
     type Item = io::Result<OwnedFd>;
+    const MAX_QUEUED: usize = ACCEPT_QUEUE_MAX;
 
     fn sqe(&mut self) -> squeue::Entry {
         opcode::AcceptMulti::new(types::Fd(self.fd.raw()))

@@ -12,7 +12,7 @@ mod send;
 mod sendmsg;
 mod shutdown;
 
-pub use accept::{accept, accept_multi, Accept, AcceptMulti};
+pub use accept::{accept, accept_multi, Accept, AcceptMulti, ACCEPT_QUEUE_MAX};
 pub use connect::{connect, Connect};
 pub use recv::{recv, recv_with, Recv};
 pub use recvmsg::{recv_from, RecvFrom};

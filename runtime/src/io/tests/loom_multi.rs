@@ -59,7 +59,7 @@ fn post(rec: usize, n: i32) -> thread::JoinHandle<()> {
         for i in 1..=n {
             // SAFETY: the kernel's reference keeps the record alive until
             // the release below.
-            if let Some(w) = unsafe { Header::on_cqe(p, cqe(i), i < n) } {
+            if let Some(w) = unsafe { Header::on_cqe(p, cqe(i), i < n) }.waker {
                 w.wake();
             }
         }
@@ -167,5 +167,81 @@ fn a_dropped_consumer_releases_every_result_once() {
         drop(rec);
         assert_eq!(drops.load(SeqCst), 1, "the data is dropped once");
         assert_eq!(Arc::strong_count(&wakes), 1, "no waker is kept");
+    });
+}
+
+/// A multishot op whose queue holds one result before it pauses.
+struct Small(Arc<AtomicUsize>);
+
+impl Drop for Small {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+// SAFETY: the model never submits the SQE to a real kernel.
+unsafe impl MultiAble for Small {
+    type Item = std::io::Result<u32>;
+    const MAX_QUEUED: usize = 1;
+    fn sqe(&mut self) -> io_uring::squeue::Entry {
+        io_uring::opcode::Nop::new().build()
+    }
+    fn item(res: std::io::Result<u32>) -> Self::Item {
+        res
+    }
+}
+
+/// A full queue pauses the op: the completer asks for one cancel (with a
+/// reference of its own), the kernel's `-ECANCELED` end is not a result,
+/// and the consumer gets the queued result, then the end, without a lost
+/// wake; the data is dropped once, after both references are released.
+#[test]
+fn a_full_queue_pauses_the_op_and_its_cancel_is_not_a_result() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let rec = MultiRecord::new(Small(drops.clone()));
+        let raw = MultiRecord::into_raw(rec.clone()).as_ptr() as usize;
+        let kernel = thread::spawn(move || {
+            let p = NonNull::new(raw as *mut Header).expect("a record address");
+            // SAFETY: the kernel's reference keeps the record alive.
+            let first = unsafe { Header::on_cqe(p, cqe(1), true) };
+            let cancel = first.pause.expect("the full queue pauses the op");
+            if let Some(w) = first.waker {
+                w.wake();
+            }
+            // The driver's cancel ends the op.
+            // SAFETY: as above.
+            let end = unsafe { Header::on_cqe(p, cqe(-libc::ECANCELED), false) };
+            assert!(end.pause.is_none(), "one pause only");
+            if let Some(w) = end.waker {
+                w.wake();
+            }
+            // SAFETY: the kernel's reference and the cancel's, each used
+            // for the last time.
+            unsafe {
+                Header::release(p);
+                Header::release(cancel);
+            }
+        });
+        let wakes = Arc::new(CountWake(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut got = Vec::new();
+        let mut seen_wakes = 0;
+        loop {
+            match rec.poll(&waker) {
+                Poll::Ready(Some(c)) => got.push(c.res),
+                Poll::Ready(None) => break,
+                Poll::Pending => {
+                    while wakes.0.load(SeqCst) == seen_wakes {
+                        thread::yield_now();
+                    }
+                    seen_wakes = wakes.0.load(SeqCst);
+                }
+            }
+        }
+        kernel.join().unwrap();
+        assert_eq!(got, [1], "the pause's -ECANCELED is not a result");
+        drop(rec);
+        assert_eq!(drops.load(SeqCst), 1, "the data is dropped once");
     });
 }

@@ -97,7 +97,7 @@ impl Kernel {
         unsafe { (*buf).with_mut(|b| *b = WRITTEN) };
         let rec = NonNull::new(self.rec as *mut Header).expect("a record address");
         // SAFETY: the kernel's reference is alive until released below.
-        let waker = unsafe { Header::on_cqe(rec, RES, false) };
+        let waker = unsafe { Header::on_cqe(rec, RES, false) }.waker;
         // SAFETY: the kernel's reference, used for the last time.
         unsafe { Header::release(rec) };
         if let Some(w) = waker {
