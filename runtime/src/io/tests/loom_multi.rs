@@ -24,18 +24,20 @@ loom::lazy_static! {
     static ref ORPHANED: AtomicUsize = AtomicUsize::new(0);
 }
 
-/// A multishot op's data: a drop counter.
-struct Data(Arc<AtomicUsize>);
+/// A multishot op's data: a drop counter. `CAP`: the results it queues
+/// before it pauses.
+struct Data<const CAP: usize = { usize::MAX }>(Arc<AtomicUsize>);
 
-impl Drop for Data {
+impl<const CAP: usize> Drop for Data<CAP> {
     fn drop(&mut self) {
         self.0.fetch_add(1, SeqCst);
     }
 }
 
 // SAFETY: the model never submits the SQE to a real kernel.
-unsafe impl MultiAble for Data {
+unsafe impl<const CAP: usize> MultiAble for Data<CAP> {
     type Item = std::io::Result<u32>;
+    const MAX_QUEUED: usize = CAP;
     fn sqe(&mut self) -> io_uring::squeue::Entry {
         io_uring::opcode::Nop::new().build()
     }
@@ -89,7 +91,7 @@ struct Armed {
 
 fn arm(n: i32) -> Armed {
     let drops = Arc::new(AtomicUsize::new(0));
-    let rec = MultiRecord::new(Data(drops.clone()));
+    let rec = MultiRecord::new(Data::<{ usize::MAX }>(drops.clone()));
     let kernel = post(MultiRecord::into_raw(rec.clone()).as_ptr() as usize, n);
     let wakes = Arc::new(CountWake(AtomicUsize::new(0)));
     let waker = Waker::from(wakes.clone());
@@ -99,6 +101,25 @@ fn arm(n: i32) -> Armed {
         kernel,
         wakes,
         waker,
+    }
+}
+
+/// The consumer's loop: polls until `None`, waiting after each `Pending`
+/// for the wake the completer owes it (a lost wake hangs the model).
+fn take_all<T: MultiAble>(rec: &MultiRecord<T>, waker: &Waker, wakes: &CountWake) -> Vec<i32> {
+    let mut got = Vec::new();
+    let mut seen_wakes = 0;
+    loop {
+        match rec.poll(waker) {
+            Poll::Ready(Some(c)) => got.push(c.res),
+            Poll::Ready(None) => return got,
+            Poll::Pending => {
+                while wakes.0.load(SeqCst) == seen_wakes {
+                    thread::yield_now();
+                }
+                seen_wakes = wakes.0.load(SeqCst);
+            }
+        }
     }
 }
 
@@ -114,21 +135,7 @@ fn the_consumer_gets_every_result_in_order_without_lost_wakes() {
             wakes,
             waker,
         } = arm(2);
-        let mut got = Vec::new();
-        let mut seen_wakes = 0;
-        loop {
-            match rec.poll(&waker) {
-                Poll::Ready(Some(c)) => got.push(c.res),
-                Poll::Ready(None) => break,
-                Poll::Pending => {
-                    // Wait for the wake the completer owes us.
-                    while wakes.0.load(SeqCst) == seen_wakes {
-                        thread::yield_now();
-                    }
-                    seen_wakes = wakes.0.load(SeqCst);
-                }
-            }
-        }
+        let got = take_all(&rec, &waker, &wakes);
         kernel.join().unwrap();
         assert_eq!(got, [1, 2]);
         assert_eq!(ORPHANED.load(SeqCst), 0);
@@ -170,27 +177,6 @@ fn a_dropped_consumer_releases_every_result_once() {
     });
 }
 
-/// A multishot op whose queue holds one result before it pauses.
-struct Small(Arc<AtomicUsize>);
-
-impl Drop for Small {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
-
-// SAFETY: the model never submits the SQE to a real kernel.
-unsafe impl MultiAble for Small {
-    type Item = std::io::Result<u32>;
-    const MAX_QUEUED: usize = 1;
-    fn sqe(&mut self) -> io_uring::squeue::Entry {
-        io_uring::opcode::Nop::new().build()
-    }
-    fn item(res: std::io::Result<u32>) -> Self::Item {
-        res
-    }
-}
-
 /// A full queue pauses the op: the completer asks for one cancel (with a
 /// reference of its own), the kernel's `-ECANCELED` end is not a result,
 /// and the consumer gets the queued result, then the end, without a lost
@@ -199,7 +185,7 @@ unsafe impl MultiAble for Small {
 fn a_full_queue_pauses_the_op_and_its_cancel_is_not_a_result() {
     model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
-        let rec = MultiRecord::new(Small(drops.clone()));
+        let rec = MultiRecord::new(Data::<1>(drops.clone()));
         let raw = MultiRecord::into_raw(rec.clone()).as_ptr() as usize;
         let kernel = thread::spawn(move || {
             let p = NonNull::new(raw as *mut Header).expect("a record address");
@@ -225,20 +211,7 @@ fn a_full_queue_pauses_the_op_and_its_cancel_is_not_a_result() {
         });
         let wakes = Arc::new(CountWake(AtomicUsize::new(0)));
         let waker = Waker::from(wakes.clone());
-        let mut got = Vec::new();
-        let mut seen_wakes = 0;
-        loop {
-            match rec.poll(&waker) {
-                Poll::Ready(Some(c)) => got.push(c.res),
-                Poll::Ready(None) => break,
-                Poll::Pending => {
-                    while wakes.0.load(SeqCst) == seen_wakes {
-                        thread::yield_now();
-                    }
-                    seen_wakes = wakes.0.load(SeqCst);
-                }
-            }
-        }
+        let got = take_all(&rec, &waker, &wakes);
         kernel.join().unwrap();
         assert_eq!(got, [1], "the pause's -ECANCELED is not a result");
         drop(rec);
