@@ -165,6 +165,17 @@ pub(crate) struct Driver {
     spin: Arc<SpinGate>,
     /// Parks that work ended while the ring was polling (for tests).
     spins_won: u64,
+    /// The timeout of the last blocking wait.
+    #[cfg(test)]
+    last_wait: Option<Option<Duration>>,
+}
+
+/// How a spin before a park ended.
+enum Spun {
+    /// Work came: no need to block.
+    Work,
+    /// Nothing came in this long (zero if the ring did not spin).
+    Nothing(Duration),
 }
 
 /// `AIO_MAX_PARK_US`: a debugging aid that caps how long a ring blocks in
@@ -297,6 +308,8 @@ impl Driver {
             max_park: max_park_from_env(),
             spin: cfg.spin.clone(),
             spins_won: 0,
+            #[cfg(test)]
+            last_wait: None,
         })
     }
 
@@ -403,10 +416,19 @@ impl Driver {
             (t, max) => t.or(max),
         };
         if timeout != Some(Duration::ZERO) {
-            if may_spin && self.spin(timeout) {
-                self.spins_won += 1;
-            } else {
-                self.wait(timeout);
+            let mut wait_for = timeout;
+            if may_spin {
+                match self.spin(timeout) {
+                    Spun::Work => {
+                        self.spins_won += 1;
+                        wait_for = Some(Duration::ZERO);
+                    }
+                    // The spin used part of the timeout (a timer's).
+                    Spun::Nothing(spent) => wait_for = timeout.map(|t| t.saturating_sub(spent)),
+                }
+            }
+            if wait_for != Some(Duration::ZERO) {
+                self.wait(wait_for);
             }
         }
         self.unparker.park_finish();
@@ -414,19 +436,19 @@ impl Driver {
     }
 
     /// Polls for work for up to the spin time (bounded by `timeout`),
-    /// yielding the CPU on each turn. True if work came: a completion, a
-    /// deferred completion (run here), or a wake. The unparker stays
-    /// PARKED meanwhile, so wakers signal as for a blocked ring; a signal
-    /// that arrives after the spin ended shows up as one spare wake-up.
-    fn spin(&mut self, timeout: Option<Duration>) -> bool {
+    /// yielding the CPU on each turn: a completion, a deferred completion
+    /// (run here), or a wake. The unparker stays PARKED meanwhile, so
+    /// wakers signal as for a blocked ring; a signal that arrives after
+    /// the spin ended shows up as one spare wake-up.
+    fn spin(&mut self, timeout: Option<Duration>) -> Spun {
         // Nothing in flight: only a wake can come, and wakers are not
         // latency-bound the way I/O completions are.
         if self.in_flight == 0 {
-            return false;
+            return Spun::Nothing(Duration::ZERO);
         }
         let gate = self.spin.clone();
         let Some(_turn) = gate.enter() else {
-            return false;
+            return Spun::Nothing(Duration::ZERO);
         };
         let spin = timeout.map_or(gate.spin, |t| t.min(gate.spin));
         // The ops queued may be what we wait for: the kernel needs them
@@ -437,7 +459,7 @@ impl Driver {
         let start = Instant::now();
         loop {
             if self.unparker.state.load(Acquire) != super::unpark::PARKED {
-                return true;
+                return Spun::Work;
             }
             let run_deferred = {
                 let mut sq = self.ring.submission();
@@ -447,19 +469,24 @@ impl Driver {
             if run_deferred {
                 // GETEVENTS (set by `submit` on TASKRUN) runs them.
                 let _ = self.enter_submit();
-                return true;
+                return Spun::Work;
             }
             if !self.ring.completion().is_empty() {
-                return true;
+                return Spun::Work;
             }
-            if start.elapsed() >= spin {
-                return false;
+            let spent = start.elapsed();
+            if spent >= spin {
+                return Spun::Nothing(spent);
             }
             std::thread::yield_now();
         }
     }
 
     fn wait(&mut self, timeout: Option<Duration>) {
+        #[cfg(test)]
+        {
+            self.last_wait = Some(timeout);
+        }
         self.count_enter();
         let res = match timeout {
             Some(t) => {
@@ -742,11 +769,20 @@ mod tests {
         d.park(Some(Duration::from_millis(2)), true);
         assert_eq!(d.spins_won, 0);
         // In flight but nothing comes: the spin ends with the timeout,
-        // not the hour, and the park then times out.
+        // not the hour, and does not block again for the whole timeout.
         let (r, _w) = pipe();
         poll_in_flight(&mut d, r.as_raw_fd());
+        d.last_wait = None;
         d.park(Some(Duration::from_millis(2)), true);
         assert_eq!(d.spins_won, 0);
+        assert_eq!(d.last_wait, None, "the spin used the whole timeout");
+        // A short spin leaves the rest of the timeout to the wait.
+        let mut d2 = spinning_driver(Duration::from_micros(200));
+        poll_in_flight(&mut d2, r.as_raw_fd());
+        d2.park(Some(Duration::from_millis(5)), true);
+        let left = d2.last_wait.flatten().expect("a timed wait after the spin");
+        assert!(left <= Duration::from_micros(4800), "{left:?}");
+        d2.in_flight = 0;
         // Not asked to spin.
         d.park(Some(Duration::from_millis(2)), false);
         assert_eq!(d.spins_won, 0);
