@@ -91,7 +91,10 @@ pub(crate) struct SpinGate {
 impl SpinGate {
     /// A turn to spin, if the budget allows.
     fn enter(&self) -> Option<SpinTurn<'_>> {
-        if self.spin.is_zero() || self.spinning.fetch_add(1, Relaxed) >= self.max {
+        if self.spin.is_zero() {
+            return None;
+        }
+        if self.spinning.fetch_add(1, Relaxed) >= self.max {
             self.spinning.fetch_sub(1, Relaxed);
             return None;
         }
@@ -163,7 +166,8 @@ pub(crate) struct Driver {
     max_park: Option<Duration>,
     /// Polling before blocking.
     spin: Arc<SpinGate>,
-    /// Parks that work ended while the ring was polling (for tests).
+    /// Parks that work ended while the ring was polling.
+    #[cfg(test)]
     spins_won: u64,
     /// The timeout of the last blocking wait.
     #[cfg(test)]
@@ -307,6 +311,7 @@ impl Driver {
             woken: Vec::new(),
             max_park: max_park_from_env(),
             spin: cfg.spin.clone(),
+            #[cfg(test)]
             spins_won: 0,
             #[cfg(test)]
             last_wait: None,
@@ -420,7 +425,10 @@ impl Driver {
             if may_spin {
                 match self.spin(timeout) {
                     Spun::Work => {
-                        self.spins_won += 1;
+                        #[cfg(test)]
+                        {
+                            self.spins_won += 1;
+                        }
                         wait_for = Some(Duration::ZERO);
                     }
                     // The spin used part of the timeout (a timer's).
@@ -799,6 +807,7 @@ mod tests {
         assert!(cfg.spin.enter().is_some(), "a turn ended frees a place");
         let off = RingConfig::new(8, Duration::ZERO, 2);
         assert!(off.spin.enter().is_none(), "a zero spin never spins");
+        assert_eq!(off.spin.spinning.load(Relaxed), 0, "and counts no spinner");
     }
 
     #[test]

@@ -332,18 +332,17 @@ impl Builder {
                 Ok(Runtime::from_shared(shared))
             }
             Kind::MultiThread => {
-                let n = workers;
-                let (mt, workers) = multi_thread::MtShared::new(n, &ring)?;
+                let (mt, inits) = multi_thread::MtShared::new(workers, &ring)?;
                 let shared = Arc::new(Shared {
                     flavor: Flavor::MultiThread(mt),
-                    registry: Registry::new(n * 4),
+                    registry: Registry::new(workers * 4),
                     blocking,
                     clock,
                     config,
                     call_soon: CallSoonInit::default(),
                     locals: Default::default(),
                 });
-                multi_thread::start(&shared, workers)?;
+                multi_thread::start(&shared, inits)?;
                 Ok(Runtime::from_shared(shared))
             }
         }
