@@ -4,7 +4,7 @@
 //! parsed from a per-connection buffer (pipelined requests included) by
 //! `common/http.rs`, which `http_hello_tokio` shares, and all the responses
 //! to one read go out in one write. Sockets are the raw owned-buffer API:
-//! `TcpStream::read` into the spare capacity of the input `Vec`,
+//! `TcpStream::read` into the spare capacity of the input `Vec` (a slice view),
 //! `write_all` of the output `Vec`, both buffers reused.
 //!
 //! ```text
@@ -42,6 +42,7 @@ mod args;
 use std::io;
 use std::net::SocketAddr;
 
+use aio::io::IoBuf;
 use aio::net::{TcpListener, TcpStream};
 
 #[path = "common/http.rs"]
@@ -58,8 +59,11 @@ async fn serve(stream: TcpStream) -> io::Result<()> {
         if input.capacity() - input.len() < READ_SPARE / 4 {
             input.reserve(READ_SPARE);
         }
-        let (res, buf) = stream.read(input).await;
-        input = buf;
+        // Read after the bytes already buffered (a view of the spare
+        // capacity): a read fills its buffer from the start.
+        let at = input.len();
+        let (res, buf) = stream.read(input.slice(at..)).await;
+        input = buf.into_inner();
         if res? == 0 {
             return Ok(());
         }

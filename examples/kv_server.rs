@@ -20,7 +20,7 @@
 //! dropped lazily, when next touched.
 //!
 //! Each connection is one task on the raw owned-buffer socket API: read
-//! into the spare capacity of a per-connection buffer, parse every complete
+//! into the spare capacity of a per-connection buffer (a slice view), parse every complete
 //! command it holds (pipelining), answer them all in one `write_all`, keep
 //! the incomplete tail for the next read. Malformed input answers
 //! `-ERR Protocol error: ..` and closes that connection; no input makes the
@@ -39,6 +39,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use aio::io::IoBuf;
 use aio::net::{TcpListener, TcpStream};
 
 /// Largest bulk string accepted (Redis allows 512 MiB).
@@ -517,8 +518,11 @@ async fn serve(stream: TcpStream, db: Arc<Db>) -> io::Result<()> {
         if input.capacity() - input.len() < READ_SPARE / 4 {
             input.reserve(READ_SPARE);
         }
-        let (res, buf) = stream.read(input).await;
-        input = buf;
+        // Read after the bytes already buffered (a view of the spare
+        // capacity): a read fills its buffer from the start.
+        let at = input.len();
+        let (res, buf) = stream.read(input.slice(at..)).await;
+        input = buf.into_inner();
         if res? == 0 {
             return Ok(());
         }

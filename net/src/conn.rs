@@ -147,9 +147,9 @@ impl OwnedReadHalf {
         (&self.conn.fd, &mut self.rd)
     }
 
-    /// Reads into the spare capacity of `buf` (from `len()` to
-    /// `capacity()` for a `Vec`); returns how many bytes arrived (0 = end
-    /// of stream) and the buffer.
+    /// Reads into `buf` from its start, up to its capacity; returns how
+    /// many bytes arrived (`&buf[..n]`) and the buffer. `Ok(0)` means end
+    /// of stream, or `buf` has no room. See `TcpStream::read`.
     ///
     /// # Cancel safety
     /// Dropping the future cancels the read; bytes it received are lost

@@ -211,12 +211,14 @@ impl UdpSocket {
         (res, bufs.pop().expect("send_to gives its one buffer back"))
     }
 
-    /// Receives one datagram into the spare capacity of `buf` (for a
-    /// `Vec`, from `len()` up to `capacity()`); returns its length, the
-    /// sender's address and the buffer with its length grown. The rest of
-    /// a datagram longer than the room is discarded: give a buffer with
-    /// capacity for the largest datagram you expect (a zero-capacity
-    /// buffer consumes a datagram and keeps nothing).
+    /// Receives one datagram into `buf` from its start, up to its capacity;
+    /// returns its length, the sender's address and the buffer, whose
+    /// first `n` bytes are the datagram (`&buf[..n]`). The rest of a
+    /// datagram longer than the buffer is discarded: give a buffer with
+    /// room for the largest datagram you expect (`vec![0; 1500]`,
+    /// `Vec::with_capacity(1500)`, `[0u8; 1500]`; a zero-length buffer
+    /// consumes a datagram and keeps nothing). To keep a `Vec`'s bytes and
+    /// receive after them, pass `buf.slice(buf.len()..)`.
     ///
     /// # Errors
     /// Socket errors (`ConnectionRefused` after an ICMP port-unreachable on
@@ -234,11 +236,18 @@ impl UdpSocket {
     /// let a = UdpSocket::bind("127.0.0.1:0").await?;
     /// let b = UdpSocket::bind("127.0.0.1:0").await?;
     /// a.send_to(b"data".to_vec(), b.local_addr()?).await.0?;
-    /// let mut buf = Vec::with_capacity(64);
-    /// buf.extend_from_slice(b"> "); // kept: the datagram lands after it
-    /// let (r, buf) = b.recv_from(buf).await;
-    /// assert_eq!(r?, (4, a.local_addr()?));
-    /// assert_eq!(buf, b"> data");
+    /// let (r, buf) = b.recv_from([0u8; 1500]).await;
+    /// let (n, from) = r?;
+    /// assert_eq!((&buf[..n], from), (&b"data"[..], a.local_addr()?));
+    /// // Keep a prefix: receive into a view after it.
+    /// use aio::io::IoBuf;
+    /// a.send_to(b"more".to_vec(), b.local_addr()?).await.0?;
+    /// let mut v = Vec::with_capacity(64);
+    /// v.extend_from_slice(b"> ");
+    /// let at = v.len();
+    /// let (r, view) = b.recv_from(v.slice(at..)).await;
+    /// r?;
+    /// assert_eq!(view.into_inner(), b"> more");
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
@@ -275,9 +284,9 @@ impl UdpSocket {
         ops::send(&self.fd, buf, 0).await
     }
 
-    /// Receives one datagram from the connected peer into the spare
-    /// capacity of `buf`, as [`recv_from`](Self::recv_from) does; returns
-    /// its length and the buffer.
+    /// Receives one datagram from the connected peer into `buf` from its
+    /// start, as [`recv_from`](Self::recv_from) does; returns its length
+    /// and the buffer.
     ///
     /// # Errors
     /// `ConnectionRefused` after the peer's port was found closed; other
@@ -376,6 +385,7 @@ impl AsFd for UdpSocket {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::UdpSocket;
+    use aio_runtime::io::IoBuf;
     use std::future::Future;
     use std::io::ErrorKind;
 
@@ -442,9 +452,9 @@ pub(crate) mod tests {
             assert_eq!(a.send(b"hello".to_vec()).await.0.unwrap(), 5);
             let mut buf = Vec::with_capacity(64);
             buf.extend_from_slice(b"> ");
-            let (n, buf) = b.recv(buf).await;
+            let (n, buf) = b.recv(buf.slice(2..)).await;
             assert_eq!(n.unwrap(), 5);
-            assert_eq!(buf, b"> hello");
+            assert_eq!(buf.into_inner(), b"> hello");
         });
     }
 

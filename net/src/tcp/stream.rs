@@ -96,9 +96,12 @@ impl TcpStream {
         Ok(TcpStream::from_fd(s.into()))
     }
 
-    /// Reads into the spare capacity of `buf` (for a `Vec`, from `len()` up
-    /// to `capacity()`); returns how many bytes arrived (0 = the peer shut
-    /// down its side) and the buffer with its length grown.
+    /// Reads into `buf` from its start, up to its capacity (for a `Vec`,
+    /// `capacity()`; at most [`MAX_RW_COUNT`](aio_runtime::io::MAX_RW_COUNT)
+    /// in one call); returns how many bytes arrived and the buffer, whose
+    /// first `n` bytes are them (`&buf[..n]`). `Ok(0)` means the peer shut
+    /// down its side, or `buf` has no room. To keep a `Vec`'s bytes and
+    /// read after them, pass `buf.slice(buf.len()..)` ([`IoBuf::slice`](aio_runtime::io::IoBuf::slice)).
     ///
     /// # Errors
     /// `ConnectionReset` and other socket errors, as `io::Error`.

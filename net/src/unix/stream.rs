@@ -138,9 +138,12 @@ impl UnixStream {
         Ok(UnixStream::from_fd(s.into()))
     }
 
-    /// Reads into the spare capacity of `buf` (for a `Vec`, from `len()` up
-    /// to `capacity()`); returns how many bytes arrived (0 = the peer shut
-    /// down its side) and the buffer with its length grown.
+    /// Reads into `buf` from its start, up to its capacity (for a `Vec`,
+    /// `capacity()`; at most [`MAX_RW_COUNT`](aio_runtime::io::MAX_RW_COUNT)
+    /// in one call); returns how many bytes arrived and the buffer, whose
+    /// first `n` bytes are them (`&buf[..n]`). `Ok(0)` means the peer shut
+    /// down its side, or `buf` has no room. To keep a `Vec`'s bytes and
+    /// read after them, pass `buf.slice(buf.len()..)` ([`IoBuf::slice`](aio_runtime::io::IoBuf::slice)).
     ///
     /// # Errors
     /// `ConnectionReset` and other socket errors, as `io::Error`.
@@ -155,11 +158,16 @@ impl UnixStream {
     /// # aio::run(async {
     /// let (a, b) = aio::net::UnixStream::pair()?;
     /// a.write_all(b"data".to_vec()).await.0?;
+    /// let (n, buf) = b.read(vec![0u8; 64]).await;
+    /// assert_eq!(&buf[..n?], b"data");
+    /// // Keep what a buffer holds: read into a view after it.
+    /// use aio::io::IoBuf;
+    /// a.write_all(b"more".to_vec()).await.0?;
     /// let mut buf = Vec::with_capacity(64);
-    /// buf.extend_from_slice(b"> "); // kept: the bytes land after it
-    /// let (n, buf) = b.read(buf).await;
+    /// buf.extend_from_slice(b"> ");
+    /// let (n, view) = b.read(buf.slice(2..)).await;
     /// assert_eq!(n?, 4);
-    /// assert_eq!(buf, b"> data");
+    /// assert_eq!(view.into_inner(), b"> more");
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {

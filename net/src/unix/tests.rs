@@ -3,6 +3,7 @@
 
 use super::{UnixListener, UnixStream};
 use crate::udp::tests::on_each_flavor;
+use aio_runtime::io::IoBuf;
 use std::io::ErrorKind;
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
@@ -35,8 +36,9 @@ impl Drop for TempDir {
 async fn read_exactly(s: &UnixStream, n: usize) -> Vec<u8> {
     let mut buf = Vec::with_capacity(n);
     while buf.len() < n {
-        let (r, b) = s.read(buf).await;
-        buf = b;
+        let at = buf.len();
+        let (r, b) = s.read(buf.slice(at..)).await;
+        buf = b.into_inner();
         assert_ne!(
             r.unwrap(),
             0,

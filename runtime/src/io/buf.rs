@@ -35,6 +35,9 @@ pub type BufResult<T, B> = (std::io::Result<T>, B);
 /// aio moves the buffer into a heap record before taking the pointer and
 /// keeps it there, untouched, until the kernel's completion arrives.
 ///
+/// A write sends the initialized bytes, `stable_ptr()..+bytes_init()`; to
+/// send part of a buffer, pass a [`slice`](IoBuf::slice) of it.
+///
 /// # Examples
 ///
 /// ```
@@ -42,6 +45,10 @@ pub type BufResult<T, B> = (std::io::Result<T>, B);
 /// let v = b"hello".to_vec();
 /// assert_eq!(v.bytes_init(), 5);
 /// assert!(v.bytes_total() >= 5);
+/// // A view of the last three bytes: a write of it sends "llo".
+/// let tail = v.slice(2..);
+/// assert_eq!(&tail[..], b"llo");
+/// assert_eq!(tail.into_inner(), b"hello");
 /// ```
 pub unsafe trait IoBuf: Unpin + Send + 'static {
     /// The start of the buffer.
@@ -50,24 +57,77 @@ pub unsafe trait IoBuf: Unpin + Send + 'static {
     fn bytes_init(&self) -> usize;
     /// The capacity of the allocation.
     fn bytes_total(&self) -> usize;
+
+    /// A view of `range` of this buffer (of its whole capacity, not only
+    /// the initialized part), which is itself a buffer: a write sends the
+    /// view's initialized bytes, a read fills the view from its start.
+    /// `into_inner` gives the whole buffer back.
+    ///
+    /// The usual use is reading into the spare capacity of a `Vec`, after
+    /// the bytes it already holds: `buf.slice(buf.len()..)`.
+    ///
+    /// # Panics
+    /// If the range is decreasing, ends past `bytes_total()`, or starts
+    /// past `bytes_init()` (a read into the view would leave a gap of
+    /// uninitialized bytes before it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// use aio::io::IoBuf;
+    /// let (a, b) = aio::net::UnixStream::pair()?;
+    /// a.write_all(b"world".to_vec()).await.0?;
+    /// let mut buf = Vec::with_capacity(64);
+    /// buf.extend_from_slice(b"hello ");
+    /// // Append what arrives to what the buffer already holds.
+    /// let at = buf.len();
+    /// let (n, view) = b.read(buf.slice(at..)).await;
+    /// let buf = view.into_inner();
+    /// assert_eq!(n?, 5);
+    /// assert_eq!(buf, b"hello world");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
+    fn slice(self, range: impl std::ops::RangeBounds<usize>) -> super::Slice<Self>
+    where
+        Self: Sized,
+    {
+        super::Slice::new(self, range)
+    }
 }
 
 /// A buffer the kernel may write into while an operation is in flight.
+///
+/// # The read contract
+///
+/// A read (`read`, `recv`, `recv_from`, …) writes from the **start** of
+/// the buffer, `stable_mut_ptr()`, up to `bytes_total()` bytes (clamped to
+/// what the kernel takes in one call, [`MAX_RW_COUNT`](super::MAX_RW_COUNT)),
+/// then calls `set_init(n)`: the result `n` says how many bytes arrived,
+/// and `&buf[..n]` holds them, whatever the buffer held before. This is
+/// tokio-uring's and monoio's contract, so `vec![0; 4096]`,
+/// `Vec::with_capacity(4096)`, `[0u8; 4096]` and `Box<[u8]>` all work.
+/// To keep what a buffer holds and read after it, pass a slice view:
+/// `buf.slice(buf.len()..)` (see [`IoBuf::slice`]).
+///
+/// `Ok(0)` means end-of-stream (the peer shut down its side), or that the
+/// buffer has no room at all (a zero-length buffer or view).
 ///
 /// # Safety
 ///
 /// Everything `IoBuf` promises, and: `stable_mut_ptr()` returns the same
 /// address as `stable_ptr()`, valid for writes of `bytes_total()` bytes,
-/// and `set_init(n)` with `n <= bytes_total()` makes the first `n` bytes
-/// the initialized part (after the kernel wrote them).
+/// and `set_init(n)` with `n <= bytes_total()`, called after the first `n`
+/// bytes were written, makes at least the first `n` bytes the initialized
+/// part (a `Vec` grows its length to `n` if shorter; it never shrinks).
 ///
 /// # Examples
 ///
 /// ```
 /// use aio::io::{IoBuf, IoBufMut};
 /// let mut v = Vec::with_capacity(16);
-/// // A read fills the spare capacity: reads go to `stable_mut_ptr()`,
-/// // up to `bytes_total()` bytes, then `set_init` records the length.
+/// // A read writes from `stable_mut_ptr()`, up to `bytes_total()`
+/// // bytes, then `set_init` records how many were written.
 /// assert_eq!(v.bytes_total(), 16);
 /// unsafe { v.stable_mut_ptr().write(b'x'); v.set_init(1) };
 /// assert_eq!(v, b"x");
@@ -75,10 +135,12 @@ pub unsafe trait IoBuf: Unpin + Send + 'static {
 pub unsafe trait IoBufMut: IoBuf {
     /// The start of the buffer, for writing.
     fn stable_mut_ptr(&mut self) -> *mut u8;
-    /// Marks the first `pos` bytes initialized.
+    /// Marks the first `pos` bytes initialized (at least; a longer
+    /// initialized part stays).
     ///
     /// # Safety
-    /// `pos <= bytes_total()` and those bytes were written.
+    /// `pos <= bytes_total()` and the first `pos` bytes are initialized
+    /// (written by the kernel, or before).
     unsafe fn set_init(&mut self, pos: usize);
 }
 

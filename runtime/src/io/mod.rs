@@ -8,7 +8,8 @@
 //! asks the ring to cancel the operation. Buffers are passed by value and
 //! given back with the result ([`BufResult`]).
 //!
-//! Layout: `buf.rs` (the buffer traits), `fd.rs` (`SharedFd`), `record.rs`
+//! Layout: `buf.rs` (the buffer traits), `slice.rs` (views of part of a
+//! buffer), `fd.rs` (`SharedFd`), `record.rs`
 //! (the record and its lifecycle, model-checked), `op.rs` (the future,
 //! submission and cancellation), `multi.rs` (multishot ops: one SQE, a
 //! queue of results, model-checked), `opcodes/` (one file per opcode).
@@ -19,6 +20,7 @@ mod buf;
 mod fd;
 pub(crate) mod multi;
 pub(crate) mod record;
+mod slice;
 
 #[cfg(not(loom))]
 mod op;
@@ -26,6 +28,19 @@ mod op;
 mod opcodes;
 
 pub use buf::{BufResult, IoBuf, IoBufMut};
+pub use slice::Slice;
+
+/// The most bytes the kernel reads or writes in one call (`MAX_RW_COUNT`,
+/// `INT_MAX` rounded down to a page): every operation asks for at most
+/// this much, and every caller that promises "all" (`write_all`, a
+/// stream writer's flush) loops on the short count.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(aio::io::MAX_RW_COUNT, 0x7fff_f000);
+/// ```
+pub const MAX_RW_COUNT: usize = 0x7fff_f000;
 pub use fd::SharedFd;
 
 /// The operations, for `aio-net` (not a stable interface).

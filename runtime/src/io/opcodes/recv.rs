@@ -18,9 +18,11 @@ pub struct Recv<B> {
     poll_first: bool,
 }
 
-/// Receives into the spare capacity of `buf` (from `bytes_init()` up to
-/// `bytes_total()`); returns how many bytes arrived (0 = end of stream)
-/// and the buffer, its initialized length grown by that much.
+/// Receives into `buf` from its start, up to `bytes_total()` bytes (at
+/// most [`MAX_RW_COUNT`](crate::io::MAX_RW_COUNT)); returns how many bytes
+/// arrived and the buffer, with at least that many bytes initialized (see
+/// `IoBufMut`'s read contract). `Ok(0)` is end of stream, or a buffer with
+/// no room.
 ///
 /// # Cancel safety
 /// Dropping the future cancels the receive; bytes it had received are lost
@@ -44,16 +46,15 @@ pub fn recv_with<B: IoBufMut>(socket: &SharedFd, buf: B, poll_first: bool) -> Op
 
 impl<B: IoBufMut> OpData for Recv<B> {}
 
-// SAFETY: the SQE points into `self.buf`'s spare capacity, owned by the
-// record (IoBufMut keeps it in place); the fd is held by `self.fd`.
+// SAFETY: the SQE points into `self.buf` (from its start, at most
+// `bytes_total()` bytes), owned by the record (IoBufMut keeps it in
+// place); the fd is held by `self.fd`.
 unsafe impl<B: IoBufMut> OpAble for Recv<B> {
     type Output = BufResult<usize, B>;
 
     fn sqe(&mut self) -> squeue::Entry {
-        let init = self.buf.bytes_init();
-        let room = self.buf.bytes_total() - init;
-        // SAFETY: `init <= bytes_total()`, inside the allocation.
-        let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
+        let room = self.buf.bytes_total().min(crate::io::MAX_RW_COUNT);
+        let ptr = self.buf.stable_mut_ptr();
         let ioprio = if self.poll_first {
             IORING_RECVSEND_POLL_FIRST
         } else {
@@ -67,10 +68,9 @@ unsafe impl<B: IoBufMut> OpAble for Recv<B> {
     fn complete(mut self, res: io::Result<u32>) -> Self::Output {
         let res = res.map(|n| {
             let n = n as usize;
-            let init = self.buf.bytes_init();
-            // SAFETY: the kernel wrote `n` bytes after `init`, within the
+            // SAFETY: the kernel wrote the first `n` bytes, within the
             // room we gave it.
-            unsafe { self.buf.set_init(init + n) };
+            unsafe { self.buf.set_init(n) };
             n
         });
         (res, self.buf)

@@ -28,8 +28,10 @@ impl<B> std::fmt::Debug for RecvFrom<B> {
 // which moves between threads as a whole; the buffer is Send.
 unsafe impl<B: Send> Send for RecvFrom<B> {}
 
-/// Receives one datagram into the spare capacity of `buf`; returns its
-/// length, the sender's address and the buffer.
+/// Receives one datagram into `buf` from its start (up to
+/// `bytes_total()` bytes; a longer datagram is truncated); returns how
+/// many bytes were stored, the sender's address and the buffer (see
+/// `IoBufMut`'s read contract).
 ///
 /// # Cancel safety
 /// Dropping the future cancels the receive; a datagram it had received is
@@ -51,17 +53,16 @@ pub fn recv_from<B: IoBufMut>(socket: &SharedFd, buf: B) -> Op<RecvFrom<B>> {
 impl<B: IoBufMut> OpData for RecvFrom<B> {}
 
 // SAFETY: the SQE points at `self.msg`, which points at `self.iov` and
-// `self.addr`; the iovec points into `self.buf`'s spare capacity. All are
+// `self.addr`; the iovec points into `self.buf` (at most `bytes_total()`
+// bytes from its start). All are
 // owned by the record (which never moves); the fd is held by `self.fd`.
 unsafe impl<B: IoBufMut> OpAble for RecvFrom<B> {
     type Output = BufResult<(usize, RawAddr), B>;
 
     fn sqe(&mut self) -> squeue::Entry {
-        let init = self.buf.bytes_init();
         self.iov = libc::iovec {
-            // SAFETY: `init <= bytes_total()`, inside the allocation.
-            iov_base: unsafe { self.buf.stable_mut_ptr().add(init) }.cast(),
-            iov_len: self.buf.bytes_total() - init,
+            iov_base: self.buf.stable_mut_ptr().cast(),
+            iov_len: self.buf.bytes_total().min(crate::io::MAX_RW_COUNT),
         };
         self.msg.msg_iov = &mut self.iov;
         self.msg.msg_iovlen = 1;
@@ -73,9 +74,8 @@ unsafe impl<B: IoBufMut> OpAble for RecvFrom<B> {
     fn complete(mut self, res: io::Result<u32>) -> Self::Output {
         let res = res.map(|n| {
             let n = n as usize;
-            let init = self.buf.bytes_init();
-            // SAFETY: the kernel wrote `n` bytes after `init`.
-            unsafe { self.buf.set_init(init + n) };
+            // SAFETY: the kernel wrote the first `n` bytes.
+            unsafe { self.buf.set_init(n) };
             let mut addr = self.addr;
             addr.len = self.msg.msg_namelen;
             (n, addr)

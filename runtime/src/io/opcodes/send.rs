@@ -15,8 +15,9 @@ pub struct Send<B> {
     offset: usize,
 }
 
-/// Sends `buf[offset..bytes_init()]` (never raising SIGPIPE); returns how
-/// many bytes went and the buffer.
+/// Sends `buf[offset..bytes_init()]` (never raising SIGPIPE; at most
+/// [`MAX_RW_COUNT`](crate::io::MAX_RW_COUNT) bytes in one call); returns
+/// how many bytes went and the buffer.
 ///
 /// # Panics
 /// If `offset > buf.bytes_init()`.
@@ -40,7 +41,7 @@ unsafe impl<B: IoBuf> OpAble for Send<B> {
     type Output = BufResult<usize, B>;
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = self.buf.bytes_init() - self.offset;
+        let len = (self.buf.bytes_init() - self.offset).min(crate::io::MAX_RW_COUNT);
         // SAFETY: `offset <= bytes_init()`, inside the allocation.
         let ptr = unsafe { self.buf.stable_ptr().add(self.offset) };
         opcode::Send::new(types::Fd(self.fd.raw()), ptr, len as u32)

@@ -35,7 +35,9 @@ impl<B> std::fmt::Debug for SendMsg<B> {
 unsafe impl<B: Send> Send for SendMsg<B> {}
 
 /// Sends the initialized bytes of every buffer in order, in one call
-/// (`writev`); returns how many bytes went and the buffers.
+/// (`writev`); returns how many bytes went and the buffers. One call
+/// sends at most [`MAX_RW_COUNT`](crate::io::MAX_RW_COUNT) bytes from at
+/// most `IOV_MAX` (1024) buffers: loop on the count to send them all.
 ///
 /// # Cancel safety
 /// Dropping the future cancels the send; some bytes may have been sent.
@@ -72,14 +74,7 @@ unsafe impl<B: IoBuf> OpAble for SendMsg<B> {
     type Output = BufResult<usize, Vec<B>>;
 
     fn sqe(&mut self) -> squeue::Entry {
-        self.iov = self
-            .bufs
-            .iter()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_ptr() as *mut libc::c_void,
-                iov_len: b.bytes_init(),
-            })
-            .collect();
+        self.iov = iovecs(&self.bufs);
         self.msg.msg_iov = self.iov.as_mut_ptr();
         self.msg.msg_iovlen = self.iov.len() as _;
         if let Some(a) = &mut self.addr {
@@ -93,5 +88,57 @@ unsafe impl<B: IoBuf> OpAble for SendMsg<B> {
 
     fn complete(self, res: io::Result<u32>) -> Self::Output {
         (res.map(|n| n as usize), self.bufs)
+    }
+}
+
+/// The iovecs of `bufs`' initialized bytes, at most `IOV_MAX` of them and
+/// `MAX_RW_COUNT` bytes in all (the kernel refuses more with `EINVAL`,
+/// or, past 2 GiB, returns a count that does not fit the CQE).
+fn iovecs<B: IoBuf>(bufs: &[B]) -> Vec<libc::iovec> {
+    let mut left = crate::io::MAX_RW_COUNT;
+    bufs.iter()
+        .take(IOV_MAX)
+        .map(|b| {
+            let len = b.bytes_init().min(left);
+            left -= len;
+            libc::iovec {
+                iov_base: b.stable_ptr() as *mut libc::c_void,
+                iov_len: len,
+            }
+        })
+        .collect()
+}
+
+/// The most iovecs one call takes (`UIO_MAXIOV`).
+const IOV_MAX: usize = 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iovecs_stop_at_the_kernel_limits() {
+        let bufs = vec![vec![0u8; 10]; IOV_MAX + 5];
+        assert_eq!(iovecs(&bufs).len(), IOV_MAX);
+        // Three views of one 1.5 GiB buffer (capacity only: never touched).
+        struct Big(usize);
+        // SAFETY: a test buffer never handed to the kernel: only lengths
+        // are read.
+        unsafe impl IoBuf for Big {
+            fn stable_ptr(&self) -> *const u8 {
+                std::ptr::NonNull::dangling().as_ptr()
+            }
+            fn bytes_init(&self) -> usize {
+                self.0
+            }
+            fn bytes_total(&self) -> usize {
+                self.0
+            }
+        }
+        let v = iovecs(&[Big(3 << 29), Big(3 << 29), Big(3 << 29)]);
+        let lens: Vec<usize> = v.iter().map(|i| i.iov_len).collect();
+        assert_eq!(lens.iter().sum::<usize>(), crate::io::MAX_RW_COUNT);
+        assert_eq!(lens[0], 3 << 29);
+        assert_eq!(lens[2], 0);
     }
 }
