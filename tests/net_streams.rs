@@ -458,7 +458,10 @@ fn writes_without_drain_are_delivered_in_order() {
 
 #[test]
 fn close_flushes_what_is_buffered_and_wait_closed_returns_after() {
-    const LEN: usize = 8 << 20;
+    // More than the kernel's socket buffers on both ends take at once
+    // (`tcp_wmem` + `tcp_rmem` maxima, ~10 MiB by default): on the epoll
+    // driver `write` sends what the kernel takes synchronously.
+    const LEN: usize = 32 << 20;
     on_all_flavors(|_| async {
         let results: Queue<(bool, bool, std::io::Result<()>)> = Queue::new(0);
         let q = results.clone();

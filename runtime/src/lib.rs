@@ -40,7 +40,8 @@ pub mod time;
 /// The runtime: build one, run a main future, shut down.
 pub mod runtime {
     pub use crate::rt::{
-        run, Builder, CallbackHandle, ExceptionContext, Handle, NoRuntime, Runtime, TimerHandle,
+        run, Builder, CallbackHandle, Driver, ExceptionContext, Handle, NoRuntime, Runtime,
+        TimerHandle,
     };
 }
 

@@ -151,17 +151,6 @@ pub(crate) mod loom_driver {
     use super::*;
     use crate::loom::sync::Arc;
 
-    #[derive(Debug, Clone, Default)]
-    pub(crate) struct RingConfig {
-        pub(crate) entries: u32,
-    }
-
-    impl RingConfig {
-        pub(crate) fn new(entries: u32, _spin: std::time::Duration, _spinners: usize) -> Self {
-            RingConfig { entries }
-        }
-    }
-
     pub(crate) struct Driver {
         signal: Arc<CondvarSignal>,
         pub(crate) unparker: Arc<Unparker>,
@@ -170,7 +159,7 @@ pub(crate) mod loom_driver {
 
     impl Driver {
         pub(crate) fn new(
-            _cfg: &RingConfig,
+            _cfg: &crate::driver::DriverConfig,
             _attach: Option<&Driver>,
             _single: bool,
         ) -> std::io::Result<Driver> {
@@ -191,6 +180,9 @@ pub(crate) mod loom_driver {
         pub(crate) fn poll(&mut self) {}
         pub(crate) fn msg_ring(&mut self, _fd: i32) -> bool {
             false
+        }
+        pub(crate) fn unparker(&self) -> &Arc<Unparker> {
+            &self.unparker
         }
     }
 }

@@ -9,9 +9,11 @@
 //! `user_data` space: small constants are the driver's own tokens;
 //! everything else is reserved for op records (their addresses).
 
+use super::config::{DriverConfig, EnterCounter};
+use super::spin::SpinGate;
 use super::unpark::{Prepared, Signal, Unparker};
 use crate::io::record::{Completion, Header, CANCEL_TAG};
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use std::io;
@@ -26,89 +28,6 @@ const TOKEN_WAKE: u64 = 1;
 const TOKEN_EVENTFD: u64 = 2;
 /// Our own MSG_RING submissions (only failures produce a CQE).
 const TOKEN_MSG_SENT: u64 = 3;
-
-/// `io_uring_enter` calls made by all rings, for the debug counters: one
-/// counter per ring, written only by its owner (no cache line shared
-/// between workers on the hot path), summed when asked.
-static ENTERS: EnterCounters = EnterCounters {
-    live: Mutex::new(Vec::new()),
-    retired: AtomicU64::new(0),
-};
-
-struct EnterCounters {
-    /// The counters of the rings alive.
-    live: Mutex<Vec<Arc<AtomicU64>>>,
-    /// The calls of rings already dropped.
-    retired: AtomicU64,
-}
-
-/// `io_uring_enter` calls made so far by every ring of this process.
-pub(crate) fn enters() -> u64 {
-    // Under the lock: a ring retiring meanwhile is counted once.
-    let live = ENTERS.live.lock();
-    live.iter().map(|c| c.load(Relaxed)).sum::<u64>() + ENTERS.retired.load(Relaxed)
-}
-
-/// Ring parameters chosen by the builder.
-#[derive(Debug, Clone)]
-pub(crate) struct RingConfig {
-    pub(crate) entries: u32,
-    /// Spinning before a park, shared by the rings of one runtime.
-    pub(crate) spin: Arc<SpinGate>,
-}
-
-impl RingConfig {
-    /// `spin`: how long a park polls before it blocks; at most `spinners`
-    /// rings of the runtime poll at once.
-    pub(crate) fn new(entries: u32, spin: Duration, spinners: usize) -> RingConfig {
-        RingConfig {
-            entries,
-            spin: Arc::new(SpinGate {
-                spin,
-                max: spinners,
-                spinning: AtomicUsize::new(0),
-            }),
-        }
-    }
-}
-
-/// How the rings of one runtime poll before they block (`Builder::park_spin`).
-///
-/// A worker that parks with ops in flight polls its completion queue (and
-/// the `IORING_SQ_TASKRUN` flag, set when a completion waits to run under
-/// `DEFER_TASKRUN`) for up to `spin`, yielding its CPU on each turn, before
-/// it blocks in `io_uring_enter`. A completion that arrives meanwhile costs
-/// no sleep and no wake-up (about 30 µs of idle-CPU wake latency each on a
-/// VM); yielding gives the CPU to any runnable thread, so a loaded machine
-/// loses little. At most `max` rings spin at once.
-#[derive(Debug)]
-pub(crate) struct SpinGate {
-    spin: Duration,
-    max: usize,
-    spinning: AtomicUsize,
-}
-
-impl SpinGate {
-    /// A turn to spin, if the budget allows.
-    fn enter(&self) -> Option<SpinTurn<'_>> {
-        if self.spin.is_zero() {
-            return None;
-        }
-        if self.spinning.fetch_add(1, Relaxed) >= self.max {
-            self.spinning.fetch_sub(1, Relaxed);
-            return None;
-        }
-        Some(SpinTurn(self))
-    }
-}
-
-struct SpinTurn<'a>(&'a SpinGate);
-
-impl Drop for SpinTurn<'_> {
-    fn drop(&mut self) {
-        self.0.spinning.fetch_sub(1, Relaxed);
-    }
-}
 
 /// Requests for a ring from threads that do not own it: cancels of ops
 /// whose task migrated. The owner drains it before each submission.
@@ -157,8 +76,8 @@ pub(crate) struct Driver {
     mailbox: Arc<Mailbox>,
     /// SQEs that hold a record reference and have not completed yet.
     in_flight: usize,
-    /// This ring's `io_uring_enter` calls (registered in `ENTERS`).
-    enters: Arc<AtomicU64>,
+    /// This ring's `io_uring_enter` calls.
+    enters: EnterCounter,
     /// Wakers of completed ops, woken by the scheduler after it released
     /// the driver (a waker may submit the next op).
     pub(crate) woken: Vec<Waker>,
@@ -180,21 +99,6 @@ enum Spun {
     Work,
     /// Nothing came in this long (zero if the ring did not spin).
     Nothing(Duration),
-}
-
-/// `AIO_MAX_PARK_US`: a debugging aid that caps how long a ring blocks in
-/// `io_uring_enter` when it parks, in µs. Tools that run one thread at a
-/// time and do not know that `io_uring_enter` blocks (valgrind 3.19 keeps
-/// its global lock across it) would otherwise never run the thread that
-/// wakes a parked worker; with a cap, the parked worker comes back and
-/// lets the others run. Unset (the default), a park blocks until woken.
-fn max_park_from_env() -> Option<Duration> {
-    parse_max_park(&std::env::var("AIO_MAX_PARK_US").ok()?)
-}
-
-fn parse_max_park(v: &str) -> Option<Duration> {
-    let us: u64 = v.trim().parse().ok()?;
-    Some(Duration::from_micros(us.max(1)))
 }
 
 impl std::fmt::Debug for Driver {
@@ -238,7 +142,7 @@ impl Signal for WakeSignal {
                 return;
             }
         }
-        write_eventfd(fds.eventfd.as_raw_fd());
+        super::write_eventfd(fds.eventfd.as_raw_fd());
     }
 
     fn close(&self) {
@@ -246,18 +150,11 @@ impl Signal for WakeSignal {
     }
 }
 
-fn write_eventfd(fd: RawFd) {
-    let one: u64 = 1;
-    // SAFETY: `fd` is an eventfd kept open by the `Arc<OwnedFd>` our caller
-    // holds; we pass a valid 8-byte buffer.
-    let _ = unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
-}
-
 impl Driver {
     /// Creates a ring. `single_issuer`: the ring will only ever be used by
     /// one thread (a worker), which must call `enable` on itself.
     pub(crate) fn new(
-        cfg: &RingConfig,
+        cfg: &DriverConfig,
         attach: Option<&Driver>,
         single_issuer: bool,
     ) -> io::Result<Driver> {
@@ -266,16 +163,11 @@ impl Driver {
             attach.map(|d| d.ring.as_raw_fd()),
             single_issuer,
         )?;
-        // SAFETY: plain syscall; the result is checked before use.
-        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if efd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `efd` is a fresh fd that nothing else owns.
-        let eventfd = Arc::new(unsafe { OwnedFd::from_raw_fd(efd) });
+        let eventfd = Arc::new(super::new_eventfd()?);
         let mut probe = io_uring::Probe::new();
-        let msg_ring = ring.submitter().register_probe(&mut probe).is_ok()
-            && probe.is_supported(opcode::MsgRingData::CODE);
+        let probed = ring.submitter().register_probe(&mut probe).is_ok();
+        check_features(&ring, probed.then_some(&probe))?;
+        let msg_ring = probed && probe.is_supported(opcode::MsgRingData::CODE);
         // SAFETY: plain syscall; the result is checked before use.
         let dup = unsafe { libc::fcntl(ring.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
         if dup < 0 {
@@ -303,13 +195,9 @@ impl Driver {
             msg_ring,
             eventfd_armed: false,
             in_flight: 0,
-            enters: {
-                let c = Arc::new(AtomicU64::new(0));
-                ENTERS.live.lock().push(c.clone());
-                c
-            },
+            enters: cfg.enters.counter(),
             woken: Vec::new(),
-            max_park: max_park_from_env(),
+            max_park: super::max_park_from_env(),
             spin: cfg.spin.clone(),
             #[cfg(test)]
             spins_won: 0,
@@ -404,8 +292,7 @@ impl Driver {
     }
 
     fn count_enter(&self) {
-        // Only this ring's owner writes the counter: no read-modify-write.
-        self.enters.store(self.enters.load(Relaxed) + 1, Relaxed);
+        self.enters.bump();
     }
 
     /// Parks: waits for one completion (a wake, an op) or `timeout`.
@@ -620,11 +507,6 @@ impl Drop for Driver {
                 self.woken.clear();
             }
         }
-        {
-            let mut live = ENTERS.live.lock();
-            live.retain(|c| !Arc::ptr_eq(c, &self.enters));
-            ENTERS.retired.fetch_add(self.enters.load(Relaxed), Relaxed);
-        }
         // Later unparks must not signal a closed (maybe reused) ring fd:
         // they find NOTIFIED and send nothing, and a signal already on its
         // way finds the fds gone.
@@ -694,7 +576,85 @@ pub(crate) fn explain(e: io::Error) -> io::Error {
             .to_string(),
         _ => format!("io_uring setup failed: {e}"),
     };
-    io::Error::new(e.kind(), format!("{msg} [{e}]"))
+    let errno = e.raw_os_error().unwrap_or(0);
+    let hint = if matches!(
+        errno,
+        libc::ENOSYS | libc::EPERM | libc::EACCES | libc::ENOMEM | libc::EINVAL
+    ) {
+        ". Or run on the epoll driver: Builder::driver(Driver::Epoll), or Driver::Auto \
+         (the default), which falls back to it"
+    } else {
+        ""
+    };
+    io::Error::new(
+        e.kind(),
+        Refused {
+            errno,
+            msg: format!("{msg}{hint} [{e}]"),
+        },
+    )
+}
+
+/// The error of a ring the kernel refused, keeping the errno (which an
+/// explained `io::Error` no longer reports) so `Driver::Auto` can tell a
+/// refusal from, say, a lack of fds.
+#[derive(Debug)]
+struct Refused {
+    errno: i32,
+    msg: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The errno of a ring setup the kernel refused (see [`explain`]).
+pub(crate) fn refusal_errno(e: &io::Error) -> Option<i32> {
+    e.get_ref()?.downcast_ref::<Refused>().map(|r| r.errno)
+}
+
+/// The opcodes aio's ops use, and the features its park needs.
+fn check_features(ring: &IoUring, probe: Option<&io_uring::Probe>) -> io::Result<()> {
+    let missing = |what: &str| {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            Refused {
+                errno: libc::EINVAL,
+                msg: format!(
+                    "io_uring on this kernel lacks {what}, which aio needs (Linux 6.1 or \
+                     later). Run on the epoll driver: Builder::driver(Driver::Epoll), or \
+                     Driver::Auto (the default), which falls back to it"
+                ),
+            },
+        ))
+    };
+    if !ring.params().is_feature_ext_arg() {
+        return missing("IORING_FEAT_EXT_ARG (timed waits)");
+    }
+    let Some(probe) = probe else {
+        return missing("IORING_REGISTER_PROBE");
+    };
+    let needed = [
+        (opcode::Accept::CODE, "IORING_OP_ACCEPT"),
+        (opcode::Connect::CODE, "IORING_OP_CONNECT"),
+        (opcode::Recv::CODE, "IORING_OP_RECV"),
+        (opcode::Send::CODE, "IORING_OP_SEND"),
+        (opcode::RecvMsg::CODE, "IORING_OP_RECVMSG"),
+        (opcode::SendMsg::CODE, "IORING_OP_SENDMSG"),
+        (opcode::Shutdown::CODE, "IORING_OP_SHUTDOWN"),
+        (opcode::AsyncCancel::CODE, "IORING_OP_ASYNC_CANCEL"),
+        (opcode::PollAdd::CODE, "IORING_OP_POLL_ADD"),
+    ];
+    for (code, name) in needed {
+        if !probe.is_supported(code) {
+            return missing(name);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -714,20 +674,29 @@ mod tests {
         assert!(eperm.contains("seccomp"), "{eperm}");
         assert!(msg(libc::ENOMEM).contains("ulimit -l"));
         assert!(msg(libc::EINVAL).contains("ring_entries"));
-        // The OS error stays visible.
+        // The OS error stays visible, and so does the fallback.
         assert!(msg(libc::ENOMEM).contains("os error"));
+        assert!(msg(libc::EPERM).contains("Driver::Epoll"));
+        assert!(!msg(libc::EMFILE).contains("Driver::Epoll"));
+        // `Driver::Auto` can tell a refusal from a lack of fds.
+        let refused = explain(io::Error::from_raw_os_error(libc::EPERM));
+        assert_eq!(refusal_errno(&refused), Some(libc::EPERM));
+        assert!(crate::driver::is_refusal(&refused));
+        assert!(!crate::driver::is_refusal(&explain(
+            io::Error::from_raw_os_error(libc::EMFILE)
+        )));
+        assert!(!crate::driver::is_refusal(&io::Error::from_raw_os_error(
+            libc::EPERM
+        )));
     }
 
-    #[test]
-    fn the_park_cap_is_read_in_microseconds() {
-        assert_eq!(parse_max_park("100"), Some(Duration::from_micros(100)));
-        assert_eq!(parse_max_park(" 0 "), Some(Duration::from_micros(1)));
-        assert_eq!(parse_max_park("soon"), None);
+    fn cfg(spin: Duration, spinners: usize) -> DriverConfig {
+        DriverConfig::new(crate::rt::Driver::IoUring, 8, spin, spinners)
     }
 
     /// A driver whose parks poll for up to `spin`.
     fn spinning_driver(spin: Duration) -> Driver {
-        let mut d = Driver::new(&RingConfig::new(8, spin, 1), None, true).unwrap();
+        let mut d = Driver::new(&cfg(spin, 1), None, true).unwrap();
         d.enable().unwrap();
         d
     }
@@ -798,21 +767,8 @@ mod tests {
     }
 
     #[test]
-    fn the_spin_gate_lets_at_most_max_rings_spin() {
-        let cfg = RingConfig::new(8, Duration::from_micros(50), 2);
-        let (a, b) = (cfg.spin.enter(), cfg.spin.enter());
-        assert!(a.is_some() && b.is_some());
-        assert!(cfg.spin.enter().is_none(), "a third ring waits its turn");
-        drop(a);
-        assert!(cfg.spin.enter().is_some(), "a turn ended frees a place");
-        let off = RingConfig::new(8, Duration::ZERO, 2);
-        assert!(off.spin.enter().is_none(), "a zero spin never spins");
-        assert_eq!(off.spin.spinning.load(Relaxed), 0, "and counts no spinner");
-    }
-
-    #[test]
     fn a_capped_park_comes_back_without_a_wake() {
-        let mut d = Driver::new(&RingConfig::new(8, Duration::ZERO, 0), None, false).unwrap();
+        let mut d = Driver::new(&cfg(Duration::ZERO, 0), None, false).unwrap();
         d.enable().unwrap();
         d.max_park = Some(Duration::from_millis(1));
         // Nothing will wake it: without the cap this park never returns.
@@ -821,7 +777,7 @@ mod tests {
 
     #[test]
     fn a_ring_parks_with_a_timeout_and_wakes_on_eventfd() {
-        let mut d = Driver::new(&RingConfig::new(8, Duration::ZERO, 0), None, false).unwrap();
+        let mut d = Driver::new(&cfg(Duration::ZERO, 0), None, false).unwrap();
         d.enable().unwrap();
         let t0 = std::time::Instant::now();
         d.park(Some(Duration::from_millis(5)), false);
@@ -839,8 +795,8 @@ mod tests {
 
     #[test]
     fn msg_ring_wakes_another_ring() {
-        let mut a = Driver::new(&RingConfig::new(8, Duration::ZERO, 0), None, true).unwrap();
-        let mut b = Driver::new(&RingConfig::new(8, Duration::ZERO, 0), Some(&a), true).unwrap();
+        let mut a = Driver::new(&cfg(Duration::ZERO, 0), None, true).unwrap();
+        let mut b = Driver::new(&cfg(Duration::ZERO, 0), Some(&a), true).unwrap();
         a.enable().unwrap();
         b.enable().unwrap();
         assert!(

@@ -7,6 +7,10 @@
 //! closed when the last clone drops. `close().await` closes it explicitly,
 //! after waiting for the in-flight ops, and reports close's error.
 //!
+//! Under the epoll driver the fd is registered with the epoll of the
+//! thread where an op on it first had to wait (`registration`), and
+//! removed from it just before it is closed.
+//!
 //! Called by the op files and by `aio-net`'s sockets.
 
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
@@ -25,6 +29,9 @@ struct Inner {
     ops: AtomicUsize,
     /// The waker of a pending `close()`.
     closer: Mutex<Option<Waker>>,
+    /// The epoll registration, once an op had to wait (epoll driver).
+    #[cfg(not(loom))]
+    reg: Mutex<Option<crate::driver::epoll::Registration>>,
 }
 
 /// A reference-counted file descriptor; closed when the last clone drops.
@@ -58,6 +65,8 @@ impl SharedFd {
                 closed: AtomicBool::new(false),
                 ops: AtomicUsize::new(0),
                 closer: Mutex::new(None),
+                #[cfg(not(loom))]
+                reg: Mutex::new(None),
             }),
         }
     }
@@ -102,6 +111,7 @@ impl SharedFd {
             return Ok(());
         };
         inner.closed.store(true, Relaxed);
+        inner.deregister();
         // No op names the fd any more and no clone is left: close it here.
         // (An IORING_OP_CLOSE would cost a ring round trip for the same
         // syscall.)
@@ -111,6 +121,50 @@ impl SharedFd {
             return Err(io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+#[cfg(not(loom))]
+impl SharedFd {
+    /// The fd's readiness under the epoll driver: its registration with
+    /// the epoll of this thread's driver, made on first use (or again if
+    /// the driver it was registered with is gone).
+    ///
+    /// # Errors
+    /// If this thread has no epoll driver, or `epoll_ctl` fails.
+    pub(crate) fn registration(&self) -> io::Result<Arc<super::ready::ScheduledIo>> {
+        let mut reg = self.inner.reg.lock();
+        if let Some(r) = &*reg {
+            if !r.is_dead() {
+                return Ok(r.io.clone());
+            }
+            r.deregister(self.inner.fd);
+        }
+        let poller = crate::scheduler::context::with_driver(|d| {
+            let d = d?.try_borrow().ok()?;
+            match &*d {
+                crate::driver::Driver::Epoll(e) => Some(e.poller().clone()),
+                crate::driver::Driver::Uring(_) => None,
+            }
+        });
+        let Some(poller) = poller else {
+            return Err(super::op::no_ring());
+        };
+        let r = poller.register(self.inner.fd)?;
+        let io = r.io.clone();
+        *reg = Some(r);
+        Ok(io)
+    }
+}
+
+impl Inner {
+    /// Removes the fd from the epoll it is registered with, if any: called
+    /// just before it is closed.
+    fn deregister(&self) {
+        #[cfg(not(loom))]
+        if let Some(r) = self.reg.lock().take() {
+            r.deregister(self.fd);
+        }
     }
 }
 
@@ -134,6 +188,7 @@ impl Drop for Inner {
         // `Arc` drop is ordered after every clone's, so Relaxed sees a
         // `close()`'s swap.
         if !self.closed.load(Relaxed) {
+            self.deregister();
             // SAFETY: the last reference: nothing else names the fd.
             unsafe { libc::close(self.fd) };
         }
@@ -152,6 +207,11 @@ impl fmt::Debug for OpFd {
 impl OpFd {
     pub(crate) fn raw(&self) -> RawFd {
         self.0.inner.fd
+    }
+
+    /// The shared fd (for its epoll registration).
+    pub(crate) fn shared(&self) -> &SharedFd {
+        &self.0
     }
 }
 

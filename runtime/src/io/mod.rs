@@ -1,24 +1,30 @@
-//! I/O on io_uring: owned buffers and the operations that use them.
+//! I/O: owned buffers and the operations that use them.
 //!
 //! This is the only door `aio-net` uses into the driver. Every operation
-//! is an [`Op`](ops::Op) future over a heap record that owns the
-//! operation's data (buffer, address, a counted reference to the fd):
-//! dropping the future before the kernel's completion keeps the record,
-//! and so the buffer and the fd, alive until that completion arrives, and
-//! asks the ring to cancel the operation. Buffers are passed by value and
-//! given back with the result ([`BufResult`]).
+//! is an [`Op`](ops::Op) future that owns the operation's data (buffer,
+//! address, a counted reference to the fd). On io_uring the data moves
+//! into a heap record when the op is submitted: dropping the future before
+//! the kernel's completion keeps the record, and so the buffer and the fd,
+//! alive until that completion arrives, and asks the ring to cancel the
+//! operation. On epoll the op runs its non-blocking syscall when polled
+//! and waits for readiness in between, so the kernel never holds its
+//! buffer after a poll returns. Buffers are passed by value and given back
+//! with the result ([`BufResult`]), the same on both drivers.
 //!
 //! Layout: `buf.rs` (the buffer traits), `slice.rs` (views of part of a
 //! buffer), `fd.rs` (`SharedFd`), `record.rs`
 //! (the record and its lifecycle, model-checked), `op.rs` (the future,
 //! submission and cancellation), `multi.rs` (multishot ops: one SQE, a
-//! queue of results, model-checked), `opcodes/` (one file per opcode).
+//! queue of results, model-checked), `ready.rs` and `wait.rs` (ops on the
+//! epoll driver: readiness, model-checked, and the try-wait-retry loop),
+//! `opcodes/` (one file per opcode).
 // Under loom only the record and fd protocols are built (for the models).
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
 mod buf;
 mod fd;
 pub(crate) mod multi;
+pub(crate) mod ready;
 pub(crate) mod record;
 mod slice;
 
@@ -26,6 +32,8 @@ mod slice;
 mod op;
 #[cfg(not(loom))]
 mod opcodes;
+#[cfg(not(loom))]
+mod wait;
 
 pub use buf::{BufResult, IoBuf, IoBufMut};
 pub use slice::Slice;
@@ -50,6 +58,7 @@ pub mod ops {
     pub use super::multi::{MultiAble, MultiOp};
     pub use super::op::{Op, OpAble};
     pub use super::opcodes::*;
+    pub use super::ready::Interest;
     pub use super::record::{Completion, OpData};
 }
 

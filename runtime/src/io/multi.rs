@@ -30,6 +30,12 @@
 //! the listen backlog). The consumer takes the queued results, then sees
 //! the end and arms a new op.
 //!
+//! # On the epoll driver
+//!
+//! There is no kernel-side op: each poll tries the syscall for one result
+//! and waits for readiness when it would block (`wait.rs`), so results are
+//! produced only as fast as they are taken, and the op never ends.
+//!
 //! Called by `opcodes/` and `aio-net`; calls the driver through `op.rs`.
 
 use super::record::{header_ref, release_ref, Completion, Header, Taken, Vtable};
@@ -58,6 +64,13 @@ pub unsafe trait MultiAble: Send + 'static {
     fn orphaned(_c: Completion) {}
     /// Results queued before the op pauses (see "Back-pressure" above).
     const MAX_QUEUED: usize = usize::MAX;
+    /// The epoll driver: the fd and direction each result waits for.
+    #[cfg(not(loom))]
+    fn ready_on(&self) -> (&super::fd::SharedFd, super::ready::Interest);
+    /// The epoll driver: one non-blocking try for the next result; `None`
+    /// if it would block.
+    #[cfg(not(loom))]
+    fn attempt(&mut self) -> Option<std::io::Result<u32>>;
 }
 
 /// What the completer and the consumer share.
@@ -211,7 +224,8 @@ pub use op::MultiOp;
 mod op {
     use super::{MultiAble, MultiRecord};
     use crate::driver::Mailbox;
-    use crate::io::op::{cancel, submit};
+    use crate::io::op::{cancel, driver_kind, no_ring, submit};
+    use crate::io::wait::Wait;
     use crate::loom::sync::Arc;
     use std::fmt;
     use std::task::{Context, Poll};
@@ -221,6 +235,8 @@ mod op {
         Idle(T),
         /// Submitted: the record and the ring that owns it.
         Armed(Arc<MultiRecord<T>>, Arc<Mailbox>),
+        /// On epoll: the data, tried for each result, and its wait.
+        Ready(T, Wait),
         /// The last result was returned.
         Ended,
     }
@@ -241,6 +257,7 @@ mod op {
             let s = match self.state {
                 State::Idle(_) => "idle",
                 State::Armed(..) => "armed",
+                State::Ready(..) => "readiness-based",
                 State::Ended => "ended",
             };
             f.debug_tuple("MultiOp").field(&s).finish()
@@ -262,26 +279,46 @@ mod op {
                 let State::Idle(data) = std::mem::replace(&mut self.state, State::Ended) else {
                     unreachable!()
                 };
-                let rec = MultiRecord::new(data);
-                // SAFETY: not submitted yet; nobody else can reach it.
-                let sqe = unsafe { rec.sqe() };
-                match submit(|| MultiRecord::into_raw(rec.clone()), sqe) {
-                    Ok(ring) => self.state = State::Armed(rec, ring),
-                    Err(e) => return Poll::Ready(Some(T::item(Err(e)))),
+                match driver_kind() {
+                    Some(crate::rt::Driver::Epoll) => {
+                        self.state = State::Ready(data, Wait::default());
+                    }
+                    Some(_) => {
+                        let rec = MultiRecord::new(data);
+                        // SAFETY: not submitted yet; nobody else can reach it.
+                        let sqe = unsafe { rec.sqe() };
+                        match submit(|| MultiRecord::into_raw(rec.clone()), sqe) {
+                            Ok(ring) => self.state = State::Armed(rec, ring),
+                            Err(e) => return Poll::Ready(Some(T::item(Err(e)))),
+                        }
+                    }
+                    None => return Poll::Ready(Some(T::item(Err(no_ring())))),
                 }
             }
-            let State::Armed(rec, _) = &self.state else {
-                return Poll::Ready(None);
-            };
-            match rec.poll(cx.waker()) {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Some(c)) => Poll::Ready(Some(T::item(super::super::op::to_result(c)))),
-                Poll::Ready(None) => {
-                    self.state = State::Ended;
-                    Poll::Ready(None)
+            match &mut self.state {
+                State::Armed(rec, _) => match rec.poll(cx.waker()) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Some(c)) => {
+                        Poll::Ready(Some(T::item(super::super::op::to_result(c))))
+                    }
+                    Poll::Ready(None) => {
+                        self.state = State::Ended;
+                        Poll::Ready(None)
+                    }
+                },
+                State::Ready(data, wait) => {
+                    let (_, interest) = data.ready_on();
+                    wait.poll(data, fd_of::<T>, interest, cx, T::attempt)
+                        .map(|r| Some(T::item(r)))
                 }
+                State::Idle(_) | State::Ended => Poll::Ready(None),
             }
         }
+    }
+
+    /// The fd a multishot op waits on.
+    fn fd_of<T: MultiAble>(data: &T) -> &crate::io::SharedFd {
+        data.ready_on().0
     }
 
     impl<T: MultiAble> Drop for MultiOp<T> {

@@ -2,9 +2,10 @@
 
 use super::call_soon::CallSoon as CallSoonInit;
 use super::exception::{default_handler, ExceptionContext};
+use super::Driver;
 use super::{Config, Flavor, Runtime, Shared};
 use crate::blocking::Pool;
-use crate::driver::RingConfig;
+use crate::driver::DriverConfig;
 use crate::loom::sync::Arc;
 use crate::scheduler::{current_thread, multi_thread};
 use crate::task::registry::Registry;
@@ -44,6 +45,7 @@ pub struct Builder {
     worker_threads: Option<usize>,
     thread_name: String,
     ring_entries: u32,
+    driver: Driver,
     park_spin: Duration,
     max_blocking_threads: usize,
     debug: Option<bool>,
@@ -59,6 +61,7 @@ impl fmt::Debug for Builder {
             .field("worker_threads", &self.worker_threads)
             .field("thread_name", &self.thread_name)
             .field("ring_entries", &self.ring_entries)
+            .field("driver", &self.driver)
             .field("park_spin", &self.park_spin)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("debug", &self.debug)
@@ -74,6 +77,7 @@ impl Builder {
             worker_threads: None,
             thread_name: "aio-worker".into(),
             ring_entries: 256,
+            driver: Driver::Auto,
             park_spin: Duration::from_micros(50),
             max_blocking_threads: 512,
             debug: None,
@@ -152,6 +156,24 @@ impl Builder {
     /// ```
     pub fn ring_entries(&mut self, n: u32) -> &mut Self {
         self.ring_entries = n;
+        self
+    }
+
+    /// Which I/O driver to run on (default [`Driver::Auto`]: io_uring, or
+    /// epoll where the kernel refuses io_uring; the environment variable
+    /// `AIO_DRIVER=io_uring|epoll` overrides `Auto`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::runtime::{Builder, Driver};
+    /// // A server that must run in a container whose seccomp profile
+    /// // refuses io_uring, without trying it first.
+    /// let rt = Builder::new_multi_thread().driver(Driver::Epoll).build().unwrap();
+    /// assert_eq!(rt.handle().driver(), Driver::Epoll);
+    /// ```
+    pub fn driver(&mut self, driver: Driver) -> &mut Self {
+        self.driver = driver;
         self
     }
 
@@ -273,14 +295,17 @@ impl Builder {
         self
     }
 
-    /// Starts the runtime: creates the rings (probing io_uring) and the
+    /// Starts the runtime: creates the drivers (probing io_uring) and the
     /// worker threads.
     ///
     /// # Errors
-    /// When the kernel refuses io_uring, the error says why (ENOSYS,
-    /// EPERM from `kernel.io_uring_disabled` or seccomp, ENOMEM from the
-    /// memlock limit) and what to do; `InvalidInput` for `start_paused` on
-    /// a multi_thread runtime.
+    /// With [`Driver::IoUring`], when the kernel refuses io_uring, the
+    /// error says why (ENOSYS, EPERM from `kernel.io_uring_disabled` or
+    /// seccomp, ENOMEM from the memlock limit) and what to do (with `Auto`
+    /// the runtime falls back to epoll instead). `InvalidInput` for
+    /// `start_paused` on a multi_thread runtime, or an `AIO_DRIVER` value
+    /// that names no driver. The OS error when a thread or an fd cannot be
+    /// created (a low `ulimit -n`).
     ///
     /// # Examples
     ///
@@ -295,6 +320,27 @@ impl Builder {
                 "start_paused needs the current_thread flavor (Builder::new_current_thread)",
             ));
         }
+        let requested = match self.driver {
+            Driver::Auto => Driver::from_env()?,
+            d => d,
+        };
+        match requested {
+            Driver::Auto => match self.build_on(Driver::IoUring) {
+                Err(e) if crate::driver::is_refusal(&e) => {
+                    let rt = self.build_on(Driver::Epoll)?;
+                    if rt.handle().is_debug() {
+                        report_fallback(&e);
+                    }
+                    Ok(rt)
+                }
+                r => r,
+            },
+            d => self.build_on(d),
+        }
+    }
+
+    /// Builds the runtime on `kind` (`IoUring` or `Epoll`).
+    fn build_on(&self, kind: Driver) -> io::Result<Runtime> {
         let workers = match self.kind {
             Kind::CurrentThread => 1,
             Kind::MultiThread => self
@@ -312,14 +358,19 @@ impl Builder {
                 .clone()
                 .unwrap_or_else(|| Arc::new(default_handler)),
             thread_name: self.thread_name.clone(),
-            ring: RingConfig::new(self.ring_entries, self.park_spin, (workers / 2).max(1)),
+            driver: DriverConfig::new(
+                kind,
+                self.ring_entries,
+                self.park_spin,
+                (workers / 2).max(1),
+            ),
         };
-        let ring = config.ring.clone();
+        let driver = config.driver.clone();
         let clock = Arc::new(Clock::new(self.start_paused));
         let blocking = Pool::new(self.max_blocking_threads, "aio-blocking".into());
         match self.kind {
             Kind::CurrentThread => {
-                let ct = current_thread::CtShared::new(&ring, clock.clone())?;
+                let ct = current_thread::CtShared::new(&driver, clock.clone())?;
                 let shared = Arc::new(Shared {
                     flavor: Flavor::CurrentThread(ct),
                     registry: Registry::new(1),
@@ -332,7 +383,7 @@ impl Builder {
                 Ok(Runtime::from_shared(shared))
             }
             Kind::MultiThread => {
-                let (mt, inits) = multi_thread::MtShared::new(workers, &ring)?;
+                let (mt, inits) = multi_thread::MtShared::new(workers, &driver)?;
                 let shared = Arc::new(Shared {
                     flavor: Flavor::MultiThread(mt),
                     registry: Registry::new(workers * 4),
@@ -346,5 +397,19 @@ impl Builder {
                 Ok(Runtime::from_shared(shared))
             }
         }
+    }
+}
+
+/// Says once per process, on stderr, that `Auto` fell back to epoll and why.
+#[cfg(loom)]
+fn report_fallback(_: &io::Error) {}
+
+/// Says once per process, on stderr, that `Auto` fell back to epoll and why.
+#[cfg(not(loom))]
+fn report_fallback(e: &io::Error) {
+    use crate::loom::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    if !REPORTED.swap(true, Relaxed) {
+        eprintln!("aio: io_uring is not available, running on the epoll driver instead: {e}");
     }
 }

@@ -238,8 +238,10 @@ impl Handle {
         self.shared.call_exception_handler(ctx)
     }
 
-    /// `io_uring_enter` calls made so far by every ring in this process (all
-    /// runtimes): a debug counter for measuring syscalls per request.
+    /// The driver's syscalls so far in this runtime: `io_uring_enter` calls
+    /// of its rings, or `epoll_wait` calls of its epoll instances (see
+    /// [`driver`](Self::driver)). A debug counter for measuring syscalls per
+    /// request.
     ///
     /// # Examples
     ///
@@ -247,17 +249,24 @@ impl Handle {
     /// let rt = aio::runtime::Runtime::new().unwrap();
     /// let before = rt.handle().io_uring_enters();
     /// rt.block_on(aio::sleep(std::time::Duration::from_millis(1)));
-    /// assert!(rt.handle().io_uring_enters() > before); // parking enters the ring
+    /// assert!(rt.handle().io_uring_enters() > before); // parking enters the driver
     /// ```
     pub fn io_uring_enters(&self) -> u64 {
-        #[cfg(not(loom))]
-        {
-            crate::driver::enters()
-        }
-        #[cfg(loom)]
-        {
-            0
-        }
+        self.shared.config.driver.enters.total()
+    }
+
+    /// The I/O driver this runtime runs on: `Driver::IoUring` or
+    /// `Driver::Epoll` (never `Auto`: it reports what `Auto` chose).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::runtime::Driver;
+    /// let rt = aio::runtime::Runtime::new().unwrap();
+    /// assert!(matches!(rt.handle().driver(), Driver::IoUring | Driver::Epoll));
+    /// ```
+    pub fn driver(&self) -> super::Driver {
+        self.shared.config.driver.kind
     }
 
     /// Wake signals (syscalls) sent to parked workers so far: a debug

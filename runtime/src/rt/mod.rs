@@ -8,6 +8,7 @@
 
 mod builder;
 pub(crate) mod call_soon;
+mod driver;
 pub(crate) mod exception;
 mod handle;
 mod runtime;
@@ -16,6 +17,7 @@ mod signal;
 
 pub use builder::Builder;
 pub use call_soon::{CallbackHandle, TimerHandle};
+pub use driver::Driver;
 pub use exception::ExceptionContext;
 pub use handle::{Handle, NoRuntime};
 pub use runtime::{run, Runtime};
@@ -41,8 +43,9 @@ pub(crate) struct Config {
     pub(crate) slow_poll_threshold: Duration,
     pub(crate) exception_handler: ExceptionHandler,
     pub(crate) thread_name: String,
-    /// Ring size, also for the rings of `block_on` threads.
-    pub(crate) ring: crate::driver::RingConfig,
+    /// The driver every thread of the runtime uses (workers, the
+    /// current_thread loop, `block_on` threads).
+    pub(crate) driver: crate::driver::DriverConfig,
 }
 
 /// Which scheduler runs this runtime's tasks.

@@ -9,7 +9,7 @@
 //! advances the clock to the next timer instead of sleeping.
 
 use super::context::{self, LocalTarget};
-use crate::driver::{Driver, RingConfig, Unparker};
+use crate::driver::{Driver, DriverConfig, Unparker};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::rt::{Flavor, Handle, Shared};
@@ -56,11 +56,11 @@ impl fmt::Debug for CtShared {
 }
 
 impl CtShared {
-    pub(crate) fn new(ring: &RingConfig, clock: Arc<Clock>) -> std::io::Result<CtShared> {
+    pub(crate) fn new(ring: &DriverConfig, clock: Arc<Clock>) -> std::io::Result<CtShared> {
         // Not single-issuer: block_on may be called from different threads
         // over the runtime's life.
         let driver = Driver::new(ring, None, false)?;
-        let unparker = driver.unparker.clone();
+        let unparker = driver.unparker().clone();
         Ok(CtShared {
             queue: Mutex::new(VecDeque::new()),
             local_owner: Mutex::new(None),

@@ -160,10 +160,10 @@ pub(crate) fn block_on<F: Future>(
     at: &'static Location<'static>,
 ) -> Result<F::Output, crate::task::TaskError> {
     let rt = handle.shared();
-    let driver = Driver::new(&rt.config.ring, None, true)
+    let driver = Driver::new(&rt.config.driver, None, true)
         .and_then(|mut d| d.enable().map(|()| d))
         .unwrap_or_else(|e| panic!("aio: could not create this thread's io_uring ring: {e}"));
-    let local = Arc::new(LocalShared::new(rt.clone(), driver.unparker.clone()));
+    let local = Arc::new(LocalShared::new(rt.clone(), driver.unparker().clone()));
     let driver = RefCell::new(driver);
     rt.locals.lock().push(local.clone());
     struct Unlist<'a>(&'a Shared, &'a Arc<LocalShared>);

@@ -5,7 +5,9 @@ use super::RawAddr;
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::multi::{MultiAble, MultiOp};
 use crate::io::op::{Op, OpAble};
+use crate::io::ready::Interest;
 use crate::io::record::{Completion, OpData};
+use crate::io::wait::syscall_result;
 use io_uring::{opcode, squeue, types};
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -40,7 +42,7 @@ impl OpData for Accept {
 }
 
 // SAFETY: the SQE points at `self.addr`, which the record owns; the fd is
-// held by `self.fd`.
+// held by `self.fd`; `attempt` passes only `self.addr`, for the call.
 unsafe impl OpAble for Accept {
     type Output = io::Result<(OwnedFd, RawAddr)>;
 
@@ -52,6 +54,25 @@ unsafe impl OpAble for Accept {
         )
         .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
         .build()
+    }
+
+    fn ready_on(&self) -> Option<(&SharedFd, Interest)> {
+        Some((self.fd.shared(), Interest::Read))
+    }
+
+    fn attempt(&mut self) -> Option<io::Result<u32>> {
+        self.addr.len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: the address storage and its length are ours, valid for
+        // the call; the listener is held open by `self.fd`.
+        let n = unsafe {
+            libc::accept4(
+                self.fd.raw(),
+                (&mut self.addr.storage as *mut libc::sockaddr_storage).cast(),
+                &mut self.addr.len,
+                libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            )
+        };
+        syscall_result(n as isize)
     }
 
     fn complete(self, res: io::Result<u32>) -> Self::Output {
@@ -98,7 +119,8 @@ pub fn accept_multi(listener: &SharedFd) -> MultiOp<AcceptMulti> {
 /// ```
 pub const ACCEPT_QUEUE_MAX: usize = 64;
 
-// SAFETY: the SQE references no memory; the fd is held by `self.fd`.
+// SAFETY: the SQE and `attempt` reference no memory; the fd is held by
+// `self.fd`.
 unsafe impl MultiAble for AcceptMulti {
     type Item = io::Result<OwnedFd>;
     const MAX_QUEUED: usize = ACCEPT_QUEUE_MAX;
@@ -107,6 +129,24 @@ unsafe impl MultiAble for AcceptMulti {
         opcode::AcceptMulti::new(types::Fd(self.fd.raw()))
             .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
             .build()
+    }
+
+    fn ready_on(&self) -> (&SharedFd, Interest) {
+        (self.fd.shared(), Interest::Read)
+    }
+
+    fn attempt(&mut self) -> Option<io::Result<u32>> {
+        // SAFETY: no address is asked for; the listener is held open by
+        // `self.fd`.
+        let n = unsafe {
+            libc::accept4(
+                self.fd.raw(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            )
+        };
+        syscall_result(n as isize)
     }
 
     fn item(res: io::Result<u32>) -> io::Result<OwnedFd> {

@@ -3,7 +3,9 @@
 use crate::io::buf::{BufResult, IoBufMut};
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::op::{Op, OpAble};
+use crate::io::ready::Interest;
 use crate::io::record::OpData;
+use crate::io::wait::syscall_result;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -63,6 +65,25 @@ unsafe impl<B: IoBufMut> OpAble for Recv<B> {
         opcode::Recv::new(types::Fd(self.fd.raw()), ptr, room as u32)
             .ioprio(ioprio)
             .build()
+    }
+
+    fn ready_on(&self) -> Option<(&SharedFd, Interest)> {
+        Some((self.fd.shared(), Interest::Read))
+    }
+
+    fn attempt(&mut self) -> Option<io::Result<u32>> {
+        let len = self.buf.bytes_total().min(crate::io::MAX_RW_COUNT);
+        // SAFETY: the buffer is ours, valid for writes of `len` bytes
+        // (IoBufMut), for the call.
+        let n = unsafe {
+            libc::recv(
+                self.fd.raw(),
+                self.buf.stable_mut_ptr().cast(),
+                len,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        syscall_result(n)
     }
 
     fn complete(mut self, res: io::Result<u32>) -> Self::Output {

@@ -4,7 +4,9 @@ use super::RawAddr;
 use crate::io::buf::{BufResult, IoBufMut};
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::op::{Op, OpAble};
+use crate::io::ready::Interest;
 use crate::io::record::OpData;
+use crate::io::wait::syscall_result;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -52,6 +54,22 @@ pub fn recv_from<B: IoBufMut>(socket: &SharedFd, buf: B) -> Op<RecvFrom<B>> {
 
 impl<B: IoBufMut> OpData for RecvFrom<B> {}
 
+impl<B: IoBufMut> RecvFrom<B> {
+    /// Points the header at the iovec and the address storage, and the
+    /// iovec at the buffer (from its start, at most `bytes_total()`).
+    fn point_msg(&mut self) {
+        self.iov = libc::iovec {
+            iov_base: self.buf.stable_mut_ptr().cast(),
+            iov_len: self.buf.bytes_total().min(crate::io::MAX_RW_COUNT),
+        };
+        self.addr = RawAddr::empty();
+        self.msg.msg_iov = &mut self.iov;
+        self.msg.msg_iovlen = 1;
+        self.msg.msg_name = (&mut self.addr.storage as *mut libc::sockaddr_storage).cast();
+        self.msg.msg_namelen = self.addr.len;
+    }
+}
+
 // SAFETY: the SQE points at `self.msg`, which points at `self.iov` and
 // `self.addr`; the iovec points into `self.buf` (at most `bytes_total()`
 // bytes from its start). All are
@@ -60,15 +78,21 @@ unsafe impl<B: IoBufMut> OpAble for RecvFrom<B> {
     type Output = BufResult<(usize, RawAddr), B>;
 
     fn sqe(&mut self) -> squeue::Entry {
-        self.iov = libc::iovec {
-            iov_base: self.buf.stable_mut_ptr().cast(),
-            iov_len: self.buf.bytes_total().min(crate::io::MAX_RW_COUNT),
-        };
-        self.msg.msg_iov = &mut self.iov;
-        self.msg.msg_iovlen = 1;
-        self.msg.msg_name = (&mut self.addr.storage as *mut libc::sockaddr_storage).cast();
-        self.msg.msg_namelen = self.addr.len;
+        self.point_msg();
         opcode::RecvMsg::new(types::Fd(self.fd.raw()), &mut self.msg).build()
+    }
+
+    fn ready_on(&self) -> Option<(&SharedFd, Interest)> {
+        Some((self.fd.shared(), Interest::Read))
+    }
+
+    fn attempt(&mut self) -> Option<io::Result<u32>> {
+        // The value may have moved since the last try: point again.
+        self.point_msg();
+        // SAFETY: the header points at our own iovec, buffer and address
+        // storage, valid for the call.
+        let n = unsafe { libc::recvmsg(self.fd.raw(), &mut self.msg, libc::MSG_DONTWAIT) };
+        syscall_result(n)
     }
 
     fn complete(mut self, res: io::Result<u32>) -> Self::Output {

@@ -3,7 +3,9 @@
 use crate::io::buf::{BufResult, IoBuf};
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::op::{Op, OpAble};
+use crate::io::ready::Interest;
 use crate::io::record::OpData;
+use crate::io::wait::syscall_result;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -47,6 +49,25 @@ unsafe impl<B: IoBuf> OpAble for Send<B> {
         opcode::Send::new(types::Fd(self.fd.raw()), ptr, len as u32)
             .flags(libc::MSG_NOSIGNAL)
             .build()
+    }
+
+    fn ready_on(&self) -> Option<(&SharedFd, Interest)> {
+        Some((self.fd.shared(), Interest::Write))
+    }
+
+    fn attempt(&mut self) -> Option<io::Result<u32>> {
+        let len = (self.buf.bytes_init() - self.offset).min(crate::io::MAX_RW_COUNT);
+        // SAFETY: `offset <= bytes_init()`; the buffer is ours, valid for
+        // reads of `len` bytes from there, for the call.
+        let n = unsafe {
+            libc::send(
+                self.fd.raw(),
+                self.buf.stable_ptr().add(self.offset).cast(),
+                len,
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
+        syscall_result(n)
     }
 
     fn complete(self, res: io::Result<u32>) -> Self::Output {

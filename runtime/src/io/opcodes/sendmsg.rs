@@ -5,7 +5,9 @@ use super::RawAddr;
 use crate::io::buf::{BufResult, IoBuf};
 use crate::io::fd::{OpFd, SharedFd};
 use crate::io::op::{Op, OpAble};
+use crate::io::ready::Interest;
 use crate::io::record::OpData;
+use crate::io::wait::syscall_result;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -67,6 +69,22 @@ fn new<B: IoBuf>(socket: &SharedFd, bufs: Vec<B>, addr: Option<RawAddr>) -> Op<S
 
 impl<B: IoBuf> OpData for SendMsg<B> {}
 
+impl<B: IoBuf> SendMsg<B> {
+    /// Points the header at the iovecs (made once: the buffers do not
+    /// change) and the destination.
+    fn point_msg(&mut self) {
+        if self.iov.is_empty() {
+            self.iov = iovecs(&self.bufs);
+        }
+        self.msg.msg_iov = self.iov.as_mut_ptr();
+        self.msg.msg_iovlen = self.iov.len() as _;
+        if let Some(a) = &mut self.addr {
+            self.msg.msg_name = (&mut a.storage as *mut libc::sockaddr_storage).cast();
+            self.msg.msg_namelen = a.len;
+        }
+    }
+}
+
 // SAFETY: the SQE points at `self.msg`, which points at `self.iov` (a heap
 // Vec built here and not touched again) and `self.addr`; the iovecs point
 // into `self.bufs`. All are owned by the record; the fd by `self.fd`.
@@ -74,16 +92,29 @@ unsafe impl<B: IoBuf> OpAble for SendMsg<B> {
     type Output = BufResult<usize, Vec<B>>;
 
     fn sqe(&mut self) -> squeue::Entry {
-        self.iov = iovecs(&self.bufs);
-        self.msg.msg_iov = self.iov.as_mut_ptr();
-        self.msg.msg_iovlen = self.iov.len() as _;
-        if let Some(a) = &mut self.addr {
-            self.msg.msg_name = (&mut a.storage as *mut libc::sockaddr_storage).cast();
-            self.msg.msg_namelen = a.len;
-        }
+        self.point_msg();
         opcode::SendMsg::new(types::Fd(self.fd.raw()), &self.msg)
             .flags(libc::MSG_NOSIGNAL as u32)
             .build()
+    }
+
+    fn ready_on(&self) -> Option<(&SharedFd, Interest)> {
+        Some((self.fd.shared(), Interest::Write))
+    }
+
+    fn attempt(&mut self) -> Option<io::Result<u32>> {
+        // The value may have moved since the last try: point again.
+        self.point_msg();
+        // SAFETY: the header points at our own iovecs (into our buffers)
+        // and address, valid for the call.
+        let n = unsafe {
+            libc::sendmsg(
+                self.fd.raw(),
+                &self.msg,
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
+        syscall_result(n)
     }
 
     fn complete(self, res: io::Result<u32>) -> Self::Output {

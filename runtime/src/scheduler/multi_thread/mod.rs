@@ -17,7 +17,7 @@ pub(crate) mod queue;
 pub(crate) mod worker;
 
 use crate::driver::unpark::{park_condvar, CondvarSignal};
-use crate::driver::{Driver, RingConfig, Unparker};
+use crate::driver::{Driver, DriverConfig, Unparker};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use crate::rt::Shared;
@@ -78,7 +78,10 @@ impl fmt::Debug for MtShared {
 
 impl MtShared {
     /// Creates the queues and the (disabled) rings of `n` workers.
-    pub(crate) fn new(n: usize, ring: &RingConfig) -> std::io::Result<(MtShared, Vec<WorkerInit>)> {
+    pub(crate) fn new(
+        n: usize,
+        ring: &DriverConfig,
+    ) -> std::io::Result<(MtShared, Vec<WorkerInit>)> {
         let mut remotes = Vec::with_capacity(n);
         let mut inits: Vec<WorkerInit> = Vec::with_capacity(n);
         for index in 0..n {
@@ -86,7 +89,7 @@ impl MtShared {
             let (local, steal) = queue::local();
             remotes.push(Remote {
                 steal,
-                unparker: driver.unparker.clone(),
+                unparker: driver.unparker().clone(),
                 saturated: AtomicBool::new(false),
             });
             inits.push(WorkerInit {

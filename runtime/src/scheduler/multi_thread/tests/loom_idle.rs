@@ -10,7 +10,7 @@
 use super::super::idle::Idle;
 use super::super::queue::{self, Inject, Local, RunQueue, Steal, Stealer};
 use crate::driver::Driver;
-use crate::driver::RingConfig;
+use crate::driver::DriverConfig;
 use crate::loom::model::{model, model_capped};
 use crate::loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Arc;
@@ -193,7 +193,12 @@ fn build(total: usize) -> (Arc<Model>, Vec<(Local, Driver)>) {
     let mut unparkers = Vec::new();
     for _ in 0..2 {
         let (l, s) = queue::local();
-        let d = Driver::new(&RingConfig::default(), None, true).unwrap();
+        let d = Driver::new(
+            &DriverConfig::new(crate::rt::Driver::Epoll, 8, std::time::Duration::ZERO, 1),
+            None,
+            true,
+        )
+        .unwrap();
         unparkers.push(d.unparker.clone());
         stealers.push(s);
         parts.push((l, d));
