@@ -666,8 +666,11 @@ fn build_ring(entries: u32, attach: Option<RawFd>, single_issuer: bool) -> io::R
 /// to do.
 pub(crate) fn explain(e: io::Error) -> io::Error {
     let msg = match e.raw_os_error() {
-        Some(libc::ENOSYS) => "io_uring is not available: this kernel has no io_uring support \
-             (ENOSYS). aio needs Linux 6.1 or later built with CONFIG_IO_URING=y"
+        Some(libc::ENOSYS) => "io_uring is not available (ENOSYS): either this kernel has no \
+             io_uring support (aio needs Linux 6.1 or later built with CONFIG_IO_URING=y), or a \
+             seccomp filter answers io_uring_setup with ENOSYS (container runtimes' default \
+             profiles and sandboxes do): allow io_uring_setup, io_uring_enter and \
+             io_uring_register"
             .to_string(),
         Some(libc::EPERM) => {
             let sysctl = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
@@ -709,6 +712,8 @@ mod tests {
     fn refusals_say_why_and_what_to_do() {
         assert!(msg(libc::ENOSYS).contains("no io_uring support"));
         assert!(msg(libc::ENOSYS).contains("Linux 6.1"));
+        // A seccomp filter may answer ENOSYS too (issue 12, item 9).
+        assert!(msg(libc::ENOSYS).contains("seccomp"), "{}", msg(libc::ENOSYS));
         let eperm = msg(libc::EPERM);
         assert!(eperm.contains("kernel.io_uring_disabled"), "{eperm}");
         assert!(eperm.contains("seccomp"), "{eperm}");
