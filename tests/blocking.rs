@@ -266,3 +266,30 @@ fn the_paused_clock_waits_for_blocking_work() {
         assert!(!timer.is_done());
     });
 }
+
+/// `max_blocking_threads(0)` is misuse the types cannot prevent: the
+/// builder panics saying what to do, as `worker_threads(0)` does, instead
+/// of silently raising the cap to 1 (issue 12, item 11). A builder-time
+/// check: no runtime runs, so there is no flavor to run it on; the
+/// current_thread builder is checked by the test below.
+#[test]
+#[should_panic(expected = "max_blocking_threads must be at least 1")]
+fn max_blocking_threads_zero_panics_with_a_message() {
+    aio::runtime::Builder::new_multi_thread().max_blocking_threads(0);
+}
+
+/// The same check on the builder of every flavor.
+#[test]
+fn max_blocking_threads_zero_panics_on_every_flavor() {
+    for flavor in Flavor::ALL {
+        let err = catch_unwind(|| {
+            flavor.builder().max_blocking_threads(0);
+        })
+        .expect_err("max_blocking_threads(0) must panic");
+        let text = panic_text(&*err).unwrap_or_default();
+        assert!(
+            text.contains("max_blocking_threads must be at least 1"),
+            "{flavor:?}: {text}"
+        );
+    }
+}

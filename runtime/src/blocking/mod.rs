@@ -60,12 +60,14 @@ impl fmt::Debug for Pool {
 
 impl Pool {
     pub(crate) fn new(max_threads: usize, thread_name: String) -> Pool {
+        // The builder refuses 0 (`Builder::max_blocking_threads` panics).
+        debug_assert!(max_threads > 0, "a blocking pool needs a thread");
         Pool {
             inner: Arc::new(Inner {
                 in_flight: AtomicUsize::new(0),
                 state: Mutex::new(State::default()),
                 cv: Condvar::new(),
-                max_threads: max_threads.max(1),
+                max_threads,
                 thread_name,
             }),
         }

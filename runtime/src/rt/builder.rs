@@ -184,6 +184,10 @@ impl Builder {
 
     /// Cap on blocking-pool threads (default 512).
     ///
+    /// # Panics
+    /// Panics if `n` is 0: `to_thread` and `spawn_blocking` need at least
+    /// one thread.
+    ///
     /// # Examples
     ///
     /// ```
@@ -192,6 +196,11 @@ impl Builder {
     /// assert_eq!(n, 4);
     /// ```
     pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(
+            n > 0,
+            "max_blocking_threads must be at least 1: to_thread and spawn_blocking need a \
+             thread to run on (pass 1 to run blocking work one closure at a time)"
+        );
         self.max_blocking_threads = n;
         self
     }
