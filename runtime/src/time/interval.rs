@@ -94,19 +94,22 @@ impl Interval {
         std::task::ready!(Pin::new(&mut self.sleep).poll(cx));
         let scheduled = self.sleep.deadline();
         let now = Instant::now();
-        let next = if now >= scheduled + self.period {
+        let due = later(scheduled, self.period);
+        let next = if now >= due {
             match self.missed {
-                MissedTickBehavior::Burst => scheduled + self.period,
-                MissedTickBehavior::Delay => now + self.period,
+                MissedTickBehavior::Burst => due,
+                MissedTickBehavior::Delay => later(now, self.period),
                 MissedTickBehavior::Skip => {
                     let behind = (now - scheduled).as_nanos();
-                    let p = self.period.as_nanos();
-                    let periods = (behind / p + 1) as u32;
-                    scheduled + self.period * periods
+                    let periods = u32::try_from(behind / self.period.as_nanos() + 1).ok();
+                    match periods.and_then(|n| self.period.checked_mul(n)) {
+                        Some(d) => later(scheduled, d),
+                        None => Instant::far_future(),
+                    }
                 }
             }
         } else {
-            scheduled + self.period
+            due
         };
         Pin::new(&mut self.sleep).reset(next);
         Poll::Ready(scheduled)
@@ -114,7 +117,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        let next = Instant::now() + self.period;
+        let next = later(Instant::now(), self.period);
         Pin::new(&mut self.sleep).reset(next);
     }
 
@@ -132,6 +135,12 @@ impl Interval {
     pub fn period(&self) -> Duration {
         self.period
     }
+}
+
+/// `at + d`, or a far-future instant when that overflows (as `sleep`
+/// does): `interval(Duration::MAX)` ticks once, then never again.
+fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or_else(Instant::far_future)
 }
 
 impl Stream for Interval {
