@@ -348,3 +348,38 @@ fn spawn_after_failure_is_cancelled_and_done_when_spawn_returns() {
         assert_eq!(polls.get(), 0, "{flavor:?}: a late child was polled");
     });
 }
+
+/// `TaskSet::join_next` spends the cooperative budget like a plain task
+/// join (tokio's `join_set_coop`; issue 12, item 11): over 1,000 finished
+/// tasks, a loop of `join_next` must return `Pending` at least once, so it
+/// yields to the other tasks of its worker.
+#[test]
+fn task_set_join_next_spends_the_cooperative_budget() {
+    const TASKS: usize = 1000;
+    on_all_flavors(|flavor| async move {
+        let mut set = TaskSet::new();
+        let refs: Vec<_> = (0..TASKS).map(|_| set.spawn(async {})).collect();
+        common::yield_until(|| refs.iter().all(|r| r.is_done())).await;
+        let (mut joined, mut pending) = (0, 0);
+        loop {
+            let mut next = Box::pin(set.join_next());
+            match common::poll_once(&mut next).await {
+                Some(Some(r)) => {
+                    r.unwrap();
+                    joined += 1;
+                }
+                Some(None) => break,
+                None => {
+                    pending += 1;
+                    drop(next);
+                    aio::task::yield_now().await;
+                }
+            }
+        }
+        assert_eq!(joined, TASKS, "{flavor:?}");
+        assert!(
+            pending >= 1,
+            "{flavor:?}: join_next never ran out of budget over {TASKS} finished tasks"
+        );
+    });
+}
