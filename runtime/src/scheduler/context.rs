@@ -201,10 +201,11 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(Option<&RefCell<Driver>>) -> R) -> R
 }
 
 /// Yields. On a multi_thread worker the wake is deferred until the worker
-/// has nothing else to run (its queues and the injector are empty), as
-/// tokio does, so yielding tasks cannot starve injected ones. Elsewhere
-/// (current_thread: asyncio's order) the task goes to the back of the
-/// queue at once.
+/// next polls its driver (every `DRIVER_POLL_INTERVAL` ticks) or has
+/// nothing else to run, whichever comes first, as tokio does: yielding
+/// tasks cannot starve injected ones, and a task that keeps waking itself
+/// cannot starve yielded ones. Elsewhere (current_thread: asyncio's order;
+/// the `block_on` thread) the task goes to the back of the queue at once.
 pub(crate) fn defer_yield(waker: &Waker) {
     let deferred = with_worker(|w| match w {
         Some(w) => {
