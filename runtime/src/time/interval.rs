@@ -73,6 +73,21 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 }
 
 /// The ticker of [`interval`]; also a `Stream` of tick instants.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use aio::stream::StreamExt;
+/// let rt = aio::runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = aio::time::Instant::now();
+///     let mut ticks = aio::time::interval(Duration::from_millis(10)).map(|at| at - start);
+///     assert_eq!(ticks.next().await, Some(Duration::ZERO));
+///     let later: Vec<_> = ticks.take(2).collect().await;
+///     assert_eq!(later, [Duration::from_millis(10), Duration::from_millis(20)]);
+/// });
+/// ```
 #[must_use = "an Interval does nothing until ticked"]
 pub struct Interval {
     sleep: Sleep,
