@@ -269,7 +269,7 @@ impl Driver {
         // SAFETY: plain syscall; the result is checked before use.
         let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if efd < 0 {
-            return Err(io::Error::last_os_error());
+            return Err(out_of_fds(io::Error::last_os_error(), "a ring's eventfd"));
         }
         // SAFETY: `efd` is a fresh fd that nothing else owns.
         let eventfd = Arc::new(unsafe { OwnedFd::from_raw_fd(efd) });
@@ -279,7 +279,7 @@ impl Driver {
         // SAFETY: plain syscall; the result is checked before use.
         let dup = unsafe { libc::fcntl(ring.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
         if dup < 0 {
-            return Err(io::Error::last_os_error());
+            return Err(out_of_fds(io::Error::last_os_error(), "a ring's waker fd"));
         }
         let signal = WakeSignal {
             fds: Mutex::new(Some(WakeFds {
@@ -688,14 +688,33 @@ pub(crate) fn explain(e: io::Error) -> io::Error {
              locked-memory limit is too low (see `ulimit -l`). Raise RLIMIT_MEMLOCK, or ask \
              for smaller rings with Builder::ring_entries"
             .to_string(),
-        Some(libc::EMFILE) | Some(libc::ENFILE) => "io_uring ring could not be created: out \
-             of file descriptors (raise `ulimit -n`)"
-            .to_string(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) => return out_of_fds(e, "an io_uring ring"),
         Some(libc::EINVAL) => "io_uring setup was rejected (EINVAL): the kernel is too old \
              for the features aio needs (Linux 6.1 or later), or Builder::ring_entries is \
              out of range (1..=32768)"
             .to_string(),
         _ => format!("io_uring setup failed: {e}"),
+    };
+    io::Error::new(e.kind(), format!("{msg} [{e}]"))
+}
+
+/// An `EMFILE` / `ENFILE` while creating one of a ring's descriptors (the
+/// ring, its eventfd, the dup its waker keeps), as an error that names the
+/// limit; any other error as it is.
+fn out_of_fds(e: io::Error, what: &str) -> io::Error {
+    let msg = match e.raw_os_error() {
+        Some(libc::EMFILE) => format!(
+            "{what} could not be created: this process is out of file descriptors. Its \
+             open-file limit (RLIMIT_NOFILE) is too low: each io_uring ring of aio takes 3 \
+             descriptors (one per worker, one for the thread in block_on / run); raise the \
+             limit (`ulimit -n`) or use fewer workers"
+        ),
+        Some(libc::ENFILE) => format!(
+            "{what} could not be created: the system is out of file descriptors (ENFILE: \
+             the system-wide limit fs.file-max, not this process's RLIMIT_NOFILE or \
+             `ulimit -n`, is reached)"
+        ),
+        _ => return e,
     };
     io::Error::new(e.kind(), format!("{msg} [{e}]"))
 }
@@ -719,6 +738,9 @@ mod tests {
         assert!(eperm.contains("seccomp"), "{eperm}");
         assert!(msg(libc::ENOMEM).contains("ulimit -l"));
         assert!(msg(libc::EINVAL).contains("ring_entries"));
+        let emfile = msg(libc::EMFILE);
+        assert!(emfile.contains("RLIMIT_NOFILE"), "{emfile}");
+        assert!(emfile.contains("ulimit -n"), "{emfile}");
         // The OS error stays visible.
         assert!(msg(libc::ENOMEM).contains("os error"));
     }

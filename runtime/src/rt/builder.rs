@@ -283,12 +283,16 @@ impl Builder {
     }
 
     /// Starts the runtime: creates the rings (probing io_uring) and the
-    /// worker threads.
+    /// worker threads. A multi_thread runtime also creates here the ring of
+    /// the thread that will call `run` / `block_on`, so that whatever can
+    /// fail at startup fails here.
     ///
     /// # Errors
-    /// When the kernel refuses io_uring, the error says why (ENOSYS,
-    /// EPERM from `kernel.io_uring_disabled` or seccomp, ENOMEM from the
-    /// memlock limit) and what to do; `InvalidInput` for `start_paused` on
+    /// When the kernel refuses io_uring, the error says why (ENOSYS from
+    /// the kernel or a seccomp filter, EPERM from `kernel.io_uring_disabled`
+    /// or seccomp, ENOMEM from the memlock limit) and what to do; when the
+    /// process is out of file descriptors, it names the open-file limit
+    /// (`RLIMIT_NOFILE`, `ulimit -n`); `InvalidInput` for `start_paused` on
     /// a multi_thread runtime.
     ///
     /// # Examples
