@@ -354,7 +354,11 @@ fn a_runtime_dropped_by_a_thread_local_destructor_shuts_down() {
         })
         .join()
         .expect("the thread exits cleanly");
-        assert_eq!(drops.get(), 1, "{flavor:?}: the leftover task was not dropped");
+        assert_eq!(
+            drops.get(),
+            1,
+            "{flavor:?}: the leftover task was not dropped"
+        );
         // A leftover spawn_local task: on current_thread it binds the
         // runtime to this thread, which shutdown must still recognise.
         let drops = Counter::new();
@@ -375,6 +379,10 @@ fn a_runtime_dropped_by_a_thread_local_destructor_shuts_down() {
         })
         .join()
         .expect("the thread exits cleanly");
-        assert_eq!(drops.get(), 1, "{flavor:?}: the leftover local task was not dropped");
+        assert_eq!(
+            drops.get(),
+            1,
+            "{flavor:?}: the leftover local task was not dropped"
+        );
     }
 }

@@ -72,7 +72,10 @@ fn next_map_filter_and_collect_on_every_aio_stream() {
                 yield i;
             }
         };
-        let evens: Vec<i32> = gen.filter(|i| std::future::ready(i % 2 == 0)).collect().await;
+        let evens: Vec<i32> = gen
+            .filter(|i| std::future::ready(i % 2 == 0))
+            .collect()
+            .await;
         assert_eq!(evens, [0, 2, 4], "{flavor:?}");
     });
 }

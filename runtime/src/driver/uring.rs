@@ -732,7 +732,11 @@ mod tests {
         assert!(msg(libc::ENOSYS).contains("no io_uring support"));
         assert!(msg(libc::ENOSYS).contains("Linux 6.1"));
         // A seccomp filter may answer ENOSYS too (issue 12, item 9).
-        assert!(msg(libc::ENOSYS).contains("seccomp"), "{}", msg(libc::ENOSYS));
+        assert!(
+            msg(libc::ENOSYS).contains("seccomp"),
+            "{}",
+            msg(libc::ENOSYS)
+        );
         let eperm = msg(libc::EPERM);
         assert!(eperm.contains("kernel.io_uring_disabled"), "{eperm}");
         assert!(eperm.contains("seccomp"), "{eperm}");
