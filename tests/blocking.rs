@@ -301,10 +301,12 @@ fn max_blocking_threads_zero_panics_on_every_flavor() {
 /// returns `false`.
 #[derive(Clone)]
 struct Meeting {
-    /// (arrived, arrived when the meeting broke).
-    state: Arc<(std::sync::Mutex<(usize, Option<usize>)>, std::sync::Condvar)>,
+    state: Arc<(std::sync::Mutex<MeetingState>, std::sync::Condvar)>,
     parties: usize,
 }
+
+/// (arrived, how many had arrived when the meeting broke).
+type MeetingState = (usize, Option<usize>);
 
 impl Meeting {
     /// How long a closure waits for the others before it declares them
