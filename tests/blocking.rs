@@ -266,3 +266,107 @@ fn the_paused_clock_waits_for_blocking_work() {
         assert!(!timer.is_done());
     });
 }
+
+/// `max_blocking_threads(0)` is misuse the types cannot prevent: the
+/// builder panics saying what to do, as `worker_threads(0)` does, instead
+/// of silently raising the cap to 1 (issue 12, item 11). A builder-time
+/// check: no runtime runs, so there is no flavor to run it on; the
+/// current_thread builder is checked by the test below.
+#[test]
+#[should_panic(expected = "max_blocking_threads must be at least 1")]
+fn max_blocking_threads_zero_panics_with_a_message() {
+    aio::runtime::Builder::new_multi_thread().max_blocking_threads(0);
+}
+
+/// The same check on the builder of every flavor.
+#[test]
+fn max_blocking_threads_zero_panics_on_every_flavor() {
+    for flavor in Flavor::ALL {
+        let err = catch_unwind(|| {
+            flavor.builder().max_blocking_threads(0);
+        })
+        .expect_err("max_blocking_threads(0) must panic");
+        let text = panic_text(&*err).unwrap_or_default();
+        assert!(
+            text.contains("max_blocking_threads must be at least 1"),
+            "{flavor:?}: {text}"
+        );
+    }
+}
+
+/// A meeting point for blocking closures: each one arrives and waits until
+/// `parties` have arrived. Only a failure detector has a time limit: if
+/// the closures are not all running at once, the first one to give up
+/// breaks the meeting (noting how many had arrived) and every closure
+/// returns `false`.
+#[derive(Clone)]
+struct Meeting {
+    state: Arc<(std::sync::Mutex<MeetingState>, std::sync::Condvar)>,
+    parties: usize,
+}
+
+/// (arrived, how many had arrived when the meeting broke).
+type MeetingState = (usize, Option<usize>);
+
+impl Meeting {
+    /// How long a closure waits for the others before it declares them
+    /// queued behind it (they should start within milliseconds).
+    const GIVE_UP: std::time::Duration = std::time::Duration::from_secs(30);
+
+    fn new(parties: usize) -> Meeting {
+        Meeting {
+            state: Arc::default(),
+            parties,
+        }
+    }
+
+    /// True if every party arrived while this one waited.
+    fn arrive_and_wait(&self) -> bool {
+        let (lock, cv) = &*self.state;
+        let mut s = lock.lock().unwrap();
+        s.0 += 1;
+        cv.notify_all();
+        let (mut s, r) = cv
+            .wait_timeout_while(s, Self::GIVE_UP, |s| s.0 < self.parties && s.1.is_none())
+            .unwrap();
+        if r.timed_out() && s.1.is_none() {
+            s.1 = Some(s.0);
+            cv.notify_all();
+        }
+        s.1.is_none()
+    }
+
+    /// How many closures were running at once when the meeting broke.
+    fn arrived_when_broken(&self) -> Option<usize> {
+        self.state.0.lock().unwrap().1
+    }
+}
+
+/// After two warm-up calls (one idle pool thread), a burst of ten
+/// `to_thread` jobs gets ten threads at once: an idle thread is claimed
+/// when a job is submitted, so the next job of the burst does not count it
+/// as idle too and queue behind it (issue 12, item 3). The jobs meet at a
+/// barrier of ten, which only all running at once can pass; counted, not
+/// timed. Each round takes a fresh runtime (a fresh pool with one idle
+/// thread), since the race is in how the burst meets that idle thread.
+#[test]
+fn a_burst_of_to_thread_jobs_gets_a_thread_each() {
+    const JOBS: usize = 10;
+    for _round in 0..4 {
+        on_all_flavors(|flavor| async move {
+            aio::to_thread(|| ()).await;
+            aio::to_thread(|| ()).await;
+            let meeting = Meeting::new(JOBS);
+            let jobs = (0..JOBS).map(|_| {
+                let m = meeting.clone();
+                aio::to_thread(move || m.arrive_and_wait())
+            });
+            let met = aio::future::gather(jobs).await;
+            assert!(
+                met.iter().all(|&m| m),
+                "{flavor:?}: only {:?} of {JOBS} to_thread jobs ran at once",
+                meeting.arrived_when_broken()
+            );
+        });
+    }
+}

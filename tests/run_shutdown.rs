@@ -308,3 +308,81 @@ fn workers_carry_the_configured_thread_name() {
     });
     assert_eq!(seen, caller);
 }
+
+/// A runtime kept in a thread-local is dropped by that thread-local's
+/// destructor when the thread exits, after aio's own thread-locals may
+/// already be gone (tokio's `runtime_in_thread_local`; issue 12, item 11).
+/// Shutdown must then degrade, not touch them: before, it panicked inside
+/// a thread-local destructor, which aborts the process. Two cases: a
+/// runtime only stored (as in tokio's test), and one used on that thread
+/// first (then aio's thread-locals are registered after the slot, so they
+/// are destroyed before it), with a leftover task whose destructor must
+/// still run.
+#[test]
+fn a_runtime_dropped_by_a_thread_local_destructor_shuts_down() {
+    use aio::runtime::Runtime;
+    use std::cell::RefCell;
+
+    thread_local! {
+        static SLOT: RefCell<Option<Runtime>> = const { RefCell::new(None) };
+    }
+
+    for flavor in Flavor::ALL {
+        let _dog = Watchdog::new(flavor, WATCHDOG);
+        // Only stored.
+        std::thread::spawn(move || {
+            SLOT.with(|s| *s.borrow_mut() = Some(flavor.runtime()));
+        })
+        .join()
+        .expect("the thread exits cleanly");
+        // Used first, with a leftover task.
+        let drops = Counter::new();
+        let d = drops.clone();
+        std::thread::spawn(move || {
+            SLOT.with(|s| *s.borrow_mut() = Some(flavor.runtime()));
+            SLOT.with(|s| {
+                let rt = s.borrow();
+                rt.as_ref().unwrap().block_on(async move {
+                    let guard = d.drop_guard();
+                    drop(aio::spawn(async move {
+                        let _guard = guard;
+                        pending::<()>().await
+                    }));
+                    aio::task::yield_now().await;
+                });
+            });
+        })
+        .join()
+        .expect("the thread exits cleanly");
+        assert_eq!(
+            drops.get(),
+            1,
+            "{flavor:?}: the leftover task was not dropped"
+        );
+        // A leftover spawn_local task: on current_thread it binds the
+        // runtime to this thread, which shutdown must still recognise.
+        let drops = Counter::new();
+        let d = drops.clone();
+        std::thread::spawn(move || {
+            SLOT.with(|s| *s.borrow_mut() = Some(flavor.runtime()));
+            SLOT.with(|s| {
+                let rt = s.borrow();
+                rt.as_ref().unwrap().block_on(async move {
+                    let guard = d.drop_guard();
+                    drop(aio::spawn_local(async move {
+                        let _guard = std::rc::Rc::new(guard);
+                        pending::<()>().await
+                    }));
+                    aio::task::yield_now().await;
+                });
+            });
+        })
+        .join()
+        .expect("the thread exits cleanly");
+        assert_eq!(
+            drops.get(),
+            1,
+            "{flavor:?}: the leftover local task was not dropped"
+        );
+    }
+}

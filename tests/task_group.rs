@@ -278,3 +278,108 @@ fn task_set_cancel_all_and_join_on_every_flavor() {
         assert_eq!(n, 50);
     });
 }
+
+/// A spawn after the group has failed returns a task that is already
+/// cancelled and done when `spawn` returns, whose future was never polled
+/// (API.md; issue 12, item 4). The late spawn happens in the destructor of
+/// a sibling that the failure cancels: the group has failed, and has not
+/// ended (it waits for that sibling). A spawn through a handle kept after
+/// the group ended behaves the same.
+#[test]
+fn spawn_after_failure_is_cancelled_and_done_when_spawn_returns() {
+    use std::sync::{Arc, Mutex};
+
+    /// (is_cancelled, is_done) of the late task, right after `spawn`.
+    type Seen = Arc<Mutex<Option<(bool, bool)>>>;
+
+    struct SpawnOnDrop {
+        group: aio::task::TaskGroupHandle<u8>,
+        polls: Counter,
+        seen: Seen,
+    }
+    impl Drop for SpawnOnDrop {
+        fn drop(&mut self) {
+            let p = self.polls.clone();
+            let late = self.group.spawn(async move {
+                p.bump();
+                Ok::<(), u8>(())
+            });
+            *self.seen.lock().unwrap() = Some((late.is_cancelled(), late.is_done()));
+        }
+    }
+
+    on_all_flavors(|flavor| async move {
+        let polls = Counter::new();
+        let seen: Seen = Arc::default();
+        let kept: Arc<Mutex<Option<aio::task::TaskGroupHandle<u8>>>> = Arc::default();
+        let (p, s, k) = (polls.clone(), seen.clone(), kept.clone());
+        let r: Result<(), _> = task_group(async move |tg: &TaskGroup<u8>| {
+            *k.lock().unwrap() = Some(tg.handle());
+            let guard = SpawnOnDrop {
+                group: tg.handle(),
+                polls: p,
+                seen: s,
+            };
+            let _sibling = tg.spawn(async move {
+                let _guard = guard;
+                std::future::pending::<Result<(), u8>>().await
+            });
+            let _failing = tg.spawn(async { Err::<(), u8>(1) });
+            std::future::pending::<()>().await;
+            Ok(())
+        })
+        .await;
+        assert!(r.is_err(), "{flavor:?}");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            Some((true, true)),
+            "{flavor:?}: (is_cancelled, is_done) when spawn returned after the failure"
+        );
+        // After the group ended.
+        let handle = kept.lock().unwrap().take().unwrap();
+        let p = polls.clone();
+        let mut after_end = handle.spawn(async move {
+            p.bump();
+            Ok::<(), u8>(())
+        });
+        assert!(after_end.is_cancelled(), "{flavor:?}");
+        assert!(after_end.is_done(), "{flavor:?}");
+        assert!((&mut after_end).await.unwrap_err().is_cancelled());
+        assert_eq!(polls.get(), 0, "{flavor:?}: a late child was polled");
+    });
+}
+
+/// `TaskSet::join_next` spends the cooperative budget like a plain task
+/// join (tokio's `join_set_coop`; issue 12, item 11): over 1,000 finished
+/// tasks, a loop of `join_next` must return `Pending` at least once, so it
+/// yields to the other tasks of its worker.
+#[test]
+fn task_set_join_next_spends_the_cooperative_budget() {
+    const TASKS: usize = 1000;
+    on_all_flavors(|flavor| async move {
+        let mut set = TaskSet::new();
+        let refs: Vec<_> = (0..TASKS).map(|_| set.spawn(async {})).collect();
+        common::yield_until(|| refs.iter().all(|r| r.is_done())).await;
+        let (mut joined, mut pending) = (0, 0);
+        loop {
+            let mut next = Box::pin(set.join_next());
+            match common::poll_once(&mut next).await {
+                Some(Some(r)) => {
+                    r.unwrap();
+                    joined += 1;
+                }
+                Some(None) => break,
+                None => {
+                    pending += 1;
+                    drop(next);
+                    aio::task::yield_now().await;
+                }
+            }
+        }
+        assert_eq!(joined, TASKS, "{flavor:?}");
+        assert!(
+            pending >= 1,
+            "{flavor:?}: join_next never ran out of budget over {TASKS} finished tasks"
+        );
+    });
+}

@@ -156,3 +156,43 @@ fn current_thread_work_that_never_parks_sends_no_unpark() {
         assert_eq!(h.unpark_count() - before, 0);
     });
 }
+
+/// A task that yields (`yield_now`, or `sleep(Duration::ZERO)`, which
+/// goes the same way) runs again within a bounded number of scheduler
+/// ticks, even while a task that keeps waking itself is always runnable on
+/// its worker (tokio's `ping_pong_saturation`; issue 12, item 11). Before,
+/// a multi_thread worker released yielded tasks only once its queues ran
+/// dry, which a self-waking task prevents forever. Counted, not timed: the
+/// spinner counts its polls and gives up after `SPIN_LIMIT` of them (only
+/// a failure detector; the yielders need a few hundred at most).
+#[test]
+fn a_yielded_task_runs_again_while_a_self_waking_task_spins() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    const SPIN_LIMIT: usize = 200_000;
+    on_all_flavors(|flavor| async move {
+        let done = Arc::new(AtomicBool::new(false));
+        let spins = Counter::new();
+        let (d, s) = (done.clone(), spins.clone());
+        let spinner = aio::spawn(std::future::poll_fn(move |cx| {
+            if d.load(SeqCst) || s.bump() >= SPIN_LIMIT {
+                return Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }));
+        let yielder = aio::spawn(async {
+            for _ in 0..3 {
+                aio::task::yield_now().await;
+                aio::sleep(std::time::Duration::ZERO).await;
+            }
+        });
+        yielder.await.unwrap();
+        done.store(true, SeqCst);
+        spinner.await.unwrap();
+        assert!(
+            spins.get() < SPIN_LIMIT,
+            "{flavor:?}: the yielded task did not run again while the spinner was polled \
+             {SPIN_LIMIT} times"
+        );
+    });
+}

@@ -75,3 +75,32 @@ fn wait_for_and_timeout_on_every_flavor() {
         assert!(r.is_cancelled());
     });
 }
+
+/// `interval(Duration::MAX)`: the first tick is immediate and the next one
+/// is so far away that it never comes, instead of "overflow when adding
+/// duration to instant" at the first tick (issue 12, item 11, tokio's
+/// `interval_at_panic`-style edge). The same for a huge period on every
+/// missed-tick behaviour, and for `reset`.
+#[test]
+fn an_interval_of_duration_max_ticks_once_and_never_overflows() {
+    use aio::time::MissedTickBehavior::{Burst, Delay, Skip};
+    on_all_flavors(|flavor| async move {
+        for behavior in [Burst, Delay, Skip] {
+            let start = Instant::now();
+            let mut iv = aio::time::interval(Duration::MAX);
+            iv.set_missed_tick_behavior(behavior);
+            let first = iv.tick().await;
+            assert!(first >= start, "{flavor:?} {behavior:?}");
+            let mut next = Box::pin(iv.tick());
+            assert_eq!(
+                common::poll_once(&mut next).await,
+                None,
+                "{flavor:?} {behavior:?}: the second tick is not due"
+            );
+            drop(next);
+            iv.reset();
+            let mut next = Box::pin(iv.tick());
+            assert_eq!(common::poll_once(&mut next).await, None, "{flavor:?}");
+        }
+    });
+}

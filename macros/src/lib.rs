@@ -158,12 +158,16 @@ pub fn select(input: TokenStream) -> TokenStream {
 /// Use it as `aio::stream!`.
 ///
 /// ```text
-/// let s = aio::stream! {
+/// use aio::stream::StreamExt;
+///
+/// let mut s = aio::stream! {
 ///     for i in 0..3 {
 ///         aio::sleep(Duration::from_millis(1)).await;
 ///         yield i;
 ///     }
 /// };
+/// assert_eq!(s.next().await, Some(0));
+/// assert_eq!(s.map(|i| i * 10).collect::<Vec<_>>().await, [10, 20]);
 /// ```
 ///
 /// [`Stream`]: https://docs.rs/futures-core/latest/futures_core/stream/trait.Stream.html

@@ -48,8 +48,26 @@ pub mod runtime {
 pub use blocking::{to_thread, ToThread};
 pub use time::wait_for;
 
-/// Async iteration: the `Stream` trait (futures' own, re-exported so that
-/// aio's streams work with the ecosystem's combinators).
+/// Async iteration: the `Stream` trait and its combinators, `StreamExt`
+/// (futures' own, re-exported, so that aio's streams work with the
+/// ecosystem's code and adapters).
+///
+/// # Examples
+///
+/// ```
+/// use aio::stream::StreamExt;
+/// aio::run(async {
+///     let q = aio::queue::Queue::new(0);
+///     for i in 1..=4 {
+///         q.put_nowait(i).unwrap();
+///     }
+///     q.shutdown(false);
+///     let mut s = q.stream().filter(|i| std::future::ready(i % 2 == 0)).map(|i| i * 10);
+///     assert_eq!(s.next().await, Some(20));
+///     assert_eq!(s.collect::<Vec<_>>().await, [40]);
+/// });
+/// ```
 pub mod stream {
     pub use futures_core::Stream;
+    pub use futures_util::stream::StreamExt;
 }

@@ -429,15 +429,14 @@ impl StreamReader {
     ///
     /// ```
     /// # aio::run(async {
-    /// use aio::stream::Stream;
-    /// use std::pin::Pin;
+    /// use aio::stream::StreamExt;
     ///
     /// let mut r = aio::net::StreamReader::default();
     /// r.feed_data(b"a\nb\nc");
     /// r.feed_eof();
     /// let mut lines = r.lines();
     /// let mut got = Vec::new();
-    /// while let Some(line) = std::future::poll_fn(|cx| Pin::new(&mut lines).poll_next(cx)).await {
+    /// while let Some(line) = lines.next().await {
     ///     got.push(line?);
     /// }
     /// assert_eq!(got, [b"a\n".to_vec(), b"b\n".to_vec(), b"c".to_vec()]);

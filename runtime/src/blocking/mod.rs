@@ -36,10 +36,22 @@ struct Inner {
     thread_name: String,
 }
 
+/// Who is idle, and who has been claimed (tokio's blocking pool and
+/// Python's `ThreadPoolExecutor` count the same way):
+///
+/// - `idle` counts the waiting threads that no job has claimed yet. A
+///   submit claims one (`idle -= 1`, `notify += 1`, then wakes a thread)
+///   or, with none left, starts a thread. So a burst of N jobs gets N
+///   threads (up to the cap), not one idle thread woken N times.
+/// - `notify` counts claims not yet taken up. A waiting thread that wakes
+///   with `notify > 0` takes one and goes to the queue; otherwise its wake
+///   was spurious (wait again) or its keep-alive ran out (exit; it was
+///   still counted in `idle`, so it takes itself out).
 #[derive(Default)]
 struct State {
     queue: VecDeque<Notified>,
     idle: usize,
+    notify: usize,
     threads: usize,
     shutdown: bool,
     handles: Vec<std::thread::JoinHandle<()>>,
@@ -60,12 +72,14 @@ impl fmt::Debug for Pool {
 
 impl Pool {
     pub(crate) fn new(max_threads: usize, thread_name: String) -> Pool {
+        // The builder refuses 0 (`Builder::max_blocking_threads` panics).
+        debug_assert!(max_threads > 0, "a blocking pool needs a thread");
         Pool {
             inner: Arc::new(Inner {
                 in_flight: AtomicUsize::new(0),
                 state: Mutex::new(State::default()),
                 cv: Condvar::new(),
-                max_threads: max_threads.max(1),
+                max_threads,
                 thread_name,
             }),
         }
@@ -85,6 +99,10 @@ impl Pool {
         }
         s.queue.push_back(task);
         if s.idle > 0 {
+            // Claim an idle thread for this job now, so that the next job
+            // of a burst does not count on it too.
+            s.idle -= 1;
+            s.notify += 1;
             self.inner.cv.notify_one();
         } else if s.threads < self.inner.max_threads {
             s.threads += 1;
@@ -153,21 +171,30 @@ fn run_job(inner: &Inner, rt: &Shared, task: Notified) {
 fn worker(inner: Arc<Inner>, handle: Handle) {
     crate::scheduler::context::set_thread_runtime(handle.clone());
     let mut s = inner.state.lock();
-    loop {
-        if let Some(task) = s.queue.pop_front() {
+    'run: loop {
+        // Busy: run what is queued.
+        while let Some(task) = s.queue.pop_front() {
             drop(s);
             run_job(&inner, handle.shared(), task);
             s = inner.state.lock();
-            continue;
         }
         if s.shutdown {
             break;
         }
+        // Idle until a submit claims this thread (see `State`).
         s.idle += 1;
-        let timed_out = inner.cv.wait_for(&mut s, KEEP_ALIVE).timed_out();
-        s.idle -= 1;
-        if timed_out && s.queue.is_empty() && !s.shutdown {
-            break;
+        loop {
+            let timed_out = inner.cv.wait_for(&mut s, KEEP_ALIVE).timed_out();
+            if s.notify > 0 {
+                s.notify -= 1;
+                continue 'run;
+            }
+            if s.shutdown || timed_out {
+                // Leaving unclaimed: no longer idle.
+                s.idle -= 1;
+                break 'run;
+            }
+            // A spurious wake: still idle, still unclaimed.
         }
     }
     s.threads -= 1;

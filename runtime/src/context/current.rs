@@ -288,7 +288,12 @@ pub(crate) fn lookup_current(id: usize) -> Option<Value> {
 }
 
 /// Runs `f` on the current context, creating an empty one if there is none.
+/// During thread-local teardown (a destructor run by another thread-local's
+/// destructor) there is no current context: `f` gets an empty one, whose
+/// `set`s are lost.
 pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> R {
-    let ctx = CURRENT.with(|c| c.borrow_mut().get_or_insert_with(Context::new).clone());
+    let ctx = CURRENT
+        .try_with(|c| c.borrow_mut().get_or_insert_with(Context::new).clone())
+        .unwrap_or_else(|_| Context::new());
     f(&ctx)
 }

@@ -202,11 +202,16 @@ impl Driver {
         // SAFETY: plain syscall; the result is checked.
         let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if epfd < 0 {
-            return Err(io::Error::last_os_error());
+            return Err(super::out_of_fds(
+                io::Error::last_os_error(),
+                "an epoll instance",
+            ));
         }
         // SAFETY: a fresh fd that nothing else owns.
         let epfd = unsafe { OwnedFd::from_raw_fd(epfd) };
-        let eventfd = Arc::new(super::new_eventfd()?);
+        let eventfd = Arc::new(
+            super::new_eventfd().map_err(|e| super::out_of_fds(e, "an epoll driver's eventfd"))?,
+        );
         let mut ev = libc::epoll_event {
             events: libc::EPOLLIN as u32,
             u64: TOKEN_WAKE,

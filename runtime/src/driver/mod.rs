@@ -188,6 +188,27 @@ mod real {
         })
     }
 
+    /// An `EMFILE` / `ENFILE` while creating one of a driver's descriptors
+    /// (a ring, an epoll instance, their eventfd, the dup a ring's waker
+    /// keeps), as an error that names the limit; any other error as it is.
+    pub(crate) fn out_of_fds(e: io::Error, what: &str) -> io::Error {
+        let msg = match e.raw_os_error() {
+            Some(libc::EMFILE) => format!(
+                "{what} could not be created: this process is out of file descriptors. Its \
+                 open-file limit (RLIMIT_NOFILE) is too low: each worker's driver takes 2 or \
+                 3 descriptors (one driver per worker, one for the thread in block_on / run); \
+                 raise the limit (`ulimit -n`) or use fewer workers"
+            ),
+            Some(libc::ENFILE) => format!(
+                "{what} could not be created: the system is out of file descriptors (ENFILE: \
+                 the system-wide limit fs.file-max, not this process's RLIMIT_NOFILE or \
+                 `ulimit -n`, is reached)"
+            ),
+            _ => return e,
+        };
+        io::Error::new(e.kind(), format!("{msg} [{e}]"))
+    }
+
     /// A non-blocking, close-on-exec eventfd.
     pub(crate) fn new_eventfd() -> io::Result<OwnedFd> {
         // SAFETY: plain syscall; the result is checked before use.

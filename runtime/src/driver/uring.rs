@@ -163,7 +163,8 @@ impl Driver {
             attach.map(|d| d.ring.as_raw_fd()),
             single_issuer,
         )?;
-        let eventfd = Arc::new(super::new_eventfd()?);
+        let eventfd =
+            Arc::new(super::new_eventfd().map_err(|e| super::out_of_fds(e, "a ring's eventfd"))?);
         let mut probe = io_uring::Probe::new();
         let probed = ring.submitter().register_probe(&mut probe).is_ok();
         check_features(&ring, probed.then_some(&probe))?;
@@ -171,7 +172,10 @@ impl Driver {
         // SAFETY: plain syscall; the result is checked before use.
         let dup = unsafe { libc::fcntl(ring.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
         if dup < 0 {
-            return Err(io::Error::last_os_error());
+            return Err(super::out_of_fds(
+                io::Error::last_os_error(),
+                "a ring's waker fd",
+            ));
         }
         let signal = WakeSignal {
             fds: Mutex::new(Some(WakeFds {
@@ -548,8 +552,11 @@ fn build_ring(entries: u32, attach: Option<RawFd>, single_issuer: bool) -> io::R
 /// to do.
 pub(crate) fn explain(e: io::Error) -> io::Error {
     let msg = match e.raw_os_error() {
-        Some(libc::ENOSYS) => "io_uring is not available: this kernel has no io_uring support \
-             (ENOSYS). aio needs Linux 6.1 or later built with CONFIG_IO_URING=y"
+        Some(libc::ENOSYS) => "io_uring is not available (ENOSYS): either this kernel has no \
+             io_uring support (aio needs Linux 6.1 or later built with CONFIG_IO_URING=y), or a \
+             seccomp filter answers io_uring_setup with ENOSYS (container runtimes' default \
+             profiles and sandboxes do): allow io_uring_setup, io_uring_enter and \
+             io_uring_register"
             .to_string(),
         Some(libc::EPERM) => {
             let sysctl = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
@@ -567,9 +574,7 @@ pub(crate) fn explain(e: io::Error) -> io::Error {
              locked-memory limit is too low (see `ulimit -l`). Raise RLIMIT_MEMLOCK, or ask \
              for smaller rings with Builder::ring_entries"
             .to_string(),
-        Some(libc::EMFILE) | Some(libc::ENFILE) => "io_uring ring could not be created: out \
-             of file descriptors (raise `ulimit -n`)"
-            .to_string(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) => return super::out_of_fds(e, "an io_uring ring"),
         Some(libc::EINVAL) => "io_uring setup was rejected (EINVAL): the kernel is too old \
              for the features aio needs (Linux 6.1 or later), or Builder::ring_entries is \
              out of range (1..=32768)"
@@ -669,11 +674,20 @@ mod tests {
     fn refusals_say_why_and_what_to_do() {
         assert!(msg(libc::ENOSYS).contains("no io_uring support"));
         assert!(msg(libc::ENOSYS).contains("Linux 6.1"));
+        // A seccomp filter may answer ENOSYS too (issue 12, item 9).
+        assert!(
+            msg(libc::ENOSYS).contains("seccomp"),
+            "{}",
+            msg(libc::ENOSYS)
+        );
         let eperm = msg(libc::EPERM);
         assert!(eperm.contains("kernel.io_uring_disabled"), "{eperm}");
         assert!(eperm.contains("seccomp"), "{eperm}");
         assert!(msg(libc::ENOMEM).contains("ulimit -l"));
         assert!(msg(libc::EINVAL).contains("ring_entries"));
+        let emfile = msg(libc::EMFILE);
+        assert!(emfile.contains("RLIMIT_NOFILE"), "{emfile}");
+        assert!(emfile.contains("ulimit -n"), "{emfile}");
         // The OS error stays visible, and so does the fallback.
         assert!(msg(libc::ENOMEM).contains("os error"));
         assert!(msg(libc::EPERM).contains("Driver::Epoll"));

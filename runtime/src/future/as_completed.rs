@@ -16,15 +16,14 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use std::future::poll_fn;
-/// use aio::stream::Stream;
+/// use aio::stream::StreamExt;
 /// aio::run(async {
-///     let mut s = Box::pin(aio::future::as_completed([30u64, 10, 20].map(|ms| async move {
+///     let mut s = aio::future::as_completed([30u64, 10, 20].map(|ms| async move {
 ///         aio::sleep(Duration::from_millis(ms)).await;
 ///         ms
-///     })));
+///     }));
 ///     let mut order = Vec::new();
-///     while let Some(ms) = poll_fn(|cx| s.as_mut().poll_next(cx)).await {
+///     while let Some(ms) = s.next().await {
 ///         order.push(ms);
 ///     }
 ///     assert_eq!(order, [10, 20, 30]);
@@ -57,14 +56,13 @@ impl<F> AsCompleted<F> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use std::future::poll_fn;
-    /// use aio::stream::Stream;
+    /// use aio::stream::StreamExt;
     /// aio::run(async {
     ///     let futs = [aio::spawn(async { 1 }), aio::spawn(async { aio::sleep(Duration::from_secs(3600)).await; 2 })];
-    ///     let mut s = Box::pin(aio::future::as_completed(futs).with_timeout(Duration::from_millis(10)));
-    ///     assert_eq!(poll_fn(|cx| s.as_mut().poll_next(cx)).await.unwrap().unwrap().unwrap(), 1);
-    ///     assert!(poll_fn(|cx| s.as_mut().poll_next(cx)).await.unwrap().is_err());
-    ///     assert!(poll_fn(|cx| s.as_mut().poll_next(cx)).await.is_none());
+    ///     let mut s = aio::future::as_completed(futs).with_timeout(Duration::from_millis(10));
+    ///     assert_eq!(s.next().await.unwrap().unwrap().unwrap(), 1);
+    ///     assert!(s.next().await.unwrap().is_err());
+    ///     assert!(s.next().await.is_none());
     /// });
     /// ```
     pub fn with_timeout(self, timeout: Duration) -> AsCompletedTimeout<F> {

@@ -188,17 +188,16 @@ impl<T> fmt::Debug for Join<'_, T> {
 /// # Examples
 ///
 /// ```
-/// use aio::stream::Stream;
-/// use std::pin::pin;
+/// use aio::stream::StreamExt;
 /// aio::run(async {
 ///     let q = aio::queue::Queue::new(0);
 ///     for i in 0..3 {
 ///         q.put_nowait(i).unwrap();
 ///     }
 ///     q.shutdown(false);
-///     let mut s = pin!(q.stream());
+///     let mut s = q.stream();
 ///     let mut got = Vec::new();
-///     while let Some(i) = std::future::poll_fn(|cx| s.as_mut().poll_next(cx)).await {
+///     while let Some(i) = s.next().await {
 ///         got.push(i);
 ///     }
 ///     assert_eq!(got, [0, 1, 2]);

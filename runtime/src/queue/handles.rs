@@ -354,14 +354,14 @@ macro_rules! queue_methods {
             /// # Examples
             ///
             /// ```
-            /// use aio::stream::Stream;
+            /// use aio::stream::StreamExt;
             /// aio::run(async {
             #[doc = concat!("    let q = aio::queue::", stringify!($name), "::new(0);")]
             ///     q.put_nowait(1).unwrap();
             ///     q.shutdown(false);
-            ///     let mut s = std::pin::pin!(q.stream());
-            ///     let next = std::future::poll_fn(|cx| s.as_mut().poll_next(cx));
-            ///     assert_eq!(next.await, Some(1));
+            ///     let mut s = q.stream();
+            ///     assert_eq!(s.next().await, Some(1));
+            ///     assert_eq!(s.next().await, None);
             /// });
             /// ```
             pub fn stream(&self) -> QueueStream<T> {

@@ -206,6 +206,10 @@ impl Builder {
 
     /// Cap on blocking-pool threads (default 512).
     ///
+    /// # Panics
+    /// Panics if `n` is 0: `to_thread` and `spawn_blocking` need at least
+    /// one thread.
+    ///
     /// # Examples
     ///
     /// ```
@@ -214,6 +218,11 @@ impl Builder {
     /// assert_eq!(n, 4);
     /// ```
     pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(
+            n > 0,
+            "max_blocking_threads must be at least 1: to_thread and spawn_blocking need a \
+             thread to run on (pass 1 to run blocking work one closure at a time)"
+        );
         self.max_blocking_threads = n;
         self
     }
@@ -296,16 +305,19 @@ impl Builder {
     }
 
     /// Starts the runtime: creates the drivers (probing io_uring) and the
-    /// worker threads.
+    /// worker threads. A multi_thread runtime also creates here the driver
+    /// of the thread that will call `run` / `block_on`, so that whatever
+    /// can fail at startup fails here.
     ///
     /// # Errors
     /// With [`Driver::IoUring`], when the kernel refuses io_uring, the
-    /// error says why (ENOSYS, EPERM from `kernel.io_uring_disabled` or
-    /// seccomp, ENOMEM from the memlock limit) and what to do (with `Auto`
-    /// the runtime falls back to epoll instead). `InvalidInput` for
+    /// error says why (ENOSYS from the kernel or a seccomp filter, EPERM
+    /// from `kernel.io_uring_disabled` or seccomp, ENOMEM from the memlock
+    /// limit) and what to do (with `Auto` the runtime falls back to epoll
+    /// instead). When the process is out of file descriptors, it names the
+    /// open-file limit (`RLIMIT_NOFILE`, `ulimit -n`). `InvalidInput` for
     /// `start_paused` on a multi_thread runtime, or an `AIO_DRIVER` value
-    /// that names no driver. The OS error when a thread or an fd cannot be
-    /// created (a low `ulimit -n`).
+    /// that names no driver.
     ///
     /// # Examples
     ///

@@ -40,6 +40,11 @@ struct Context {
     driver: Cell<Option<NonNull<RefCell<Driver>>>>,
 }
 
+// Every access goes through `try_with`: a runtime may be dropped (and so
+// shut down, running tasks' destructors) by another thread-local's
+// destructor, after this one is gone; `with` would then panic inside a
+// thread-local destructor, which aborts the process. Without the context,
+// the guards below do nothing and the readers see "no runtime".
 thread_local! {
     static CONTEXT: Context = const {
         Context {
@@ -73,18 +78,19 @@ pub(crate) fn enter_runtime(handle: Handle, local: Option<LocalTarget>) -> Reset
              running one (await the future instead, or use to_thread for blocking work)"
         );
     }
-    let prev = CONTEXT.with(|c| {
-        c.entered.set(true);
-        let h = c.handle.borrow_mut().replace(handle);
-        let l = std::mem::replace(&mut *c.local.borrow_mut(), local);
-        (h, l)
-    });
-    let mut prev = Some(prev);
+    let mut prev = CONTEXT
+        .try_with(|c| {
+            c.entered.set(true);
+            let h = c.handle.borrow_mut().replace(handle);
+            let l = std::mem::replace(&mut *c.local.borrow_mut(), local);
+            (h, l)
+        })
+        .ok();
     Reset(move || {
-        let (h, l) = prev.take().unwrap_or_default();
+        let Some((h, l)) = prev.take() else { return };
         // Swap the old values back in first: dropping a handle may run
         // arbitrary drops that look at the context.
-        let old = CONTEXT.with(|c| {
+        let old = CONTEXT.try_with(|c| {
             c.entered.set(false);
             let oh = std::mem::replace(&mut *c.handle.borrow_mut(), h);
             let ol = std::mem::replace(&mut *c.local.borrow_mut(), l);
@@ -102,13 +108,13 @@ pub(crate) fn is_entered() -> bool {
 
 /// Marks a worker thread as inside its runtime for its whole life.
 pub(crate) fn set_entered() {
-    CONTEXT.with(|c| c.entered.set(true));
+    let _ = CONTEXT.try_with(|c| c.entered.set(true));
 }
 
 /// Sets the runtime for a helper thread (workers, blocking pool) for its
 /// whole life.
 pub(crate) fn set_thread_runtime(handle: Handle) {
-    CONTEXT.with(|c| *c.handle.borrow_mut() = Some(handle));
+    let _ = CONTEXT.try_with(|c| *c.handle.borrow_mut() = Some(handle));
 }
 
 /// Reads this thread's runtime clock without cloning the handle; `None`
@@ -123,13 +129,13 @@ pub(crate) fn clock_now() -> Option<std::time::Instant> {
 /// Runs `f` with this thread's runtime by reference (no handle clone).
 #[track_caller]
 pub(crate) fn with_shared<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> R {
-    CONTEXT.with(|c| match c.handle.borrow().as_ref() {
-        Some(h) => f(h.shared()),
-        None => panic!(
+    match CONTEXT.try_with(|c| c.handle.borrow().as_ref().map(|h| f(h.shared()))) {
+        Ok(Some(r)) => r,
+        _ => panic!(
             "no running aio runtime: call this inside aio::run, #[aio::main], \
              Runtime::block_on, or a task"
         ),
-    })
+    }
 }
 
 /// The runtime this thread is in, if any.
@@ -142,8 +148,12 @@ pub(crate) fn try_handle() -> Option<Handle> {
 
 /// Marks `ptr` as the running task for the duration of a poll.
 pub(crate) fn enter_task(ptr: NonNull<Header>) -> Reset<impl FnMut()> {
-    let prev = CONTEXT.with(|c| c.current_task.replace(Some(ptr)));
-    Reset(move || CONTEXT.with(|c| c.current_task.set(prev)))
+    let prev = CONTEXT.try_with(|c| c.current_task.replace(Some(ptr)));
+    Reset(move || {
+        if let Ok(prev) = prev {
+            let _ = CONTEXT.try_with(|c| c.current_task.set(prev));
+        }
+    })
 }
 
 pub(crate) fn current_task() -> Option<TaskRef> {
@@ -157,8 +167,12 @@ pub(crate) fn current_task() -> Option<TaskRef> {
 pub(crate) fn set_worker(
     w: Option<NonNull<super::multi_thread::worker::WorkerCtx>>,
 ) -> Reset<impl FnMut()> {
-    let prev = CONTEXT.with(|c| c.worker.replace(w));
-    Reset(move || CONTEXT.with(|c| c.worker.set(prev)))
+    let prev = CONTEXT.try_with(|c| c.worker.replace(w));
+    Reset(move || {
+        if let Ok(prev) = prev {
+            let _ = CONTEXT.try_with(|c| c.worker.set(prev));
+        }
+    })
 }
 
 /// Runs `f` with this thread's worker context, if it is a worker.
@@ -176,12 +190,14 @@ pub(crate) fn set_io(
     timers: Option<NonNull<Timers>>,
     driver: Option<NonNull<RefCell<Driver>>>,
 ) -> Reset<impl FnMut()> {
-    let (pt, pd) = CONTEXT.with(|c| (c.timers.replace(timers), c.driver.replace(driver)));
+    let prev = CONTEXT.try_with(|c| (c.timers.replace(timers), c.driver.replace(driver)));
     Reset(move || {
-        CONTEXT.with(|c| {
-            c.timers.set(pt);
-            c.driver.set(pd);
-        })
+        if let Ok((pt, pd)) = prev {
+            let _ = CONTEXT.try_with(|c| {
+                c.timers.set(pt);
+                c.driver.set(pd);
+            });
+        }
     })
 }
 
@@ -201,10 +217,11 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(Option<&RefCell<Driver>>) -> R) -> R
 }
 
 /// Yields. On a multi_thread worker the wake is deferred until the worker
-/// has nothing else to run (its queues and the injector are empty), as
-/// tokio does, so yielding tasks cannot starve injected ones. Elsewhere
-/// (current_thread: asyncio's order) the task goes to the back of the
-/// queue at once.
+/// next polls its driver (every `DRIVER_POLL_INTERVAL` ticks) or has
+/// nothing else to run, whichever comes first, as tokio does: yielding
+/// tasks cannot starve injected ones, and a task that keeps waking itself
+/// cannot starve yielded ones. Elsewhere (current_thread: asyncio's order;
+/// the `block_on` thread) the task goes to the back of the queue at once.
 pub(crate) fn defer_yield(waker: &Waker) {
     let deferred = with_worker(|w| match w {
         Some(w) => {
@@ -247,15 +264,16 @@ pub(crate) fn enter_runtime_nested(
     handle: Handle,
     local: Option<LocalTarget>,
 ) -> Reset<impl FnMut()> {
-    let prev = CONTEXT.with(|c| {
-        let h = c.handle.borrow_mut().replace(handle);
-        let l = std::mem::replace(&mut *c.local.borrow_mut(), local);
-        (h, l)
-    });
-    let mut prev = Some(prev);
+    let mut prev = CONTEXT
+        .try_with(|c| {
+            let h = c.handle.borrow_mut().replace(handle);
+            let l = std::mem::replace(&mut *c.local.borrow_mut(), local);
+            (h, l)
+        })
+        .ok();
     Reset(move || {
         if let Some((h, l)) = prev.take() {
-            let old = CONTEXT.with(|c| {
+            let old = CONTEXT.try_with(|c| {
                 let oh = std::mem::replace(&mut *c.handle.borrow_mut(), h);
                 let ol = std::mem::replace(&mut *c.local.borrow_mut(), l);
                 (oh, ol)

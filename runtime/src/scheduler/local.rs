@@ -160,7 +160,14 @@ pub(crate) fn block_on<F: Future>(
     at: &'static Location<'static>,
 ) -> Result<F::Output, crate::task::TaskError> {
     let rt = handle.shared();
-    let driver = Driver::new(&rt.config.driver, None, true)
+    // The first call takes the ring `build` made (so that running short of
+    // file descriptors is an error from `build`); later ones make their own.
+    let spare = match &rt.flavor {
+        crate::rt::Flavor::MultiThread(mt) => mt.take_block_on_ring(),
+        crate::rt::Flavor::CurrentThread(_) => None,
+    };
+    let driver = spare
+        .map_or_else(|| Driver::new(&rt.config.driver, None, true), Ok)
         .and_then(|mut d| d.enable().map(|()| d))
         .unwrap_or_else(|e| panic!("aio: could not create this thread's io_uring ring: {e}"));
     let local = Arc::new(LocalShared::new(rt.clone(), driver.unparker().clone()));

@@ -194,8 +194,31 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// `is_failed()` (its `Err` or panic went into the group's error),
     /// `is_cancelled()`, or `is_panic()`.
     ///
+    /// Once the group has failed or ended, `spawn` returns a task that is
+    /// already cancelled and done (`is_cancelled()` and `is_done()` are
+    /// true when it returns), whose future was never polled.
+    ///
     /// # Panics
     /// Panics outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::task::{task_group, TaskGroup};
+    /// aio::run(async {
+    ///     let mut kept = None;
+    ///     let r = task_group(async |tg: &TaskGroup<&str>| {
+    ///         kept = Some(tg.handle());
+    ///         let child = tg.spawn(async { Ok::<_, &str>(2) });
+    ///         Ok(child.await.unwrap() * 10)
+    ///     })
+    ///     .await;
+    ///     assert_eq!(r.unwrap(), 20);
+    ///     // The group has ended: a late spawn is refused at once.
+    ///     let late = kept.unwrap().spawn(async { Ok::<_, &str>(3) });
+    ///     assert!(late.is_cancelled() && late.is_done());
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<T, F>(&self, f: F) -> Task<T>
     where
@@ -271,12 +294,18 @@ where
             inner: inner.clone(),
             id: task.id(),
         });
+        if let Some(n) = notified {
+            rt.schedule(n, false);
+        }
     } else {
-        // Never polled: cancelled before its first schedule.
+        // Refused: cancelled before its first schedule, and its first
+        // notification is run right here, which drops the future unpolled.
+        // So the handle is cancelled and done when `spawn` returns (as for
+        // a spawn after shutdown began, see `spawn_into`).
         task.cancel();
-    }
-    if let Some(n) = notified {
-        rt.schedule(n, false);
+        if let Some(n) = notified {
+            n.run();
+        }
     }
     task
 }

@@ -8,7 +8,7 @@ use crate::task::Schedule;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::{poll_fn, Future};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 #[derive(Default)]
 struct Ready {
@@ -111,10 +111,26 @@ impl<T: Send + 'static> TaskSet<T> {
     /// Waits for the next task to finish and returns its outcome; `None`
     /// when the set is empty.
     ///
+    /// Like a task join, each outcome spends a unit of the task's
+    /// cooperative budget: a loop over many finished tasks returns
+    /// `Pending` once in a while, so it lets the other tasks run.
+    ///
     /// # Cancel safety
     /// Cancel-safe: an outcome not returned stays in the set.
     pub async fn join_next(&mut self) -> Option<Result<T, TaskError>> {
-        poll_fn(|cx| loop {
+        poll_fn(|cx| {
+            let coop = std::task::ready!(crate::scheduler::coop::poll_proceed(cx));
+            let out = self.poll_join_next(cx);
+            if matches!(out, Poll::Ready(Some(_))) {
+                coop.made_progress();
+            }
+            out
+        })
+        .await
+    }
+
+    fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, TaskError>>> {
+        loop {
             if let Some(&id) = self.finishing.front() {
                 let task = self.tasks.get_mut(&id).expect("member");
                 return match task.poll_output(Some(cx.waker())) {
@@ -144,8 +160,7 @@ impl<T: Send + 'static> TaskSet<T> {
                     self.finishing.push_back(id);
                 }
             }
-        })
-        .await
+        }
     }
 
     /// Cancels every task in the set (they stay until joined).

@@ -73,6 +73,21 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 }
 
 /// The ticker of [`interval`]; also a `Stream` of tick instants.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use aio::stream::StreamExt;
+/// let rt = aio::runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = aio::time::Instant::now();
+///     let mut ticks = aio::time::interval(Duration::from_millis(10)).map(|at| at - start);
+///     assert_eq!(ticks.next().await, Some(Duration::ZERO));
+///     let later: Vec<_> = ticks.take(2).collect().await;
+///     assert_eq!(later, [Duration::from_millis(10), Duration::from_millis(20)]);
+/// });
+/// ```
 #[must_use = "an Interval does nothing until ticked"]
 pub struct Interval {
     sleep: Sleep,
@@ -94,19 +109,22 @@ impl Interval {
         std::task::ready!(Pin::new(&mut self.sleep).poll(cx));
         let scheduled = self.sleep.deadline();
         let now = Instant::now();
-        let next = if now >= scheduled + self.period {
+        let due = later(scheduled, self.period);
+        let next = if now >= due {
             match self.missed {
-                MissedTickBehavior::Burst => scheduled + self.period,
-                MissedTickBehavior::Delay => now + self.period,
+                MissedTickBehavior::Burst => due,
+                MissedTickBehavior::Delay => later(now, self.period),
                 MissedTickBehavior::Skip => {
                     let behind = (now - scheduled).as_nanos();
-                    let p = self.period.as_nanos();
-                    let periods = (behind / p + 1) as u32;
-                    scheduled + self.period * periods
+                    let periods = u32::try_from(behind / self.period.as_nanos() + 1).ok();
+                    match periods.and_then(|n| self.period.checked_mul(n)) {
+                        Some(d) => later(scheduled, d),
+                        None => Instant::far_future(),
+                    }
                 }
             }
         } else {
-            scheduled + self.period
+            due
         };
         Pin::new(&mut self.sleep).reset(next);
         Poll::Ready(scheduled)
@@ -114,7 +132,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        let next = Instant::now() + self.period;
+        let next = later(Instant::now(), self.period);
         Pin::new(&mut self.sleep).reset(next);
     }
 
@@ -132,6 +150,12 @@ impl Interval {
     pub fn period(&self) -> Duration {
         self.period
     }
+}
+
+/// `at + d`, or a far-future instant when that overflows (as `sleep`
+/// does): `interval(Duration::MAX)` ticks once, then never again.
+fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or_else(Instant::far_future)
 }
 
 impl Stream for Interval {

@@ -58,6 +58,11 @@ pub(crate) struct MtShared {
     idle: Idle,
     pub(crate) shutdown: AtomicBool,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// The ring of the first `block_on` / `run` thread, created (disabled)
+    /// by `build`, so that a process short of file descriptors gets the
+    /// error from `build`, not a panic in `run`. Later `block_on` calls
+    /// create their own.
+    block_on_ring: Mutex<Option<Driver>>,
 }
 
 /// What a worker thread starts with.
@@ -84,6 +89,7 @@ impl MtShared {
     ) -> std::io::Result<(MtShared, Vec<WorkerInit>)> {
         let mut remotes = Vec::with_capacity(n);
         let mut inits: Vec<WorkerInit> = Vec::with_capacity(n);
+        let block_on_ring = Driver::new(ring, None, true)?;
         for index in 0..n {
             let driver = Driver::new(ring, inits.first().map(|w| &w.driver), true)?;
             let (local, steal) = queue::local();
@@ -104,6 +110,7 @@ impl MtShared {
             idle: Idle::new(n),
             shutdown: AtomicBool::new(false),
             threads: Mutex::new(Vec::with_capacity(n)),
+            block_on_ring: Mutex::new(Some(block_on_ring)),
         };
         Ok((mt, inits))
     }
@@ -137,6 +144,12 @@ impl MtShared {
 
     pub(crate) fn idle(&self) -> &Idle {
         &self.idle
+    }
+
+    /// The ring `build` made for a `block_on` thread, if no call has
+    /// taken it yet.
+    pub(crate) fn take_block_on_ring(&self) -> Option<Driver> {
+        self.block_on_ring.lock().take()
     }
 
     pub(crate) fn unpark_count(&self) -> u64 {
@@ -179,6 +192,8 @@ impl MtShared {
         while let Some(t) = self.inject.pop() {
             drop(t);
         }
+        // A ring made for a block_on that never came.
+        drop(self.take_block_on_ring());
     }
 }
 

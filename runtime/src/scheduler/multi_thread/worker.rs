@@ -4,7 +4,9 @@
 //! the LIFO slot, the local queue, the injector; then stealing (as a
 //! searcher); then parking in the ring. Every `DRIVER_POLL_INTERVAL` ticks
 //! a busy worker polls its ring and timer wheel without blocking, so I/O
-//! and timers progress under load.
+//! and timers progress under load, and puts the tasks that yielded since
+//! back on its queue (so a yield returns within that many ticks, whatever
+//! else is runnable).
 //!
 //! Who helps whom: tasks woken by a worker's own ring or timers wake no
 //! sibling. A worker that keeps up runs dry and parks often; one busy for
@@ -37,7 +39,8 @@ pub(crate) struct WorkerCtx {
     pub(crate) rt: Arc<Shared>,
     run_queue: Local,
     lifo: RefCell<Option<Notified>>,
-    /// Wakers of tasks that yielded, woken when the worker runs dry.
+    /// Wakers of tasks that yielded, woken at the next driver poll
+    /// (`maintenance`) or when the worker runs dry, whichever comes first.
     deferred: RefCell<Vec<std::task::Waker>>,
     /// The other buffer of `deferred` (swapped in, so neither reallocates).
     deferred_spare: RefCell<Vec<std::task::Waker>>,
@@ -171,11 +174,17 @@ impl WorkerCtx {
         true
     }
 
+    /// Every `DRIVER_POLL_INTERVAL` ticks: poll the ring and the wheel
+    /// without blocking, and release the tasks that yielded (tokio's rule:
+    /// deferred tasks go back to the queue at each driver poll, not only
+    /// when the worker runs dry, so a task that keeps waking itself cannot
+    /// starve them).
     fn maintenance(&self) {
         self.in_driver.set(true);
         crate::driver::drive(&self.driver, |d| d.poll());
         self.timers.process();
         self.in_driver.set(false);
+        self.wake_deferred();
         self.check_saturated();
     }
 
