@@ -1,8 +1,9 @@
 //! `Incoming`: a listener's connections through one multishot accept.
 
+use crate::listening::Listening;
+use crate::loom::sync::Arc;
 use crate::{TcpStream, UnixStream};
 use aio_runtime::io::ops::{self, AcceptMulti, MultiOp};
-use aio_runtime::io::SharedFd;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
@@ -48,9 +49,11 @@ impl Accepted for UnixStream {}
 /// queue has drained arms a new one. A slow consumer never turns a flood
 /// of connections into a flood of open fds.
 ///
-/// It holds the listening socket open (a clone of its fd) until dropped.
-/// Dropping it cancels the accept and closes connections accepted but not
-/// yet taken (their clients see a reset). Unlike `accept` on the listener,
+/// It keeps the socket listening until dropped, even after the listener
+/// is gone. Dropping it cancels the accept and closes connections
+/// accepted but not yet taken (their clients see a reset); once the
+/// listener and all its `Incoming`s are dropped, the socket stops
+/// listening at once. Unlike `accept` on the listener,
 /// no peer address comes with a connection (the kernel cannot report it
 /// for multishot accepts): ask the stream (`peer_addr`).
 ///
@@ -75,7 +78,7 @@ impl Accepted for UnixStream {}
 /// # Ok::<(), std::io::Error>(()) }).unwrap();
 /// ```
 pub struct Incoming<S: Accepted> {
-    fd: SharedFd,
+    listening: Arc<Listening>,
     /// The armed accept; `None` before the first call and after the kernel
     /// ended one (re-armed by the next call).
     op: Option<MultiOp<AcceptMulti>>,
@@ -85,16 +88,16 @@ pub struct Incoming<S: Accepted> {
 impl<S: Accepted> fmt::Debug for Incoming<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Incoming")
-            .field("fd", &self.fd)
+            .field("listening", &self.listening)
             .field("armed", &self.op.is_some())
             .finish()
     }
 }
 
 impl<S: Accepted> Incoming<S> {
-    pub(crate) fn new(fd: SharedFd) -> Incoming<S> {
+    pub(crate) fn new(listening: Arc<Listening>) -> Incoming<S> {
         Incoming {
-            fd,
+            listening,
             op: None,
             _stream: std::marker::PhantomData,
         }
@@ -115,7 +118,7 @@ impl<S: Accepted> Incoming<S> {
     /// for the next call.
     pub async fn accept(&mut self) -> io::Result<S> {
         poll_fn(|cx| loop {
-            let fd = &self.fd;
+            let fd = self.listening.fd();
             let op = self.op.get_or_insert_with(|| ops::accept_multi(fd));
             match op.poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
