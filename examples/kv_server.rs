@@ -27,6 +27,11 @@
 //! server panic. The store is a `HashMap` split into shards, each behind a
 //! `std::sync::Mutex` held only for the few instructions of one command
 //! (never across an `.await`), which is cheaper here than an async lock.
+//!
+//! The accept loop survives running out of file descriptors
+//! (`incoming().with_backoff()`: it waits and serves again once clients
+//! leave), and SIGINT or SIGTERM stop the server cleanly, so that it can be
+//! restarted on the same port at once.
 
 #[path = "common/server_args.rs"]
 mod args;
@@ -535,8 +540,25 @@ async fn serve(stream: TcpStream, db: Arc<Db>) -> io::Result<()> {
     }
 }
 
+/// Accepts until the listener fails; running out of file descriptors only
+/// pauses it (`with_backoff`).
+async fn accept_loop(listener: TcpListener, db: Arc<Db>) -> io::Result<()> {
+    let mut incoming = listener.incoming().with_backoff();
+    loop {
+        let stream = incoming.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let db = db.clone();
+        drop(aio::spawn(async move {
+            if let Err(e) = serve(stream, db).await {
+                args::report(&e);
+            }
+        }));
+    }
+}
+
 fn main() -> io::Result<()> {
     let args = args::parse("kv_server", 6379, false);
+    let stop = args::stop_signal();
     let rt = aio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .build()?;
@@ -544,15 +566,9 @@ fn main() -> io::Result<()> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
         println!("listening on {}", listener.local_addr()?);
         let db = Arc::new(Db::new());
-        loop {
-            let (stream, _) = listener.accept().await?;
-            stream.set_nodelay(true)?;
-            let db = db.clone();
-            drop(aio::spawn(async move {
-                if let Err(e) = serve(stream, db).await {
-                    args::report(&e);
-                }
-            }));
+        aio::select! {
+            res = accept_loop(listener, db) => res,
+            _ = stop => Ok(()),
         }
     })
 }
