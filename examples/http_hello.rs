@@ -50,23 +50,23 @@ use aio::net::{TcpListener, TcpStream};
 #[path = "common/http.rs"]
 mod http;
 
-/// Bytes kept free in the input buffer before each read.
-const READ_SPARE: usize = 16 * 1024;
+/// Bytes read at most per read call.
+const READ_SIZE: usize = 16 * 1024;
 
 /// Serves one connection until EOF, an error, or a request that closes it.
 async fn serve(stream: TcpStream) -> io::Result<()> {
-    let mut input = Vec::with_capacity(READ_SPARE);
-    let mut out = Vec::with_capacity(READ_SPARE);
+    let mut conn = http::Conn::new();
+    let mut input = Vec::with_capacity(READ_SIZE);
+    let mut out = Vec::with_capacity(READ_SIZE);
     loop {
-        if input.capacity() - input.len() < READ_SPARE / 4 {
-            input.reserve(READ_SPARE);
-        }
+        input.clear();
         let (res, buf) = stream.read(input).await;
         input = buf;
-        if res? == 0 {
+        let n = res?;
+        if n == 0 {
             return Ok(());
         }
-        let next = http::process(&mut input, &mut out);
+        let next = conn.feed(&input[..n], &mut out);
         if !out.is_empty() {
             let (res, buf) = stream.write_all(out).await;
             out = buf;
