@@ -17,7 +17,8 @@
 //! values of `save` and `appendonly` that `redis-benchmark` asks for,
 //! `CONFIG SET ..` and `CLIENT ..` answer `+OK`, `INFO` a short bulk
 //! string); anything else is `-ERR unknown command 'x'`. Expired keys are
-//! dropped lazily, when next touched.
+//! dropped lazily, when next touched. An `EX`/`PX` whose deadline does not
+//! fit Redis's range answers `-ERR invalid expire time in 'set' command`.
 //!
 //! Each connection is one task on the raw owned-buffer socket API: read
 //! into an empty 16 KiB buffer, feed the bytes to the connection's
@@ -46,7 +47,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aio::net::{TcpListener, TcpStream};
 use resp::{parse_int, Flow, ProtocolError};
@@ -296,15 +297,10 @@ fn set(db: &Db, args: &[&[u8]], now: Instant, out: &mut Vec<u8>) {
             let Some(v) = opts.next().and_then(|v| parse_int(v)) else {
                 return error(out, "value is not an integer or out of range");
             };
-            if v <= 0 {
+            let Some(deadline) = deadline(now, v, is("EX")) else {
                 return error(out, "invalid expire time in 'set' command");
-            }
-            let v = v as u64;
-            ttl = Some(if is("EX") {
-                Duration::from_secs(v)
-            } else {
-                Duration::from_millis(v)
-            });
+            };
+            ttl = Some(deadline);
         } else if is("KEEPTTL") && ttl.is_none() {
             keep_ttl = true;
         } else if is("NX") && !xx {
@@ -333,7 +329,7 @@ fn set(db: &Db, args: &[&[u8]], now: Instant, out: &mut Vec<u8>) {
         return;
     }
     let expires = match (ttl, keep_ttl, old) {
-        (Some(d), _, _) => now.checked_add(d),
+        (Some(deadline), _, _) => Some(deadline),
         (None, true, Some(e)) => e.expires,
         _ => None,
     };
@@ -347,6 +343,20 @@ fn set(db: &Db, args: &[&[u8]], now: Instant, out: &mut Vec<u8>) {
     if !get {
         simple(out, "OK");
     }
+}
+
+/// The deadline of `EX v` (`seconds`) or `PX v`, checked as Redis does:
+/// positive, and the deadline in ms since the epoch fits an `i64`; `None`
+/// is `invalid expire time` (it used to be a key that never expired).
+fn deadline(now: Instant, v: i64, seconds: bool) -> Option<Instant> {
+    let ms = if seconds { v.checked_mul(1000)? } else { v };
+    let epoch_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    if ms <= 0 || ms.checked_add(epoch_ms).is_none() {
+        return None;
+    }
+    now.checked_add(Duration::from_millis(ms as u64))
 }
 
 fn incr(db: &Db, key: &[u8], now: Instant, out: &mut Vec<u8>) {
@@ -530,5 +540,36 @@ mod tests {
         assert_eq!(feed(&db, b"get k\nexists k\n").0, "$-1\r\n:0\r\n");
         feed(&db, b"set k v px 100000\n");
         assert_eq!(feed(&db, b"get k\n").0, "$1\r\nv\r\n");
+    }
+
+    /// Issue 12, item 7: `SET k v EX 99999999999999999` answered `+OK` and
+    /// the key never expired (the deadline overflowed to "none").
+    #[test]
+    fn out_of_range_expire_times_are_refused() {
+        let db = Db::new();
+        for cmd in [
+            "set k v ex 99999999999999999",
+            "set k v ex 9223372036854775",
+            "set k v px 9223372036854775807",
+            "set k v px 9223372036854000000",
+            "set k v ex 0",
+            "set k v px -5",
+        ] {
+            assert_eq!(
+                feed(&db, format!("{cmd}\n").as_bytes()).0,
+                "-ERR invalid expire time in 'set' command\r\n",
+                "{cmd}"
+            );
+        }
+        assert_eq!(feed(&db, b"exists k\n").0, ":0\r\n", "nothing was set");
+        assert_eq!(
+            feed(&db, b"set k v ex 99999999999999999999\n").0,
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        // A far deadline that fits is kept, as a deadline.
+        assert_eq!(feed(&db, b"set k v ex 100000000000\n").0, "+OK\r\n");
+        assert!(db.shard(b"k").get(&b"k"[..]).unwrap().expires.is_some());
+        assert_eq!(feed(&db, b"set k v px 100000000000000\n").0, "+OK\r\n");
+        assert!(db.shard(b"k").get(&b"k"[..]).unwrap().expires.is_some());
     }
 }
