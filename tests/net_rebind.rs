@@ -1,7 +1,8 @@
 //! A listening port is free for a new `bind` as soon as its listener is
 //! gone: after the listener (and every `Incoming` of it) is dropped or
 //! closed, after a stream server's `wait_closed`, and when `run` returns,
-//! even while an accept is armed in the ring. `TcpListener::bind` sets
+//! even while an accept is armed in the ring; when `run` returns, the
+//! listening sockets are closed too. `TcpListener::bind` sets
 //! `SO_REUSEADDR`, as tokio and asyncio do, so a port whose last
 //! connection is in `TIME_WAIT` can be bound again.
 //!
@@ -35,6 +36,25 @@ fn rebind(port: u16, what: &str, flavor: Flavor) {
     if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
         panic!("[{flavor:?}] {what}: port {port} still bound: {e}");
     }
+}
+
+/// The inode of a listener's socket.
+fn inode(l: &TcpListener) -> u64 {
+    // SAFETY: an all-zero `stat` is a valid value for fstat to overwrite.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes into `st`, which we own; the fd is open while
+    // `l` lives.
+    assert_eq!(unsafe { libc::fstat(l.as_raw_fd(), &mut st) }, 0);
+    st.st_ino
+}
+
+/// Whether a descriptor of this process still refers to the socket `ino`.
+fn socket_open(ino: u64) -> bool {
+    let name = format!("socket:[{ino}]");
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .any(|target| target.to_str() == Some(&name))
 }
 
 /// A listener on a fresh port, and the port.
@@ -129,9 +149,11 @@ fn the_port_is_free_when_run_returns_with_accepts_still_armed() {
         let _dog = Watchdog::new(flavor, common::WATCHDOG);
         // A leftover task with an armed multishot accept, a leftover
         // one-shot accept, and a stream server nobody closed.
-        let ports: [u16; 3] = flavor.runtime().run(async {
+        let (ports, inodes): ([u16; 3], [u64; 2]) = flavor.runtime().run(async {
             let (a, pa) = listener().await;
             let (b, pb) = listener().await;
+            let inodes = [inode(&a), inode(&b)];
+            assert!(inodes.iter().all(|&ino| socket_open(ino)));
             let pc = free_port();
             let armed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let n = armed.clone();
@@ -155,11 +177,17 @@ fn the_port_is_free_when_run_returns_with_accepts_still_armed() {
             let (mut r, _w) = aio::net::open_connection("127.0.0.1", pc).await.unwrap();
             assert_eq!(r.read(10).await.unwrap(), b"");
             yield_until(|| armed.load(std::sync::atomic::Ordering::SeqCst) == 2).await;
-            std::mem::forget(server); // the handle does not own the server
-            [pa, pb, pc]
+            drop(server); // the handle does not own the server
+            ([pa, pb, pc], inodes)
         });
         for port in ports {
             rebind(port, "run returned", flavor);
+        }
+        for ino in inodes {
+            assert!(
+                !socket_open(ino),
+                "[{flavor:?}] a listener's fd outlived run"
+            );
         }
     }
     // And with `block_on`, then `shutdown`.
