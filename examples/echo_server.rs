@@ -1,9 +1,11 @@
 //! A TCP echo server on 127.0.0.1, written twice: asyncio-style with
 //! `aio::net::start_server` and a `StreamReader`/`StreamWriter` pair per
 //! connection (the default), and with the low-level owned-buffer sockets
-//! (`--raw`: `TcpListener::accept`, then `TcpStream::read` into a reused
-//! 64 KiB `Vec` and `write_all` of it back), which is the fast path that
-//! `benches/net.rs` measures against tokio.
+//! (`--raw`: `TcpListener::incoming().with_backoff()`, then
+//! `TcpStream::read` into a reused 64 KiB `Vec` and `write_all` of it
+//! back), which is the fast path that `benches/net.rs` measures against
+//! tokio. Both survive running out of file descriptors, and both stop
+//! cleanly on SIGINT or SIGTERM.
 //!
 //! ```text
 //! cargo run --release --example echo_server -- [--port P] [--workers N] [--raw]
@@ -66,8 +68,20 @@ fn report(res: io::Result<()>) {
     }
 }
 
+/// The `--raw` accept loop: until the listener fails; running out of file
+/// descriptors only pauses it (`with_backoff`).
+async fn accept_loop(listener: TcpListener) -> io::Result<()> {
+    let mut incoming = listener.incoming().with_backoff();
+    loop {
+        let stream = incoming.accept().await?;
+        let _ = stream.set_nodelay(true);
+        drop(aio::spawn(async move { report(echo_raw(stream).await) }));
+    }
+}
+
 fn main() -> io::Result<()> {
     let args = args::parse("echo_server", 0, true);
+    let stop = args::stop_signal();
     let rt = aio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .build()?;
@@ -75,15 +89,18 @@ fn main() -> io::Result<()> {
         if args.raw {
             let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
             println!("listening on {}", listener.local_addr()?);
-            loop {
-                let (stream, _) = listener.accept().await?;
-                stream.set_nodelay(true)?;
-                drop(aio::spawn(async move { report(echo_raw(stream).await) }));
+            aio::select! {
+                res = accept_loop(listener) => res,
+                _ = stop => Ok(()),
             }
         } else {
+            // start_server's accept loop backs off by itself.
             let server = aio::net::start_server(echo_streams, "127.0.0.1", args.port).await?;
             println!("listening on {}", server.local_addrs()[0]);
-            server.serve_forever().await;
+            aio::select! {
+                _ = server.serve_forever() => {}
+                _ = stop => server.close(),
+            }
             Ok(())
         }
     })

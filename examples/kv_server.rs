@@ -17,145 +17,46 @@
 //! values of `save` and `appendonly` that `redis-benchmark` asks for,
 //! `CONFIG SET ..` and `CLIENT ..` answer `+OK`, `INFO` a short bulk
 //! string); anything else is `-ERR unknown command 'x'`. Expired keys are
-//! dropped lazily, when next touched.
+//! dropped lazily, when next touched. An `EX`/`PX` whose deadline does not
+//! fit Redis's range answers `-ERR invalid expire time in 'set' command`.
 //!
 //! Each connection is one task on the raw owned-buffer socket API: read
-//! into the spare capacity of a per-connection buffer (a slice view), parse every complete
-//! command it holds (pipelining), answer them all in one `write_all`, keep
-//! the incomplete tail for the next read. Malformed input answers
-//! `-ERR Protocol error: ..` and closes that connection; no input makes the
-//! server panic. The store is a `HashMap` split into shards, each behind a
+//! into an empty 16 KiB buffer, feed the bytes to the connection's
+//! incremental RESP parser (`common/resp.rs`), which runs every command
+//! they complete (pipelining), answer them all in one `write_all`. The
+//! parser keeps only an incomplete request between reads and bounds it: a
+//! bulk string is at most 512 MiB (`proto-max-bulk-len`), a request at
+//! most 513 MiB, refused at the bulk header that would exceed it, before
+//! its data arrives. Malformed input answers `-ERR Protocol error: ..` and
+//! closes that connection; no input makes the server panic. The store is
+//! a `HashMap` split into shards, each behind a
 //! `std::sync::Mutex` held only for the few instructions of one command
 //! (never across an `.await`), which is cheaper here than an async lock.
+//!
+//! The accept loop survives running out of file descriptors
+//! (`incoming().with_backoff()`: it waits and serves again once clients
+//! leave), and SIGINT or SIGTERM stop the server cleanly, so that it can be
+//! restarted on the same port at once.
 
 #[path = "common/server_args.rs"]
 mod args;
+#[path = "common/resp.rs"]
+mod resp;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::SocketAddr;
-use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aio::io::IoBuf;
 use aio::net::{TcpListener, TcpStream};
+use resp::{parse_int, Flow, ProtocolError};
 
-/// Largest bulk string accepted (Redis allows 512 MiB).
-const MAX_BULK: usize = 16 << 20;
-/// Most elements in one request array.
-const MAX_ARGS: usize = 1 << 20;
-/// Longest inline command line, and longest `*`/`$` header line.
-const MAX_INLINE: usize = 64 * 1024;
-/// Bytes kept free in a connection's input buffer before each read.
-const READ_SPARE: usize = 16 * 1024;
+/// Bytes read at most per read call.
+const READ_SIZE: usize = 16 * 1024;
 /// Shards of the store.
 const SHARDS: usize = 16;
-
-// ------------------------------------------------------------------ parser
-
-/// Malformed input: answered with `-ERR Protocol error: <msg>`, then the
-/// connection closes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ProtocolError(&'static str);
-
-/// Parses the command at the front of `buf`. `Ok(None)`: incomplete, read
-/// more. `Ok(Some(n))`: a command of `n` bytes, its arguments left in
-/// `args` as ranges of `buf` (no arguments for an empty line or `*0`).
-fn parse_command(buf: &[u8], args: &mut Vec<Range<usize>>) -> Result<Option<usize>, ProtocolError> {
-    args.clear();
-    match buf.first() {
-        None => Ok(None),
-        Some(b'*') => parse_array(buf, args),
-        Some(_) => parse_inline(buf, args),
-    }
-}
-
-/// The header line at `buf[pos..]` (without `\r\n`) and the position
-/// after it, or `None` when it is not complete yet.
-fn header_line(buf: &[u8], pos: usize) -> Result<Option<(&[u8], usize)>, ProtocolError> {
-    let rest = &buf[pos..];
-    match rest.windows(2).position(|w| w == b"\r\n") {
-        Some(end) => Ok(Some((&rest[..end], pos + end + 2))),
-        None if rest.len() > MAX_INLINE => Err(ProtocolError("too long header line")),
-        None => Ok(None),
-    }
-}
-
-/// A signed decimal as Redis writes lengths: no sign but `-`, no spaces.
-fn parse_int(s: &[u8]) -> Option<i64> {
-    let (neg, digits) = match s.strip_prefix(b"-") {
-        Some(d) => (true, d),
-        None => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let v = digits.iter().try_fold(0i64, |v, d| {
-        v.checked_mul(10)?.checked_add(i64::from(d - b'0'))
-    })?;
-    Some(if neg { -v } else { v })
-}
-
-fn parse_array(buf: &[u8], args: &mut Vec<Range<usize>>) -> Result<Option<usize>, ProtocolError> {
-    let Some((line, mut pos)) = header_line(buf, 0)? else {
-        return Ok(None);
-    };
-    let n = parse_int(&line[1..]).ok_or(ProtocolError("invalid multibulk length"))?;
-    if n <= 0 {
-        return Ok(Some(pos));
-    }
-    if n as u64 > MAX_ARGS as u64 {
-        return Err(ProtocolError("invalid multibulk length"));
-    }
-    for _ in 0..n {
-        match buf.get(pos) {
-            None => return Ok(None),
-            Some(b'$') => {}
-            Some(_) => return Err(ProtocolError("expected '$'")),
-        }
-        let Some((line, start)) = header_line(buf, pos)? else {
-            return Ok(None);
-        };
-        let len = parse_int(&line[1..])
-            .filter(|&l| (0..=MAX_BULK as i64).contains(&l))
-            .ok_or(ProtocolError("invalid bulk length"))? as usize;
-        let end = start + len;
-        if buf.len() < end + 2 {
-            return Ok(None);
-        }
-        if &buf[end..end + 2] != b"\r\n" {
-            return Err(ProtocolError("bulk string not followed by CRLF"));
-        }
-        args.push(start..end);
-        pos = end + 2;
-    }
-    Ok(Some(pos))
-}
-
-fn parse_inline(buf: &[u8], args: &mut Vec<Range<usize>>) -> Result<Option<usize>, ProtocolError> {
-    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
-        return if buf.len() > MAX_INLINE {
-            Err(ProtocolError("too big inline request"))
-        } else {
-            Ok(None)
-        };
-    };
-    let mut i = 0;
-    while i < nl {
-        if buf[i].is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < nl && !buf[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        args.push(start..i);
-    }
-    Ok(Some(nl + 1))
-}
 
 // ------------------------------------------------------------------- store
 
@@ -251,13 +152,6 @@ fn printable(name: &[u8]) -> String {
 }
 
 // ---------------------------------------------------------------- commands
-
-/// What the connection does after a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flow {
-    Continue,
-    Close,
-}
 
 /// Runs one command (`args[0]` is its name) and appends its reply.
 fn execute(db: &Db, args: &[&[u8]], out: &mut Vec<u8>) -> Flow {
@@ -404,15 +298,10 @@ fn set(db: &Db, args: &[&[u8]], now: Instant, out: &mut Vec<u8>) {
             let Some(v) = opts.next().and_then(|v| parse_int(v)) else {
                 return error(out, "value is not an integer or out of range");
             };
-            if v <= 0 {
+            let Some(deadline) = deadline(now, v, is("EX")) else {
                 return error(out, "invalid expire time in 'set' command");
-            }
-            let v = v as u64;
-            ttl = Some(if is("EX") {
-                Duration::from_secs(v)
-            } else {
-                Duration::from_millis(v)
-            });
+            };
+            ttl = Some(deadline);
         } else if is("KEEPTTL") && ttl.is_none() {
             keep_ttl = true;
         } else if is("NX") && !xx {
@@ -441,7 +330,7 @@ fn set(db: &Db, args: &[&[u8]], now: Instant, out: &mut Vec<u8>) {
         return;
     }
     let expires = match (ttl, keep_ttl, old) {
-        (Some(d), _, _) => now.checked_add(d),
+        (Some(deadline), _, _) => Some(deadline),
         (None, true, Some(e)) => e.expires,
         _ => None,
     };
@@ -455,6 +344,20 @@ fn set(db: &Db, args: &[&[u8]], now: Instant, out: &mut Vec<u8>) {
     if !get {
         simple(out, "OK");
     }
+}
+
+/// The deadline of `EX v` (`seconds`) or `PX v`, checked as Redis does:
+/// positive, and the deadline in ms since the epoch fits an `i64`; `None`
+/// is `invalid expire time` (it used to be a key that never expired).
+fn deadline(now: Instant, v: i64, seconds: bool) -> Option<Instant> {
+    let ms = if seconds { v.checked_mul(1000)? } else { v };
+    let epoch_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    if ms <= 0 || ms.checked_add(epoch_ms).is_none() {
+        return None;
+    }
+    now.checked_add(Duration::from_millis(ms as u64))
 }
 
 fn incr(db: &Db, key: &[u8], now: Instant, out: &mut Vec<u8>) {
@@ -474,59 +377,20 @@ fn incr(db: &Db, key: &[u8], now: Instant, out: &mut Vec<u8>) {
     int(out, v);
 }
 
-/// Runs every complete command at the front of `input`, appending the
-/// replies to `out`, and drains what it consumed.
-fn handle_input(
-    db: &Db,
-    input: &mut Vec<u8>,
-    out: &mut Vec<u8>,
-    ranges: &mut Vec<Range<usize>>,
-) -> Flow {
-    let mut pos = 0;
-    let mut args: Vec<&[u8]> = Vec::new();
-    let flow = loop {
-        match parse_command(&input[pos..], ranges) {
-            Ok(None) => break Flow::Continue,
-            Ok(Some(len)) => {
-                let cmd = &input[pos..pos + len];
-                args.clear();
-                args.extend(ranges.iter().map(|r| &cmd[r.clone()]));
-                pos += len;
-                if execute(db, &args, out) == Flow::Close {
-                    break Flow::Close;
-                }
-            }
-            Err(ProtocolError(msg)) => {
-                error(out, &format!("Protocol error: {msg}"));
-                break Flow::Close;
-            }
-        }
-    };
-    drop(args);
-    input.drain(..pos);
-    flow
-}
-
-// ------------------------------------------------------------------ server
-
 /// Serves one connection until EOF, an error, `QUIT` or a protocol error.
 async fn serve(stream: TcpStream, db: Arc<Db>) -> io::Result<()> {
-    let mut input = Vec::with_capacity(READ_SPARE);
-    let mut out = Vec::with_capacity(READ_SPARE);
-    let mut ranges = Vec::new();
+    let mut parser = resp::Parser::new();
+    let mut input = Vec::with_capacity(READ_SIZE);
+    let mut out = Vec::with_capacity(READ_SIZE);
     loop {
-        if input.capacity() - input.len() < READ_SPARE / 4 {
-            input.reserve(READ_SPARE);
-        }
-        // Read after the bytes already buffered (a view of the spare
-        // capacity): a read fills its buffer from the start.
-        let at = input.len();
-        let (res, buf) = stream.read(input.slice(at..)).await;
-        input = buf.into_inner();
-        if res? == 0 {
+        input.clear();
+        let (res, buf) = stream.read(input).await;
+        input = buf;
+        let n = res?;
+        if n == 0 {
             return Ok(());
         }
-        let flow = handle_input(&db, &mut input, &mut out, &mut ranges);
+        let flow = handle_input(&db, &mut parser, &input[..n], &mut out);
         if !out.is_empty() {
             let (res, buf) = stream.write_all(out).await;
             out = buf;
@@ -539,8 +403,37 @@ async fn serve(stream: TcpStream, db: Arc<Db>) -> io::Result<()> {
     }
 }
 
+/// Runs the commands that the bytes of one read complete, appending the
+/// replies to `out`.
+fn handle_input(db: &Db, parser: &mut resp::Parser, data: &[u8], out: &mut Vec<u8>) -> Flow {
+    match parser.feed(data, &mut |args| execute(db, args, out)) {
+        Ok(flow) => flow,
+        Err(ProtocolError(msg)) => {
+            error(out, &format!("Protocol error: {msg}"));
+            Flow::Close
+        }
+    }
+}
+
+/// Accepts until the listener fails; running out of file descriptors only
+/// pauses it (`with_backoff`).
+async fn accept_loop(listener: TcpListener, db: Arc<Db>) -> io::Result<()> {
+    let mut incoming = listener.incoming().with_backoff();
+    loop {
+        let stream = incoming.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let db = db.clone();
+        drop(aio::spawn(async move {
+            if let Err(e) = serve(stream, db).await {
+                args::report(&e);
+            }
+        }));
+    }
+}
+
 fn main() -> io::Result<()> {
     let args = args::parse("kv_server", 6379, false);
+    let stop = args::stop_signal();
     let rt = aio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .build()?;
@@ -548,15 +441,9 @@ fn main() -> io::Result<()> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
         println!("listening on {}", listener.local_addr()?);
         let db = Arc::new(Db::new());
-        loop {
-            let (stream, _) = listener.accept().await?;
-            stream.set_nodelay(true)?;
-            let db = db.clone();
-            drop(aio::spawn(async move {
-                if let Err(e) = serve(stream, db).await {
-                    args::report(&e);
-                }
-            }));
+        aio::select! {
+            res = accept_loop(listener, db) => res,
+            _ = stop => Ok(()),
         }
     })
 }
@@ -568,13 +455,13 @@ mod tests {
     /// Feeds `input` to a fresh connection state; returns the replies, the
     /// flow and the bytes left unparsed.
     fn feed(db: &Db, input: &[u8]) -> (String, Flow, usize) {
-        let mut input = input.to_vec();
+        let mut parser = resp::Parser::new();
         let mut out = Vec::new();
-        let flow = handle_input(db, &mut input, &mut out, &mut Vec::new());
+        let flow = handle_input(db, &mut parser, input, &mut out);
         (
             String::from_utf8_lossy(&out).into_owned(),
             flow,
-            input.len(),
+            parser.buffered(),
         )
     }
 
@@ -616,7 +503,7 @@ mod tests {
             assert!(out.starts_with("-ERR Protocol error"), "{bad:?}: {out}");
             assert_eq!(flow, Flow::Close);
         }
-        let long = vec![b'a'; MAX_INLINE + 1];
+        let long = vec![b'a'; resp::MAX_INLINE + 1];
         assert_eq!(feed(&db, &long).1, Flow::Close);
     }
 
@@ -654,5 +541,36 @@ mod tests {
         assert_eq!(feed(&db, b"get k\nexists k\n").0, "$-1\r\n:0\r\n");
         feed(&db, b"set k v px 100000\n");
         assert_eq!(feed(&db, b"get k\n").0, "$1\r\nv\r\n");
+    }
+
+    /// Issue 12, item 7: `SET k v EX 99999999999999999` answered `+OK` and
+    /// the key never expired (the deadline overflowed to "none").
+    #[test]
+    fn out_of_range_expire_times_are_refused() {
+        let db = Db::new();
+        for cmd in [
+            "set k v ex 99999999999999999",
+            "set k v ex 9223372036854775",
+            "set k v px 9223372036854775807",
+            "set k v px 9223372036854000000",
+            "set k v ex 0",
+            "set k v px -5",
+        ] {
+            assert_eq!(
+                feed(&db, format!("{cmd}\n").as_bytes()).0,
+                "-ERR invalid expire time in 'set' command\r\n",
+                "{cmd}"
+            );
+        }
+        assert_eq!(feed(&db, b"exists k\n").0, ":0\r\n", "nothing was set");
+        assert_eq!(
+            feed(&db, b"set k v ex 99999999999999999999\n").0,
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        // A far deadline that fits is kept, as a deadline.
+        assert_eq!(feed(&db, b"set k v ex 100000000000\n").0, "+OK\r\n");
+        assert!(db.shard(b"k").get(&b"k"[..]).unwrap().expires.is_some());
+        assert_eq!(feed(&db, b"set k v px 100000000000000\n").0, "+OK\r\n");
+        assert!(db.shard(b"k").get(&b"k"[..]).unwrap().expires.is_some());
     }
 }

@@ -2,7 +2,9 @@
 //! descriptors free up: `accept` failing with `EMFILE` is reported to the
 //! exception handler ("accept() out of system resource"), the accept loop
 //! backs off and retries, and the connection that was waiting in the
-//! backlog is served as soon as a client goes away.
+//! backlog is served as soon as a client goes away. The same holds for a
+//! hand-written loop over `listener.incoming().with_backoff()` that ends
+//! on any error it gets (`accept().await?`), as the example servers do.
 //!
 //! Lowering `RLIMIT_NOFILE` affects the whole process, so the server runs
 //! in a child process: the test re-executes its own binary
@@ -14,17 +16,17 @@
 //! connects with blocking std sockets (its own limit is untouched) and
 //! steps through the scenario by reading those lines, so nothing depends on
 //! timing. The child serves until its stdin closes. Each flavor
-//! (current_thread, 1 and 4 workers) gets its own child.
+//! (current_thread, 1 and 4 workers) and each server kind gets its own
+//! child; `AIO_NET_EMFILE_CHILD` is `<flavor>,<server|incoming>`.
 
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use aio::net::start_server;
+use aio::net::{start_server, StreamReader, StreamWriter, TcpListener, TcpStream};
 use common::Flavor;
 
 /// Names the flavor in the child; absent in the parent.
@@ -43,7 +45,45 @@ const STEP: Duration = Duration::from_secs(60);
 #[test]
 fn accept_backs_off_on_emfile_and_keeps_serving_once_fds_free_up() {
     for flavor in ["current_thread", "multi_thread_1", "multi_thread_4"] {
-        Parent::spawn(flavor).run();
+        Parent::spawn(flavor, "server").run();
+    }
+}
+
+#[test]
+fn an_accept_loop_with_backoff_keeps_serving_once_fds_free_up() {
+    for flavor in ["current_thread", "multi_thread_1", "multi_thread_4"] {
+        Parent::spawn(flavor, "incoming").run();
+    }
+}
+
+/// The connection handler of both servers: echoes lines.
+async fn echo(mut r: StreamReader, w: StreamWriter) {
+    say("ACCEPTED");
+    while let Ok(line) = r.readline().await {
+        if line.is_empty() {
+            break;
+        }
+        w.write(&line);
+        if w.drain().await.is_err() {
+            break;
+        }
+    }
+    w.close();
+}
+
+/// The connection handler of the hand-written loop: echoes what comes,
+/// on the owned-buffer socket API.
+async fn echo_raw(stream: TcpStream) {
+    say("ACCEPTED");
+    loop {
+        let (res, buf) = stream.read(Vec::with_capacity(1024)).await;
+        let n = match res {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if stream.write_all(buf[..n].to_vec()).await.0.is_err() {
+            return;
+        }
     }
 }
 
@@ -52,11 +92,12 @@ fn accept_backs_off_on_emfile_and_keeps_serving_once_fds_free_up() {
 #[test]
 #[ignore = "helper: the EMFILE test runs it in a child process"]
 fn emfile_child() {
-    let Ok(flavor) = std::env::var(CHILD_ENV) else {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
         eprintln!("emfile_child only runs as the child of the EMFILE test");
         return;
     };
-    let flavor = match flavor.as_str() {
+    let (flavor, kind) = spec.split_once(',').expect("<flavor>,<kind>");
+    let flavor = match flavor {
         "current_thread" => Flavor::CurrentThread,
         "multi_thread_1" => Flavor::MultiThread(1),
         "multi_thread_4" => Flavor::MultiThread(4),
@@ -70,34 +111,31 @@ fn emfile_child() {
         // when it is armed (the kernel keeps it for the accept's life).
         // The listening socket takes one of the free descriptors.
         leave_free_fds(FREE + 1);
-        let server = start_server(
-            |mut r, w| async move {
-                say("ACCEPTED");
-                while let Ok(line) = r.readline().await {
-                    if line.is_empty() {
-                        break;
-                    }
-                    w.write(&line);
-                    if w.drain().await.is_err() {
-                        break;
-                    }
+        if kind == "incoming" {
+            // The loop of the example servers: any error it gets ends it.
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            say(&format!("PORT {}", listener.local_addr().unwrap().port()));
+            let mut incoming = listener.incoming().with_backoff();
+            let serve = async {
+                loop {
+                    let stream = incoming.accept().await?;
+                    drop(aio::spawn(echo_raw(stream)));
                 }
-                w.close();
-            },
-            "127.0.0.1",
-            0,
-        )
-        .await
-        .expect("start_server");
-        say(&format!("PORT {}", server.local_addrs()[0].port()));
-        // Serve until the parent closes our stdin.
-        aio::to_thread(|| {
-            let mut line = String::new();
-            while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
-                line.clear();
+            };
+            aio::select! {
+                res = serve => {
+                    let res: std::io::Result<()> = res;
+                    say(&format!("LOOP ENDED {res:?}"));
+                }
+                _ = stdin_closed() => {}
             }
-        })
-        .await;
+            return;
+        }
+        let server = start_server(echo, "127.0.0.1", 0)
+            .await
+            .expect("start_server");
+        say(&format!("PORT {}", server.local_addrs()[0].port()));
+        stdin_closed().await;
         server.close();
         server.close_clients();
         // Not `server.wait_closed().await` alone: it is not woken when the
@@ -109,6 +147,17 @@ fn emfile_child() {
         }
     });
     say("DONE");
+}
+
+/// Returns once the parent closes our stdin.
+async fn stdin_closed() {
+    aio::to_thread(|| {
+        let mut line = String::new();
+        while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
+            line.clear();
+        }
+    })
+    .await;
 }
 
 /// Prints one protocol line (whole, flushed).
@@ -151,7 +200,7 @@ fn leave_free_fds(free: u64) {
 
 /// The parent's view of one child.
 struct Parent {
-    flavor: &'static str,
+    flavor: String,
     child: Child,
     lines: mpsc::Receiver<String>,
 }
@@ -167,7 +216,7 @@ impl Drop for Parent {
 }
 
 impl Parent {
-    fn spawn(flavor: &'static str) -> Parent {
+    fn spawn(flavor: &str, kind: &str) -> Parent {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
@@ -176,7 +225,7 @@ impl Parent {
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env(CHILD_ENV, flavor)
+            .env(CHILD_ENV, format!("{flavor},{kind}"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -197,7 +246,7 @@ impl Parent {
             }
         });
         Parent {
-            flavor,
+            flavor: format!("{flavor} {kind}"),
             child,
             lines,
         }
@@ -227,13 +276,13 @@ impl Parent {
         }
     }
 
-    fn connect(&self, port: u16) -> TcpStream {
-        let c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    fn connect(&self, port: u16) -> std::net::TcpStream {
+        let c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
         c.set_read_timeout(Some(STEP)).unwrap();
         c
     }
 
-    fn echo(&self, c: &mut TcpStream, msg: &str) {
+    fn echo(&self, c: &mut std::net::TcpStream, msg: &str) {
         c.write_all(msg.as_bytes()).unwrap();
         let mut got = String::new();
         BufReader::new(&*c).read_line(&mut got).unwrap_or_else(|e| {
@@ -243,7 +292,7 @@ impl Parent {
     }
 
     fn run(mut self) {
-        let flavor = self.flavor;
+        let flavor = self.flavor.clone();
         let port: u16 = self
             .next()
             .strip_prefix("PORT ")

@@ -10,6 +10,22 @@
 //! out by the next call), and a write copies into an owned buffer that is
 //! sent while the caller goes on (`poll_flush` waits for it).
 //!
+//! # End of stream after a flush
+//!
+//! A flush completes when the ring reports the send, so a caller may be
+//! still awaiting a flush whose bytes the peer already has: the peer may
+//! have read the reply and closed. A read that returns end of stream at
+//! that moment looks, to a protocol that reads while it flushes, like a
+//! peer that left in the middle of the exchange: hyper then logs
+//! "connection closed before message completed" for a client that closed
+//! after a complete response. (With tokio a write is a `send(2)`, so the
+//! flush has returned before any reply can come.) So on a stream that
+//! both reads and writes, an end of stream that arrives while a flush is
+//! awaited is held back once: the read returns `Pending` and wakes its
+//! task at once, so the caller's pending flush is polled (and returns)
+//! before the read reports the end. Data is never held back, and the end
+//! of stream only for that one extra poll.
+//!
 //! Called through the trait impls on the socket types; calls the ops.
 
 use aio_runtime::io::ops::{self, Op, Recv, Send};
@@ -86,6 +102,11 @@ pub(crate) struct WriteState {
     /// Accepted from the caller, not handed to the kernel yet.
     pending: Vec<u8>,
     spare: Vec<u8>,
+    /// The last `poll_flush` (or `poll_close`) returned `Pending`: the
+    /// caller awaits a flush (see "End of stream after a flush").
+    flush_awaited: bool,
+    /// The read side held an end of stream back for that flush already.
+    eof_held: bool,
 }
 
 impl fmt::Debug for WriteState {
@@ -160,6 +181,12 @@ impl WriteState {
         fd: &SharedFd,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
+        let res = self.poll_flush_inner(fd, cx);
+        self.flush_awaited = res.is_pending();
+        res
+    }
+
+    fn poll_flush_inner(&mut self, fd: &SharedFd, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             ready!(self.poll_in_flight(fd, cx))?;
             if self.pending.is_empty() {
@@ -186,8 +213,32 @@ impl WriteState {
     }
 }
 
-/// Implements the adapter traits for a type with `fd()`, `read_state()`
-/// and/or `write_state()` accessors.
+/// A read through the adapter of a stream whose write side is `wr` (`None`
+/// for a read half): `ReadState::poll_read`, with an end of stream held
+/// back once while a flush is awaited (see "End of stream after a
+/// flush").
+pub(crate) fn poll_read(
+    fd: &SharedFd,
+    rd: &mut ReadState,
+    wr: Option<&mut WriteState>,
+    cx: &mut Context<'_>,
+    out: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    let n = ready!(rd.poll_read(fd, cx, out))?;
+    if let Some(wr) = wr {
+        if n == 0 && !out.is_empty() && wr.flush_awaited && !wr.eof_held {
+            // The next read asks the kernel again and gets the end again.
+            wr.eof_held = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+    }
+    Poll::Ready(Ok(n))
+}
+
+/// Implements the adapter traits for a type with `read_parts()` (the fd,
+/// the read state and the write state if the type also writes) and/or
+/// `write_parts()` accessors.
 macro_rules! impl_async_read {
     ($t:ty) => {
         impl futures_io::AsyncRead for $t {
@@ -197,8 +248,8 @@ macro_rules! impl_async_read {
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 let this = self.get_mut();
-                let (fd, st) = this.read_parts();
-                st.poll_read(fd, cx, buf)
+                let (fd, rd, wr) = this.read_parts();
+                $crate::compat::poll_read(fd, rd, wr, cx, buf)
             }
         }
 
@@ -210,8 +261,9 @@ macro_rules! impl_async_read {
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
                 let this = self.get_mut();
-                let (fd, st) = this.read_parts();
-                let n = std::task::ready!(st.poll_read(fd, cx, buf.initialize_unfilled()))?;
+                let (fd, rd, wr) = this.read_parts();
+                let out = buf.initialize_unfilled();
+                let n = std::task::ready!($crate::compat::poll_read(fd, rd, wr, cx, out))?;
                 buf.advance(n);
                 std::task::Poll::Ready(Ok(()))
             }

@@ -143,8 +143,8 @@ pub(crate) fn split(conn: Conn, rd: ReadState, wr: WriteState) -> (OwnedReadHalf
 }
 
 impl OwnedReadHalf {
-    fn read_parts(&mut self) -> (&SharedFd, &mut ReadState) {
-        (&self.conn.fd, &mut self.rd)
+    fn read_parts(&mut self) -> (&SharedFd, &mut ReadState, Option<&mut WriteState>) {
+        (&self.conn.fd, &mut self.rd, None)
     }
 
     /// Reads into `buf` from its start, up to its capacity; returns how

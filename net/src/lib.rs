@@ -17,6 +17,7 @@ mod addr;
 mod compat;
 mod conn;
 mod incoming;
+mod listening;
 mod loom;
 mod stream;
 mod tcp;

@@ -96,7 +96,7 @@ where
     for a in crate::addr::resolve_nonempty((host, port)).await? {
         let l = TcpListener::bind(a).await?;
         addrs.push(l.local_addr()?);
-        listeners.push(Box::new(l.incoming()));
+        listeners.push(Box::new(l.incoming().with_backoff()));
     }
     Ok(Server::start(listeners, addrs, boxed(cb)))
 }

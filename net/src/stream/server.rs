@@ -5,18 +5,20 @@
 //! gets its own task running the callback with a `StreamReader` and a
 //! `StreamWriter`. A panic in a callback is reported through the runtime's
 //! exception handler (the task is detached) and ends only that connection.
-//! Accept errors never stop a server: running out of file descriptors
-//! (`EMFILE`/`ENFILE`) or memory backs off (100 ms, doubling to 1 s) and
-//! goes on once fds are free; other errors are reported and retried.
+//! Accept errors never stop a server: its listeners are `Incoming`s with
+//! `with_backoff`, so running out of file descriptors (`EMFILE`/`ENFILE`)
+//! or memory backs off (100 ms, doubling to 1 s) and goes on once fds are
+//! free, and errors of single connections are skipped; any other error is
+//! reported and retried after 100 ms.
 //!
 //! Called by users; calls the TCP and Unix layers, the runtime's spawn,
 //! sleep and exception handler.
 
 use super::{StreamReader, StreamWriter};
 use crate::conn::Conn;
+use crate::incoming::report;
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
-use aio_runtime::runtime::{ExceptionContext, Handle};
 use aio_runtime::task::Task;
 use std::collections::HashMap;
 use std::fmt;
@@ -238,13 +240,6 @@ impl Drop for HandlerGuard {
     }
 }
 
-fn is_resource_exhaustion(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
-}
-
 /// Owns an accept loop's listener; when the loop's future is dropped
 /// (the server closed), closes the listener and wakes `wait_closed`.
 struct LoopGuard {
@@ -265,11 +260,9 @@ async fn accept_loop(guard: LoopGuard, cb: Callback) {
     let inner = guard.inner.clone();
     let mut guard = guard;
     let listener = guard.listener.as_deref_mut().expect("the listener");
-    let mut backoff = Duration::from_millis(100);
     loop {
         match listener.accept().await {
             Ok(conn) => {
-                backoff = Duration::from_millis(100);
                 let id = {
                     let mut st = inner.state.lock();
                     let id = st.next_id;
@@ -293,29 +286,10 @@ async fn accept_loop(guard: LoopGuard, cb: Callback) {
                     fut.await
                 }));
             }
-            Err(e) if is_resource_exhaustion(&e) => {
-                report(&format!(
-                    "accept() out of system resource ({e}); retrying in {} ms",
-                    backoff.as_millis()
-                ));
-                aio_runtime::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-            }
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::ECONNABORTED | libc::EINTR | libc::EAGAIN | libc::EPROTO)
-                ) => {}
             Err(e) => {
                 report(&format!("accept() failed ({e}); retrying in 100 ms"));
                 aio_runtime::time::sleep(Duration::from_millis(100)).await;
             }
         }
-    }
-}
-
-fn report(msg: &str) {
-    if let Ok(h) = Handle::try_current() {
-        h.call_exception_handler(&ExceptionContext::from_message(msg));
     }
 }

@@ -70,7 +70,7 @@ where
 {
     let l = UnixListener::bind(path)?;
     Ok(Server::start(
-        vec![Box::new(l.incoming())],
+        vec![Box::new(l.incoming().with_backoff())],
         Vec::new(),
         boxed(cb),
     ))

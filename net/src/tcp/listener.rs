@@ -3,6 +3,8 @@
 
 use super::{TcpSocket, TcpStream};
 use crate::addr::{ip_from_raw, resolve_nonempty, ToSocketAddrs};
+use crate::listening::Listening;
+use crate::loom::sync::Arc;
 use crate::Incoming;
 use aio_runtime::io::{ops, SharedFd};
 use std::io;
@@ -10,6 +12,11 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// A TCP socket listening for connections.
+///
+/// It stops listening as soon as it and every [`Incoming`] made from it
+/// are dropped (or it is [`close`](Self::close)d): the port is free for a
+/// new `bind` at once, even while a cancelled accept is still on its way
+/// out of the ring.
 ///
 /// # Examples
 ///
@@ -27,7 +34,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 /// ```
 #[derive(Debug)]
 pub struct TcpListener {
-    fd: SharedFd,
+    listening: Arc<Listening>,
     local: SocketAddr,
 }
 
@@ -62,12 +69,14 @@ impl TcpListener {
             .as_socket()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket"))?;
         Ok(TcpListener {
-            fd: SharedFd::new(fd),
+            listening: Arc::new(Listening::new(SharedFd::new(fd))),
             local,
         })
     }
 
-    /// Takes over a listening std socket (set to non-blocking here).
+    /// Takes over a listening std socket (set to non-blocking here). The
+    /// socket stops listening when this listener is dropped, also for any
+    /// duplicate of it (`try_clone`) made before.
     ///
     /// # Errors
     /// If its address cannot be read or the mode cannot be set.
@@ -89,7 +98,7 @@ impl TcpListener {
     /// caller... except one the kernel accepted in that instant, which is
     /// closed (never leaked); its client sees a reset.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, raw) = ops::accept(&self.fd).await?;
+        let (fd, raw) = ops::accept(self.listening.fd()).await?;
         let peer = ip_from_raw(&raw)?;
         Ok((TcpStream::from_fd(fd), peer))
     }
@@ -113,7 +122,7 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub fn incoming(&self) -> Incoming<TcpStream> {
-        Incoming::new(self.fd.clone())
+        Incoming::new(self.listening.clone())
     }
 
     /// The address the listener is bound to.
@@ -124,17 +133,20 @@ impl TcpListener {
         Ok(self.local)
     }
 
-    /// Closes the listener once in-flight accepts have completed.
+    /// Stops listening (unless an [`Incoming`] of it is alive) and closes
+    /// the socket once in-flight accepts have completed.
     ///
     /// # Errors
     /// The error of `close(2)`.
     pub async fn close(self) -> io::Result<()> {
-        self.fd.close().await
+        let fd = self.listening.fd().clone();
+        drop(self.listening);
+        fd.close().await
     }
 }
 
 impl AsRawFd for TcpListener {
     fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.listening.fd().as_raw_fd()
     }
 }

@@ -4,6 +4,8 @@
 use super::socket_addr::{sockaddr_for, UnixSocketAddr};
 use super::UnixStream;
 use crate::conn::new_socket;
+use crate::listening::Listening;
+use crate::loom::sync::Arc;
 use crate::Incoming;
 use aio_runtime::io::{ops, SharedFd};
 use socket2::{Domain, SockRef, Type};
@@ -42,10 +44,16 @@ use std::path::Path;
 /// ```
 #[derive(Debug)]
 pub struct UnixListener {
-    fd: SharedFd,
+    listening: Arc<Listening>,
 }
 
 impl UnixListener {
+    fn from_fd(fd: SharedFd) -> UnixListener {
+        UnixListener {
+            listening: Arc::new(Listening::new(fd)),
+        }
+    }
+
     /// Creates a socket (non-blocking, close-on-exec), binds it to `path`
     /// (creating the socket file) and listens with a backlog of 1024.
     /// Synchronous, as binding never waits.
@@ -81,9 +89,7 @@ impl UnixListener {
             )
         })?;
         s.listen(1024)?;
-        Ok(UnixListener {
-            fd: SharedFd::new(s.into()),
-        })
+        Ok(UnixListener::from_fd(SharedFd::new(s.into())))
     }
 
     /// Takes over a listening std socket (set to non-blocking here).
@@ -106,9 +112,7 @@ impl UnixListener {
     /// ```
     pub fn from_std(l: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         l.set_nonblocking(true)?;
-        Ok(UnixListener {
-            fd: SharedFd::new(l.into()),
-        })
+        Ok(UnixListener::from_fd(SharedFd::new(l.into())))
     }
 
     /// Waits for a connection; returns the connected stream (non-blocking,
@@ -145,7 +149,7 @@ impl UnixListener {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, UnixSocketAddr)> {
-        let (fd, raw) = ops::accept(&self.fd).await?;
+        let (fd, raw) = ops::accept(self.listening.fd()).await?;
         let peer = UnixSocketAddr::from_raw(&raw)?;
         Ok((UnixStream::from_fd(fd), peer))
     }
@@ -171,7 +175,7 @@ impl UnixListener {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub fn incoming(&self) -> Incoming<UnixStream> {
-        Incoming::new(self.fd.clone())
+        Incoming::new(self.listening.clone())
     }
 
     /// The address the listener is bound to.
@@ -195,8 +199,9 @@ impl UnixListener {
         UnixSocketAddr::from_sockaddr(SockRef::from(self).local_addr()?)
     }
 
-    /// Closes the listener once in-flight accepts have completed. The
-    /// socket file stays.
+    /// Stops listening (unless an [`Incoming`] of it is alive) and closes
+    /// the socket once in-flight accepts have completed. The socket file
+    /// stays.
     ///
     /// # Errors
     /// The error of `close(2)`.
@@ -220,18 +225,20 @@ impl UnixListener {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn close(self) -> io::Result<()> {
-        self.fd.close().await
+        let fd = self.listening.fd().clone();
+        drop(self.listening);
+        fd.close().await
     }
 }
 
 impl AsRawFd for UnixListener {
     fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.listening.fd().as_raw_fd()
     }
 }
 
 impl AsFd for UnixListener {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        self.listening.fd().as_fd()
     }
 }

@@ -54,8 +54,8 @@ impl UnixStream {
         }
     }
 
-    fn read_parts(&mut self) -> (&SharedFd, &mut ReadState) {
-        (&self.conn.fd, &mut self.rd)
+    fn read_parts(&mut self) -> (&SharedFd, &mut ReadState, Option<&mut WriteState>) {
+        (&self.conn.fd, &mut self.rd, Some(&mut self.wr))
     }
 
     fn write_parts(&mut self) -> (&SharedFd, &mut WriteState) {
