@@ -14,6 +14,9 @@
 //! - `driver`: one io_uring ring per worker; park/unpark.
 //! - [`time`]: the clock, per-worker wheels (from `aio-timer`), `Sleep`.
 //! - `blocking`: the elastic thread pool behind `to_thread`.
+//! - [`fs`], [`process`], [`signal`]: the operating system — files and
+//!   child processes through the op layer (`io`), signals through one
+//!   process-wide handler.
 //!
 //! Back-edges exist only through `std::task::Waker`, the `Schedule` trait
 //! owned by `task`, and the `Unparker` owned by the driver. All
@@ -26,6 +29,8 @@ pub(crate) mod loom;
 mod blocking;
 pub mod context;
 mod driver;
+#[cfg(not(loom))]
+pub mod fs;
 pub mod future;
 pub mod io;
 pub mod queue;

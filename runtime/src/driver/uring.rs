@@ -71,6 +71,8 @@ pub(crate) struct Driver {
     eventfd: Arc<OwnedFd>,
     pub(crate) unparker: Arc<Unparker>,
     msg_ring: bool,
+    /// The opcodes this kernel supports (one bit each, from the probe).
+    opcodes: [u64; 4],
     eventfd_armed: bool,
     disabled: bool,
     mailbox: Arc<Mailbox>,
@@ -169,6 +171,14 @@ impl Driver {
         let probed = ring.submitter().register_probe(&mut probe).is_ok();
         check_features(&ring, probed.then_some(&probe))?;
         let msg_ring = probed && probe.is_supported(opcode::MsgRingData::CODE);
+        let mut opcodes = [0u64; 4];
+        if probed {
+            for code in 0..=u8::MAX {
+                if probe.is_supported(code) {
+                    opcodes[usize::from(code / 64)] |= 1 << (code % 64);
+                }
+            }
+        }
         // SAFETY: plain syscall; the result is checked before use.
         let dup = unsafe { libc::fcntl(ring.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
         if dup < 0 {
@@ -197,6 +207,7 @@ impl Driver {
             }),
             unparker,
             msg_ring,
+            opcodes,
             eventfd_armed: false,
             in_flight: 0,
             enters: cfg.enters.counter(),
@@ -247,6 +258,11 @@ impl Driver {
             // The queue is full: hand it to the kernel and retry.
             let _ = self.enter_submit();
         }
+    }
+
+    /// Whether this kernel's io_uring has the opcode `code`.
+    pub(crate) fn supports(&self, code: u8) -> bool {
+        self.opcodes[usize::from(code / 64)] & (1 << (code % 64)) != 0
     }
 
     /// This ring's mailbox (ops keep it to cancel from other threads).
@@ -653,6 +669,14 @@ fn check_features(ring: &IoUring, probe: Option<&io_uring::Probe>) -> io::Result
         (opcode::Shutdown::CODE, "IORING_OP_SHUTDOWN"),
         (opcode::AsyncCancel::CODE, "IORING_OP_ASYNC_CANCEL"),
         (opcode::PollAdd::CODE, "IORING_OP_POLL_ADD"),
+        (opcode::Read::CODE, "IORING_OP_READ"),
+        (opcode::Write::CODE, "IORING_OP_WRITE"),
+        (opcode::OpenAt::CODE, "IORING_OP_OPENAT"),
+        (opcode::Statx::CODE, "IORING_OP_STATX"),
+        (opcode::Fsync::CODE, "IORING_OP_FSYNC"),
+        (opcode::UnlinkAt::CODE, "IORING_OP_UNLINKAT"),
+        (opcode::RenameAt::CODE, "IORING_OP_RENAMEAT"),
+        (opcode::MkDirAt::CODE, "IORING_OP_MKDIRAT"),
     ];
     for (code, name) in needed {
         if !probe.is_supported(code) {

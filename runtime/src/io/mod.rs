@@ -17,7 +17,8 @@
 //! submission and cancellation), `multi.rs` (multishot ops: one SQE, a
 //! queue of results, model-checked), `ready.rs` and `wait.rs` (ops on the
 //! epoll driver: readiness, model-checked, and the try-wait-retry loop),
-//! `opcodes/` (one file per opcode).
+//! `opcodes/` (one file per opcode), `adapter.rs` (the futures-io and
+//! tokio traits for files and pipes).
 // Under loom only the record and fd protocols are built (for the models).
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
@@ -29,6 +30,8 @@ pub(crate) mod record;
 mod slice;
 
 #[cfg(not(loom))]
+pub(crate) mod adapter;
+#[cfg(not(loom))]
 mod op;
 #[cfg(not(loom))]
 mod opcodes;
@@ -36,6 +39,8 @@ mod opcodes;
 mod wait;
 
 pub use buf::{BufResult, IoBuf, IoBufMut};
+#[cfg(not(loom))]
+pub(crate) use op::driver_kind;
 pub use slice::Slice;
 
 /// The most bytes the kernel reads or writes in one call (`MAX_RW_COUNT`,

@@ -13,6 +13,15 @@
 //! each poll until it does not block, waiting for readiness in between
 //! (`wait.rs`); dropping it leaves nothing behind.
 //!
+//! An op whose syscall may block the thread with no readiness to wait for
+//! (a regular file's read, an open, an fsync: epoll refuses regular files)
+//! runs that syscall on the blocking pool when the thread's driver is
+//! epoll, as `tokio::fs` does; so does an op whose opcode this thread's
+//! ring lacks (`OpAble::PROBE`, for opcodes newer than the kernels aio
+//! supports). Its data moves into a slot shared with the pool's job and
+//! comes back when the job is done; a dropped op lets the job finish (or
+//! never start) and drops the data with the slot.
+//!
 //! Called by the op files (`ops/*.rs`) and `aio-net`; calls the driver.
 
 use super::fd::SharedFd;
@@ -20,8 +29,9 @@ use super::ready::Interest;
 use super::record::{Completion, Header, OpData, Polled, Record};
 use super::wait::Wait;
 use crate::driver::{Driver, Mailbox};
-use crate::loom::sync::Arc;
+use crate::loom::sync::{Arc, Mutex};
 use crate::scheduler::context;
+use crate::task::Task;
 use io_uring::squeue;
 use std::fmt;
 use std::future::Future;
@@ -44,6 +54,10 @@ use std::task::{Context, Poll};
 pub unsafe trait OpAble: OpData + Sized {
     /// What the op resolves to.
     type Output;
+    /// An opcode that not every kernel aio runs on has (newer than Linux
+    /// 6.1): a ring that lacks it runs the op's `attempt` on the blocking
+    /// pool instead. `None` (the default): every supported kernel has it.
+    const PROBE: Option<u8> = None;
     /// Builds the SQE (the `user_data` is set by the caller).
     fn sqe(&mut self) -> squeue::Entry;
     /// The epoll driver: the fd and direction to wait on when the syscall
@@ -52,6 +66,13 @@ pub unsafe trait OpAble: OpData + Sized {
     /// The epoll driver: one non-blocking try of the syscall; `None` if it
     /// would block (`EAGAIN`), else its result as a CQE would carry it.
     fn attempt(&mut self) -> Option<io::Result<u32>>;
+    /// Whether `attempt` may block the thread with nothing to wait on (a
+    /// regular file, an open, an fsync): on epoll, the op then runs
+    /// `attempt` on the blocking pool. `false` (the default) for ops on
+    /// sockets and pipes, which wait for readiness.
+    fn may_block(&self) -> bool {
+        false
+    }
     /// Turns the result into the output, giving the data back.
     fn complete(self, res: io::Result<u32>) -> Self::Output;
 }
@@ -63,8 +84,20 @@ enum State<T> {
     InFlight(Arc<Record<T>>, Arc<Mailbox>),
     /// On epoll: the data, tried again at each poll, and its wait.
     Ready(T, Wait),
+    /// On the blocking pool: the job, and the slot its data comes back in.
+    Blocking(Task<()>, Arc<Mutex<PoolSlot<T>>>),
     /// The output was returned.
     Done,
+}
+
+/// What an op on the blocking pool shares with its job.
+struct PoolSlot<T> {
+    /// The op's data: here until the job takes it, back when it is done.
+    data: Option<T>,
+    /// The syscall's result, once the job ran it.
+    res: Option<io::Result<u32>>,
+    /// The op was dropped: the job releases what the syscall produced.
+    dropped: bool,
 }
 
 /// The future of one operation.
@@ -79,6 +112,7 @@ impl<T: OpAble> fmt::Debug for Op<T> {
             State::Idle(_) => "idle",
             State::InFlight(..) => "in flight",
             State::Ready(..) => "waiting for readiness",
+            State::Blocking(..) => "on the blocking pool",
             State::Done => "done",
         };
         f.debug_tuple("Op").field(&s).finish()
@@ -127,6 +161,7 @@ impl<T: OpAble> Future for Op<T> {
             this.state = match start(data) {
                 Started::Ring(rec, ring) => State::InFlight(rec, ring),
                 Started::Epoll(data) => State::Ready(data, Wait::default()),
+                Started::Blocking(task, slot) => State::Blocking(task, slot),
                 Started::Failed(out) => return Poll::Ready(out),
             };
         }
@@ -162,6 +197,26 @@ impl<T: OpAble> Future for Op<T> {
                 };
                 Poll::Ready(data.complete(res))
             }
+            State::Blocking(task, slot) => {
+                if let Err(e) = std::task::ready!(task.poll_output(Some(cx.waker()))) {
+                    if let Ok(p) = e.try_into_panic() {
+                        std::panic::resume_unwind(p);
+                    }
+                }
+                let (data, res) = {
+                    let mut s = slot.lock();
+                    let res = s.res.take().unwrap_or_else(|| {
+                        // Never run: the pool shut down with the runtime.
+                        Err(io::Error::other(
+                            "aio: the runtime shut down before this I/O operation ran on its \
+                             blocking pool",
+                        ))
+                    });
+                    (s.data.take().expect("op data back from the pool"), res)
+                };
+                this.state = State::Done;
+                Poll::Ready(data.complete(res))
+            }
             State::Idle(_) | State::Done => {
                 panic!("aio: an I/O operation was polled after it completed")
             }
@@ -180,6 +235,8 @@ enum Started<T: OpAble> {
     Ring(Arc<Record<T>>, Arc<Mailbox>),
     /// This thread runs the epoll driver: run it readiness-based.
     Epoll(T),
+    /// Its syscall runs on the blocking pool.
+    Blocking(Task<()>, Arc<Mutex<PoolSlot<T>>>),
     /// No driver here: the op's output is the error.
     Failed(T::Output),
 }
@@ -187,7 +244,9 @@ enum Started<T: OpAble> {
 /// Starts `data` on this thread's driver.
 fn start<T: OpAble>(data: T) -> Started<T> {
     match driver_kind() {
+        Some(crate::rt::Driver::Epoll) if data.may_block() => return on_pool(data),
         Some(crate::rt::Driver::Epoll) => return Started::Epoll(data),
+        Some(_) if T::PROBE.is_some_and(|code| !ring_supports(code)) => return on_pool(data),
         Some(_) => {}
         None => return Started::Failed(data.complete(Err(no_ring()))),
     }
@@ -204,15 +263,89 @@ fn start<T: OpAble>(data: T) -> Started<T> {
     }
 }
 
+/// Runs `data`'s syscall on the blocking pool of this thread's runtime.
+fn on_pool<T: OpAble>(data: T) -> Started<T> {
+    let Some(handle) = context::try_handle() else {
+        return Started::Failed(data.complete(Err(no_ring())));
+    };
+    let slot = Arc::new(Mutex::new(PoolSlot {
+        data: Some(data),
+        res: None,
+        dropped: false,
+    }));
+    let job_slot = slot.clone();
+    let task = crate::blocking::spawn_blocking(handle.shared(), move || {
+        // The data leaves the slot for the syscall (no lock held across
+        // it) and comes back, with the result, before the op can see the
+        // job done.
+        let Some(mut data) = job_slot.lock().data.take() else {
+            return;
+        };
+        let res = loop {
+            match data.attempt() {
+                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Some(r) => break r,
+                // Blocking syscalls do not say EAGAIN; if one does, say so.
+                None => break Err(io::ErrorKind::WouldBlock.into()),
+            }
+        };
+        let mut s = job_slot.lock();
+        if s.dropped {
+            // Nobody will read it: release what it produced (an fd).
+            drop(s);
+            T::orphaned(completion_of(&res));
+        } else {
+            s.data = Some(data);
+            s.res = Some(res);
+        }
+    });
+    Started::Blocking(task, slot)
+}
+
+/// Whether this thread's ring has `code` (see `OpAble::PROBE`).
+fn ring_supports(code: u8) -> bool {
+    context::with_driver(|d| match d.and_then(|d| d.try_borrow().ok()).as_deref() {
+        Some(Driver::Uring(u)) => u.supports(code),
+        _ => false,
+    })
+}
+
 /// The kind of this thread's driver, if it has one it can use now.
 pub(crate) fn driver_kind() -> Option<crate::rt::Driver> {
     context::with_driver(|d| Some(d?.try_borrow().ok()?.kind()))
 }
 
+/// A result as a CQE would carry it (for `OpData::orphaned`).
+fn completion_of(res: &io::Result<u32>) -> Completion {
+    let res = match res {
+        Ok(n) => i32::try_from(*n).unwrap_or(i32::MAX),
+        Err(e) => -e.raw_os_error().unwrap_or(libc::EIO),
+    };
+    Completion { res, flags: 0 }
+}
+
 impl<T: OpAble> Drop for Op<T> {
     fn drop(&mut self) {
-        let State::InFlight(rec, ring) = std::mem::replace(&mut self.state, State::Done) else {
-            return;
+        let (rec, ring) = match std::mem::replace(&mut self.state, State::Done) {
+            State::InFlight(rec, ring) => (rec, ring),
+            State::Blocking(task, slot) => {
+                let done = {
+                    let mut s = slot.lock();
+                    s.dropped = true;
+                    s.res.take()
+                };
+                match done {
+                    // The job finished: release what it produced.
+                    Some(res) => T::orphaned(completion_of(&res)),
+                    // Not started: it never will. Running: it sees
+                    // `dropped` when it is done.
+                    None => {
+                        task.cancel();
+                    }
+                }
+                return;
+            }
+            _ => return,
         };
         match rec.header.drop_future() {
             // Completed but never read: release what it produced.

@@ -2,23 +2,47 @@
 //! while the kernel works), its SQE, and how its completion becomes the
 //! output; constructors return the `Op` future.
 //!
-//! Called by `aio-net`; calls `op.rs`.
+//! Sockets: accept, connect, recv, recvmsg, send, sendmsg, shutdown.
+//! Files, pipes and paths: read, write, open, statx, fsync, ftruncate,
+//! unlink, rename, mkdir. Processes: poll (a pidfd's exit).
+//!
+//! Called by `aio-net`, `fs` and `process`; calls `op.rs`.
 
 mod accept;
 mod connect;
+mod fsync;
+mod ftruncate;
+mod mkdir;
+mod open;
+mod poll;
+mod read;
 mod recv;
 mod recvmsg;
+mod rename;
 mod send;
 mod sendmsg;
 mod shutdown;
+mod statx;
+mod unlink;
+mod write;
 
 pub use accept::{accept, accept_multi, Accept, AcceptMulti, ACCEPT_QUEUE_MAX};
 pub use connect::{connect, Connect};
+pub use fsync::{fsync, Fsync};
+pub use ftruncate::{ftruncate, Ftruncate};
+pub use mkdir::{mkdir, Mkdir};
+pub use open::{open, Open};
+pub use poll::{poll_readable, PollReadable};
+pub use read::{read_at, read_pipe, Read, CURRENT_POS};
 pub use recv::{recv, recv_with, Recv};
 pub use recvmsg::{recv_from, RecvFrom};
+pub use rename::{rename, Rename};
 pub use send::{send, Send};
 pub use sendmsg::{send_to, writev, SendMsg};
 pub use shutdown::{shutdown, Shutdown};
+pub use statx::{statx_fd, statx_path, Statx};
+pub use unlink::{unlink, Unlink};
+pub use write::{write_at, write_pipe, Write};
 
 use std::fmt;
 

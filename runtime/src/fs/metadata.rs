@@ -1,0 +1,241 @@
+//! `Metadata` and `FileType`: what `statx(2)` says about a file.
+//!
+//! `std::fs::Metadata` cannot be built outside std, so aio has its own,
+//! with std's method names.
+//!
+//! Called by `fs` (`metadata`, `symlink_metadata`, `File::metadata`);
+//! calls nothing.
+
+use std::fmt;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, SystemTime};
+
+/// Information about a file (`statx(2)`), from
+/// [`metadata`](super::metadata), [`symlink_metadata`](super::symlink_metadata)
+/// or [`File::metadata`](super::File::metadata). Method names follow
+/// `std::fs::Metadata` and its `MetadataExt`.
+///
+/// # Examples
+///
+/// ```
+/// # aio::run(async {
+/// let dir = std::env::temp_dir().join(format!("aio-doc-meta-{}", std::process::id()));
+/// aio::fs::create_dir_all(&dir).await?;
+/// aio::fs::write(dir.join("f"), b"12345".to_vec()).await?;
+/// let m = aio::fs::metadata(dir.join("f")).await?;
+/// assert!(m.is_file());
+/// assert_eq!(m.len(), 5);
+/// assert!(aio::fs::metadata(&dir).await?.is_dir());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+#[derive(Clone, Copy)]
+pub struct Metadata {
+    st: libc::statx,
+}
+
+/// The type of a file: regular, directory, symbolic link, …
+///
+/// # Examples
+///
+/// ```
+/// # aio::run(async {
+/// let t = aio::fs::metadata("/").await?.file_type();
+/// assert!(t.is_dir() && !t.is_file() && !t.is_symlink());
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileType {
+    mode: u32,
+}
+
+impl FileType {
+    fn is(self, fmt: libc::mode_t) -> bool {
+        self.mode & libc::S_IFMT == fmt
+    }
+
+    /// A regular file.
+    pub fn is_file(&self) -> bool {
+        self.is(libc::S_IFREG)
+    }
+
+    /// A directory.
+    pub fn is_dir(&self) -> bool {
+        self.is(libc::S_IFDIR)
+    }
+
+    /// A symbolic link (only from `symlink_metadata`).
+    pub fn is_symlink(&self) -> bool {
+        self.is(libc::S_IFLNK)
+    }
+
+    /// A named pipe (FIFO).
+    pub fn is_fifo(&self) -> bool {
+        self.is(libc::S_IFIFO)
+    }
+
+    /// A Unix domain socket.
+    pub fn is_socket(&self) -> bool {
+        self.is(libc::S_IFSOCK)
+    }
+
+    /// A block device.
+    pub fn is_block_device(&self) -> bool {
+        self.is(libc::S_IFBLK)
+    }
+
+    /// A character device.
+    pub fn is_char_device(&self) -> bool {
+        self.is(libc::S_IFCHR)
+    }
+}
+
+impl fmt::Debug for FileType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.mode & libc::S_IFMT {
+            libc::S_IFREG => "file",
+            libc::S_IFDIR => "dir",
+            libc::S_IFLNK => "symlink",
+            libc::S_IFIFO => "fifo",
+            libc::S_IFSOCK => "socket",
+            libc::S_IFBLK => "block device",
+            libc::S_IFCHR => "char device",
+            _ => "unknown",
+        };
+        f.write_str(kind)
+    }
+}
+
+fn time(t: libc::statx_timestamp) -> SystemTime {
+    let nanos = Duration::from_nanos(u64::from(t.tv_nsec));
+    if t.tv_sec >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(t.tv_sec as u64) + nanos
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_secs(t.tv_sec.unsigned_abs()) + nanos
+    }
+}
+
+impl Metadata {
+    pub(crate) fn from_statx(st: libc::statx) -> Metadata {
+        Metadata { st }
+    }
+
+    /// The size in bytes.
+    pub fn len(&self) -> u64 {
+        self.st.stx_size
+    }
+
+    /// Whether the size is 0.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The file's type.
+    pub fn file_type(&self) -> FileType {
+        FileType {
+            mode: u32::from(self.st.stx_mode),
+        }
+    }
+
+    /// A regular file.
+    pub fn is_file(&self) -> bool {
+        self.file_type().is_file()
+    }
+
+    /// A directory.
+    pub fn is_dir(&self) -> bool {
+        self.file_type().is_dir()
+    }
+
+    /// A symbolic link (only from `symlink_metadata`).
+    pub fn is_symlink(&self) -> bool {
+        self.file_type().is_symlink()
+    }
+
+    /// The permission bits, as std's type.
+    pub fn permissions(&self) -> std::fs::Permissions {
+        std::fs::Permissions::from_mode(self.mode())
+    }
+
+    /// The whole `st_mode` (type and permission bits).
+    pub fn mode(&self) -> u32 {
+        u32::from(self.st.stx_mode)
+    }
+
+    /// The last modification time.
+    ///
+    /// # Errors
+    /// Never on Linux (kept `Result` as in std).
+    pub fn modified(&self) -> io::Result<SystemTime> {
+        Ok(time(self.st.stx_mtime))
+    }
+
+    /// The last access time.
+    ///
+    /// # Errors
+    /// Never on Linux (kept `Result` as in std).
+    pub fn accessed(&self) -> io::Result<SystemTime> {
+        Ok(time(self.st.stx_atime))
+    }
+
+    /// The creation (birth) time.
+    ///
+    /// # Errors
+    /// `Unsupported` where the filesystem does not record it.
+    pub fn created(&self) -> io::Result<SystemTime> {
+        if self.st.stx_mask & libc::STATX_BTIME == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "creation time is not available on this filesystem",
+            ));
+        }
+        Ok(time(self.st.stx_btime))
+    }
+
+    /// The inode number.
+    pub fn ino(&self) -> u64 {
+        self.st.stx_ino
+    }
+
+    /// The device the file is on (`makedev(major, minor)`).
+    pub fn dev(&self) -> u64 {
+        libc::makedev(self.st.stx_dev_major, self.st.stx_dev_minor)
+    }
+
+    /// The number of hard links.
+    pub fn nlink(&self) -> u64 {
+        u64::from(self.st.stx_nlink)
+    }
+
+    /// The owner's user id.
+    pub fn uid(&self) -> u32 {
+        self.st.stx_uid
+    }
+
+    /// The owner's group id.
+    pub fn gid(&self) -> u32 {
+        self.st.stx_gid
+    }
+
+    /// The preferred I/O block size.
+    pub fn blksize(&self) -> u64 {
+        u64::from(self.st.stx_blksize)
+    }
+
+    /// The number of 512-byte blocks allocated.
+    pub fn blocks(&self) -> u64 {
+        self.st.stx_blocks
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metadata")
+            .field("file_type", &self.file_type())
+            .field("len", &self.len())
+            .field("mode", &format_args!("{:o}", self.mode() & 0o7777))
+            .field("ino", &self.ino())
+            .finish()
+    }
+}
