@@ -33,6 +33,8 @@ mod driver;
 pub mod fs;
 pub mod future;
 pub mod io;
+#[cfg(not(loom))]
+pub mod process;
 pub mod queue;
 mod rt;
 mod scheduler;

@@ -114,6 +114,27 @@ impl ReadState {
         Poll::Ready(res)
     }
 
+    /// Moves buffered bytes into the start of `buf` (up to its room);
+    /// returns how many.
+    pub(crate) fn take_into<B: super::IoBufMut>(&mut self, buf: &mut B) -> usize {
+        let n = self.buffered().min(buf.bytes_total());
+        // SAFETY: `buf` is valid for writes of `bytes_total()` bytes from
+        // `stable_mut_ptr()` (IoBufMut), and `n` is at most that; the
+        // source is our own buffer, which cannot overlap it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.buf[self.pos..].as_ptr(), buf.stable_mut_ptr(), n);
+            buf.set_init(n);
+        }
+        self.pos += n;
+        n
+    }
+
+    /// The read in flight and the bytes not handed out, for a new owner.
+    pub(crate) fn into_parts(mut self) -> (Option<Op<Read<Vec<u8>>>>, Vec<u8>) {
+        self.buf.drain(..self.pos);
+        (self.op, self.buf)
+    }
+
     /// Drops the buffered bytes; returns how many there were.
     pub(crate) fn discard(&mut self) -> usize {
         let n = self.buffered();
@@ -150,6 +171,13 @@ fn write_op(fd: &SharedFd, kind: Fd, buf: Vec<u8>, from: usize) -> Op<Write<Vec<
 }
 
 impl WriteState {
+    /// The write in flight (with how much of it went) and the bytes not
+    /// handed to the kernel yet, for a new owner.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn into_parts(self) -> (Option<(Op<Write<Vec<u8>>>, usize)>, Vec<u8>) {
+        (self.op, self.pending)
+    }
+
     /// Whether bytes are buffered or in flight.
     pub(crate) fn is_idle(&self) -> bool {
         self.op.is_none() && self.pending.is_empty()
