@@ -7,8 +7,10 @@
 //! small traits below; called by users.
 
 mod error;
+mod pipe;
 mod reader;
 mod server;
+mod sink;
 mod source;
 mod unix;
 mod writer;
@@ -113,7 +115,8 @@ where
 use std::io;
 use std::task::{Context, Poll};
 
-/// Where a [`StreamReader`]'s bytes come from: a socket's read side.
+/// Where a [`StreamReader`]'s bytes come from: a socket's read side, or a
+/// child process's pipe.
 ///
 /// Cancel safety is this trait's contract: a receive that is in flight when
 /// the caller stops polling stays inside `self`, and the bytes it brings are

@@ -9,17 +9,18 @@
 //! while more than the high-water mark is buffered, until it falls to the
 //! low-water mark.
 //!
-//! Called by users and `server.rs`; calls the send and shutdown ops.
+//! The bytes go to a socket or to a child's stdin pipe (`sink.rs`).
+//!
+//! Called by users and `server.rs`; calls the send and write ops through
+//! `sink.rs`.
 
+use super::sink::{InFlight, Sink};
 use crate::loom::sync::{Arc, Mutex};
-use aio_runtime::io::ops::{self, Op, Send};
 use aio_runtime::io::SharedFd;
 use std::fmt;
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
-use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -30,15 +31,16 @@ const HIGH_WATER: usize = 64 * 1024;
 const LINGER: Duration = Duration::from_secs(30);
 
 struct Shared {
-    fd: SharedFd,
     state: Mutex<State>,
 }
 
 struct State {
+    /// The socket or pipe written to.
+    sink: Sink,
     /// Written, not yet handed to the kernel.
     pending: Vec<u8>,
     /// The send in flight, and how many of its bytes went already.
-    inflight: Option<(Op<Send<Vec<u8>>>, usize)>,
+    inflight: Option<(InFlight, usize)>,
     /// Bytes of the in-flight buffer not yet sent.
     inflight_left: usize,
     spare: Vec<u8>,
@@ -114,7 +116,7 @@ impl fmt::Debug for StreamWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.shared.state.lock();
         f.debug_struct("StreamWriter")
-            .field("fd", &self.shared.fd)
+            .field("sink", &st.sink)
             .field("buffered", &st.buffered())
             .field("closing", &st.closing)
             .finish()
@@ -140,7 +142,7 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
         if let Some((op, done)) = st.inflight.as_mut() {
             let waker = Waker::from(shared.clone());
             let mut cx = Context::from_waker(&waker);
-            let (res, buf) = match Pin::new(op).poll(&mut cx) {
+            let (res, buf) = match op.poll(&mut cx) {
                 Poll::Pending => return,
                 Poll::Ready(r) => r,
             };
@@ -149,8 +151,7 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
             match res {
                 Ok(n) if n > 0 && done + n < buf.len() => {
                     st.inflight_left = buf.len() - done - n;
-                    let op = ops::send(&shared.fd, buf, done + n);
-                    st.inflight = Some((op, done + n));
+                    st.inflight = st.sink.write(buf, done + n).map(|op| (op, done + n));
                     continue;
                 }
                 Ok(0) if !buf.is_empty() => {
@@ -158,8 +159,7 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
                 }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    let op = ops::send(&shared.fd, buf, done);
-                    st.inflight = Some((op, done));
+                    st.inflight = st.sink.write(buf, done).map(|op| (op, done));
                     continue;
                 }
                 Err(e) => st.error = Some((e.kind(), e.to_string())),
@@ -178,7 +178,11 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
             let mut buf = std::mem::take(&mut st.spare);
             std::mem::swap(&mut buf, &mut st.pending);
             st.inflight_left = buf.len();
-            st.inflight = Some((ops::send(&shared.fd, buf, 0), 0));
+            st.inflight = st.sink.write(buf, 0).map(|op| (op, 0));
+            if st.inflight.is_none() {
+                // A closed pipe (writes after the end are dropped).
+                st.inflight_left = 0;
+            }
             continue;
         }
         break;
@@ -190,8 +194,7 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
         } else {
             libc::SHUT_WR
         };
-        // SAFETY: plain syscall on an fd we hold open; never blocks.
-        unsafe { libc::shutdown(shared.fd.as_raw_fd(), how) };
+        st.sink.shutdown(how);
         st.shut = true;
         st.shut_both |= st.closing;
     }
@@ -251,8 +254,11 @@ async fn abort_after(shared: Arc<Shared>, linger: Duration) {
             ),
         ));
         st.pending.clear();
-        // SAFETY: plain syscall on an fd we hold open; never blocks.
-        unsafe { libc::shutdown(shared.fd.as_raw_fd(), libc::SHUT_RDWR) };
+        // A pipe closes only once its stuck write is cancelled.
+        if matches!(st.sink, Sink::Pipe(_)) {
+            st.inflight = None;
+        }
+        st.sink.shutdown(libc::SHUT_RDWR);
         st.shut = true;
         st.shut_both = true;
         st.wake_waiters();
@@ -261,12 +267,42 @@ async fn abort_after(shared: Arc<Shared>, linger: Duration) {
 
 impl StreamWriter {
     pub(crate) fn new(fd: SharedFd) -> StreamWriter {
+        StreamWriter::with_sink(Sink::Socket(fd), None, Vec::new())
+    }
+
+    /// A writer to a child's stdin pipe, taking over what its futures-io
+    /// adapter had in flight and buffered.
+    pub(crate) fn for_pipe(
+        fd: SharedFd,
+        inflight: Option<(
+            aio_runtime::io::ops::Op<aio_runtime::io::ops::Write<Vec<u8>>>,
+            usize,
+        )>,
+        pending: Vec<u8>,
+    ) -> StreamWriter {
+        let w = StreamWriter::with_sink(
+            Sink::Pipe(Some(fd)),
+            inflight.map(|(op, done)| (InFlight::Write(op), done)),
+            pending,
+        );
+        {
+            let mut st = w.shared.state.lock();
+            pump(&w.shared, &mut st);
+        }
+        w
+    }
+
+    fn with_sink(
+        sink: Sink,
+        inflight: Option<(InFlight, usize)>,
+        pending: Vec<u8>,
+    ) -> StreamWriter {
         StreamWriter {
             shared: Arc::new(Shared {
-                fd,
                 state: Mutex::new(State {
-                    pending: Vec::new(),
-                    inflight: None,
+                    sink,
+                    pending,
+                    inflight,
                     inflight_left: 0,
                     spare: Vec::new(),
                     error: None,
@@ -435,26 +471,40 @@ impl StreamWriter {
         Ok(())
     }
 
-    /// Always true: sockets can shut down their write side.
+    /// Always true: sockets can shut down their write side, and a pipe
+    /// ends when it is closed.
     pub fn can_write_eof(&self) -> bool {
         true
+    }
+
+    /// The socket, for its addresses.
+    fn socket(&self) -> io::Result<SharedFd> {
+        let st = self.shared.state.lock();
+        st.sink.socket().cloned().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "this stream writes to a pipe, not a socket",
+            )
+        })
     }
 
     /// The peer's address (IP connections).
     ///
     /// # Errors
-    /// `NotConnected`, or `InvalidInput` for a non-IP socket.
+    /// `NotConnected`, or `InvalidInput` for a non-IP socket or a pipe.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        let s = socket2::SockRef::from(&self.shared.fd);
+        let fd = self.socket()?;
+        let s = socket2::SockRef::from(&fd);
         crate::tcp::sock_ip(s.peer_addr())
     }
 
     /// This end's address (IP connections).
     ///
     /// # Errors
-    /// `InvalidInput` for a non-IP socket.
+    /// `InvalidInput` for a non-IP socket or a pipe.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        let s = socket2::SockRef::from(&self.shared.fd);
+        let fd = self.socket()?;
+        let s = socket2::SockRef::from(&fd);
         crate::tcp::sock_ip(s.local_addr())
     }
 }
