@@ -39,7 +39,9 @@ pub use aio_runtime::task::{create_task, spawn, spawn_local};
 pub use aio_runtime::time::{sleep, wait_for};
 pub use aio_runtime::to_thread;
 
-pub use aio_runtime::{context, fs, future, io, process, queue, runtime, stream, sync, task, time};
+pub use aio_runtime::{
+    context, fs, future, io, process, queue, runtime, signal, stream, sync, task, time,
+};
 
 /// Sockets and the asyncio streams (see `aio-net`).
 pub use aio_net as net;

@@ -38,6 +38,8 @@ pub mod process;
 pub mod queue;
 mod rt;
 mod scheduler;
+#[cfg(not(loom))]
+pub mod signal;
 #[doc(hidden)]
 pub mod stream_gen;
 pub mod sync;

@@ -211,6 +211,71 @@ impl Handle {
         super::call_soon::TimerHandle::new(handle, when, timer.task_ref())
     }
 
+    /// Calls `callback` on this runtime each time the signal `signum`
+    /// (`libc::SIGUSR1`, …) is delivered (asyncio's
+    /// `loop.add_signal_handler`): scheduled like a
+    /// [`call_soon`](Self::call_soon), in the context current now. A
+    /// second call for the same signal replaces this runtime's callback.
+    /// Several runtimes, and `Signal` streams, may listen to one signal:
+    /// each gets every delivery (deliveries that come before the callback
+    /// ran coalesce). The signal's previous disposition comes back when
+    /// its last listener goes ([`remove_signal_handler`](Self::remove_signal_handler),
+    /// or this runtime shutting down). A handler for SIGINT takes Ctrl-C
+    /// from `aio::run`, which would otherwise cancel the main task.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a number that is not a signal or one that may
+    /// not be handled (SIGKILL, SIGSTOP, SIGILL, SIGFPE, SIGSEGV); the OS
+    /// error if the handler cannot be installed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// aio::run(async {
+    ///     let h = aio::runtime::Handle::current();
+    ///     let (tx, rx) = aio::sync::oneshot::channel();
+    ///     let tx = std::sync::Mutex::new(Some(tx));
+    ///     h.add_signal_handler(libc::SIGUSR1, move || {
+    ///         if let Some(tx) = tx.lock().unwrap().take() {
+    ///             let _ = tx.send("got SIGUSR1");
+    ///         }
+    ///     })?;
+    ///     // SAFETY: sending a signal to ourselves.
+    ///     unsafe { libc::kill(libc::getpid(), libc::SIGUSR1) };
+    ///     assert_eq!(rx.await.unwrap(), "got SIGUSR1");
+    ///     assert!(h.remove_signal_handler(libc::SIGUSR1));
+    ///     Ok::<(), std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    #[cfg(not(loom))]
+    pub fn add_signal_handler(
+        &self,
+        signum: i32,
+        callback: impl Fn() + Send + Sync + 'static,
+    ) -> std::io::Result<()> {
+        crate::signal::registry::add_callback(signum, self, Arc::new(callback))
+    }
+
+    /// Removes this runtime's callback for `signum`; returns whether there
+    /// was one (asyncio's `loop.remove_signal_handler`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// aio::run(async {
+    ///     let h = aio::runtime::Handle::current();
+    ///     assert!(!h.remove_signal_handler(libc::SIGUSR2));
+    ///     h.add_signal_handler(libc::SIGUSR2, || {}).unwrap();
+    ///     assert!(h.remove_signal_handler(libc::SIGUSR2));
+    ///     assert!(!h.remove_signal_handler(libc::SIGUSR2));
+    /// });
+    /// ```
+    #[cfg(not(loom))]
+    pub fn remove_signal_handler(&self, signum: i32) -> bool {
+        crate::signal::registry::remove_callback(signum, &self.shared)
+    }
+
     /// Whether debug mode is on (`Builder::debug`, or `AIO_DEBUG=1`).
     ///
     /// # Examples

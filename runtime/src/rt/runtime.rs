@@ -97,7 +97,9 @@ impl Runtime {
     /// On the process's main thread, if SIGINT has its default disposition,
     /// Ctrl-C cancels the main task and, after shutdown, the process exits
     /// with status 130 (a second Ctrl-C kills at once), as with
-    /// `asyncio.run` and `KeyboardInterrupt`.
+    /// `asyncio.run` and `KeyboardInterrupt` — unless the application
+    /// listens to SIGINT itself (`aio::signal::ctrl_c`, a SIGINT `Signal`
+    /// or handler), which then gets it instead.
     ///
     /// # Panics
     /// Resumes a panic of `f`; panics if `f`'s task was cancelled.
@@ -213,6 +215,10 @@ impl Runtime {
         self.shut_down = true;
         let shared = self.handle.shared().clone();
         let deadline = Instant::now() + timeout;
+        // Signal handlers of this runtime go (their signals' previous
+        // dispositions come back if nobody else listens).
+        #[cfg(not(loom))]
+        crate::signal::registry::remove_runtime(&shared);
         // 1 + 2: no new tasks; cancel the live ones.
         let live = shared.registry.close();
         for t in &live {
