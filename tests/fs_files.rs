@@ -1,0 +1,430 @@
+//! Files on every flavor: a round trip through every way of reading and
+//! writing, a 1 GiB sequential copy, 10,000 small files, errors that name
+//! the path (ENOENT, EACCES, EISDIR), the directory functions, and the
+//! futures-io traits.
+
+mod common;
+
+use aio::fs::{File, OpenOptions};
+use common::on_all_flavors;
+use futures::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+
+/// A fresh scratch directory with at least `need` bytes free, removed on
+/// drop: the system's temp dir if it has room to spare, else `/dev/shm`
+/// (a nearly full disk is not ours to fill).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str, need: u64) -> Scratch {
+        let candidates = [
+            std::env::var_os("AIO_TEST_TMPDIR").map(PathBuf::from),
+            Some(std::env::temp_dir()),
+            Some(PathBuf::from("/dev/shm")),
+        ];
+        let base = candidates
+            .into_iter()
+            .flatten()
+            .find(|d| free_bytes(d) >= need + (1 << 30))
+            .unwrap_or_else(|| panic!("no scratch directory with {need} bytes free"));
+        let dir = base.join(format!("aio-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_bytes(dir: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return 0;
+    };
+    // SAFETY: a valid path and out pointer.
+    unsafe {
+        let mut s: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut s) != 0 {
+            return 0;
+        }
+        s.f_bavail as u64 * s.f_frsize as u64
+    }
+}
+
+#[test]
+fn a_file_round_trips() {
+    let dir = Scratch::new("round-trip", 1 << 20);
+    on_all_flavors(|flavor| {
+        let path = dir.path(&format!("{flavor:?}"));
+        async move {
+            // write_all at the position, then positional writes.
+            let mut f = File::create(&path).await.unwrap();
+            let (res, buf) = f.write_all(b"hello, ".to_vec()).await;
+            res.unwrap();
+            assert_eq!(buf, b"hello, ", "the buffer comes back");
+            f.write_all(String::from("world")).await.0.unwrap();
+            f.write_all_at(b"HELLO".to_vec(), 0).await.0.unwrap();
+            f.sync_all().await.unwrap();
+            f.sync_data().await.unwrap();
+            assert_eq!(f.metadata().await.unwrap().len(), 12);
+            f.close().await.unwrap();
+
+            // Every way of reading it back.
+            assert_eq!(aio::fs::read(&path).await.unwrap(), b"HELLO, world");
+            assert_eq!(
+                aio::fs::read_to_string(&path).await.unwrap(),
+                "HELLO, world"
+            );
+            let mut f = File::open(&path).await.unwrap();
+            let (n, buf) = f.read_at(vec![0; 5], 7).await;
+            assert_eq!(&buf[..n.unwrap()], b"world");
+            let (n, buf) = f.read(Vec::with_capacity(5)).await;
+            assert_eq!(&buf[..n.unwrap()], b"HELLO");
+            let (n, buf) = f.read_to_end(Vec::new()).await;
+            assert_eq!(&buf[..n.unwrap()], b", world");
+            let (n, _) = f.read(vec![0; 8]).await;
+            assert_eq!(n.unwrap(), 0, "at the end");
+            let (res, buf) = f.read_exact_at(Vec::with_capacity(12), 0).await;
+            res.unwrap();
+            assert_eq!(buf, b"HELLO, world");
+
+            // set_len, append, create_new.
+            let f = OpenOptions::new().write(true).open(&path).await.unwrap();
+            f.set_len(5).await.unwrap();
+            let mut f = OpenOptions::new().append(true).open(&path).await.unwrap();
+            f.write_all("!".to_string()).await.0.unwrap();
+            assert_eq!(aio::fs::read(&path).await.unwrap(), b"HELLO!");
+            let err = File::create_new(&path).await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+            aio::fs::remove_file(&path).await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_1_gib_file_is_copied_sequentially() {
+    const GIB: usize = 1 << 30;
+    const CHUNK: usize = 1 << 20;
+    let dir = Scratch::new("copy", 2 * GIB as u64);
+    // The source, written once with std: every chunk different, so a lost
+    // or misordered chunk shows.
+    let src = dir.path("src");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&src).unwrap());
+        let mut chunk = vec![0u8; CHUNK];
+        for i in 0..GIB / CHUNK {
+            chunk
+                .iter_mut()
+                .enumerate()
+                .for_each(|(j, b)| *b = (i * 7 + j) as u8);
+            chunk[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    on_all_flavors(|_| {
+        let (src, dst) = (src.clone(), dir.path("dst"));
+        async move {
+            let mut from = File::open(&src).await.unwrap();
+            let mut to = File::create(&dst).await.unwrap();
+            let mut buf = Vec::with_capacity(CHUNK);
+            let mut total = 0;
+            loop {
+                buf.clear();
+                let (n, b) = from.read(buf).await;
+                let n = n.unwrap();
+                if n == 0 {
+                    break;
+                }
+                let (res, b) = to.write_all(b).await;
+                res.unwrap();
+                buf = b;
+                total += n;
+            }
+            to.sync_data().await.unwrap();
+            assert_eq!(total, GIB);
+            assert_eq!(to.metadata().await.unwrap().len(), GIB as u64);
+            drop((from, to));
+            // Compare chunk by chunk, positionally, both files at once.
+            let (a, b) = (
+                File::open(&src).await.unwrap(),
+                File::open(&dst).await.unwrap(),
+            );
+            let (mut ba, mut bb) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
+            for i in 0..GIB / CHUNK {
+                let at = (i * CHUNK) as u64;
+                let ((ra, xa), (rb, xb)) =
+                    aio::gather!(a.read_exact_at(ba, at), b.read_exact_at(bb, at)).await;
+                ra.unwrap();
+                rb.unwrap();
+                assert!(xa == xb, "chunk {i} differs");
+                (ba, bb) = (xa, xb);
+            }
+            aio::fs::remove_file(&dst).await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn ten_thousand_small_files() {
+    const N: usize = 10_000;
+    let dir = Scratch::new("small", 200 << 20);
+    on_all_flavors(|flavor| {
+        let root = dir.path(&format!("{flavor:?}"));
+        async move {
+            aio::fs::create_dir_all(&root).await.unwrap();
+            let content = |i: usize| format!("file {i}\n").repeat(1 + i % 50);
+            // Written and read back concurrently, 256 at a time.
+            for batch in (0..N).collect::<Vec<_>>().chunks(256) {
+                let tasks: Vec<_> = batch
+                    .iter()
+                    .map(|&i| {
+                        let path = root.join(i.to_string());
+                        let data = content(i);
+                        aio::spawn(async move { aio::fs::write(path, data).await.unwrap() })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            }
+            for batch in (0..N).collect::<Vec<_>>().chunks(256) {
+                let tasks: Vec<_> = batch
+                    .iter()
+                    .map(|&i| {
+                        let path = root.join(i.to_string());
+                        aio::spawn(async move {
+                            let got = aio::fs::read(&path).await.unwrap();
+                            aio::fs::remove_file(&path).await.unwrap();
+                            (i, got)
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    let (i, got) = t.await.unwrap();
+                    assert_eq!(got, content(i).as_bytes(), "file {i}");
+                }
+            }
+            aio::fs::remove_dir(&root).await.unwrap();
+        }
+    });
+}
+
+/// The message names the path, the kind and the OS code are kept.
+fn assert_names(err: &std::io::Error, path: &Path, kind: std::io::ErrorKind, code: i32) {
+    use std::error::Error;
+    assert_eq!(err.kind(), kind, "{err}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "the message names the path: {err}"
+    );
+    let os = err
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>());
+    assert_eq!(os.and_then(|e| e.raw_os_error()), Some(code), "{err:?}");
+}
+
+#[test]
+fn enoent_and_eisdir_name_the_path() {
+    let dir = Scratch::new("errors", 1 << 20);
+    on_all_flavors(|_| {
+        let missing = dir.path("missing/file");
+        let a_dir = dir.0.clone();
+        async move {
+            use std::io::ErrorKind::*;
+            let err = File::open(&missing).await.unwrap_err();
+            assert_names(&err, &missing, NotFound, libc::ENOENT);
+            assert!(err.to_string().starts_with("open "), "{err}");
+            let err = aio::fs::read(&missing).await.unwrap_err();
+            assert_names(&err, &missing, NotFound, libc::ENOENT);
+            let err = aio::fs::metadata(&missing).await.unwrap_err();
+            assert_names(&err, &missing, NotFound, libc::ENOENT);
+            let err = aio::fs::remove_file(&missing).await.unwrap_err();
+            assert_names(&err, &missing, NotFound, libc::ENOENT);
+            let err = aio::fs::write(&missing, "x").await.unwrap_err();
+            assert_names(&err, &missing, NotFound, libc::ENOENT);
+            let err = aio::fs::rename(&missing, &a_dir.join("x"))
+                .await
+                .unwrap_err();
+            assert_names(&err, &missing, NotFound, libc::ENOENT);
+            // A directory opened for writing: EISDIR, even as root.
+            let err = File::create(&a_dir).await.unwrap_err();
+            assert_names(&err, &a_dir, IsADirectory, libc::EISDIR);
+            let err = aio::fs::create_dir(&a_dir).await.unwrap_err();
+            assert_names(&err, &a_dir, AlreadyExists, libc::EEXIST);
+        }
+    });
+}
+
+/// EACCES needs a user without CAP_DAC_OVERRIDE: as root, the check runs
+/// in a child process (this test binary, filtered to this test) that
+/// drops to the `nobody` user first.
+#[test]
+fn eacces_names_the_path() {
+    if let Some(path) = std::env::var_os("AIO_EACCES_PATH") {
+        let path = PathBuf::from(path);
+        // SAFETY: plain syscall.
+        assert_ne!(
+            unsafe { libc::geteuid() },
+            0,
+            "the check needs a non-root user"
+        );
+        on_all_flavors(|_| {
+            let path = path.clone();
+            async move {
+                let err = File::open(&path).await.unwrap_err();
+                assert_names(
+                    &err,
+                    &path,
+                    std::io::ErrorKind::PermissionDenied,
+                    libc::EACCES,
+                );
+                let err = aio::fs::read(&path).await.unwrap_err();
+                assert_names(
+                    &err,
+                    &path,
+                    std::io::ErrorKind::PermissionDenied,
+                    libc::EACCES,
+                );
+                let err = aio::fs::write(&path, "x").await.unwrap_err();
+                assert_names(
+                    &err,
+                    &path,
+                    std::io::ErrorKind::PermissionDenied,
+                    libc::EACCES,
+                );
+            }
+        });
+        return;
+    }
+    let dir = Scratch::new("eacces", 1 << 20);
+    let path = dir.path("secret");
+    std::fs::write(&path, "x").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["eacces_names_the_path", "--exact", "--test-threads=1"])
+        .env("AIO_EACCES_PATH", &path);
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } == 0 {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "the check as another user failed: {}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn directories_and_metadata() {
+    let dir = Scratch::new("dirs", 1 << 20);
+    on_all_flavors(|flavor| {
+        let root = dir.path(&format!("{flavor:?}"));
+        async move {
+            let deep = root.join("a/b/c");
+            aio::fs::create_dir_all(&deep).await.unwrap();
+            aio::fs::create_dir_all(&deep).await.unwrap(); // exists: fine
+            assert!(aio::fs::metadata(&deep).await.unwrap().is_dir());
+            aio::fs::write(deep.join("f"), vec![1u8; 3000])
+                .await
+                .unwrap();
+            let m = aio::fs::metadata(deep.join("f")).await.unwrap();
+            assert!(m.is_file() && !m.is_dir());
+            assert_eq!(m.len(), 3000);
+            assert!(m.modified().unwrap() <= std::time::SystemTime::now());
+            // A file in the way of create_dir_all.
+            let err = aio::fs::create_dir_all(deep.join("f/g")).await.unwrap_err();
+            assert!(
+                err.to_string().contains("f/g") || err.to_string().contains("/f"),
+                "{err}"
+            );
+            aio::fs::rename(deep.join("f"), root.join("g"))
+                .await
+                .unwrap();
+            std::os::unix::fs::symlink(root.join("g"), root.join("link")).unwrap();
+            assert!(aio::fs::symlink_metadata(root.join("link"))
+                .await
+                .unwrap()
+                .is_symlink());
+            assert!(aio::fs::metadata(root.join("link"))
+                .await
+                .unwrap()
+                .is_file());
+            let err = aio::fs::remove_dir(root.join("a")).await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::DirectoryNotEmpty);
+            for d in ["a/b/c", "a/b", "a"] {
+                aio::fs::remove_dir(root.join(d)).await.unwrap();
+            }
+            aio::fs::remove_file(root.join("g")).await.unwrap();
+            aio::fs::remove_file(root.join("link")).await.unwrap();
+            aio::fs::remove_dir(&root).await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_file_through_futures_io() {
+    let dir = Scratch::new("compat", 1 << 20);
+    on_all_flavors(|flavor| {
+        let path = dir.path(&format!("{flavor:?}"));
+        async move {
+            let mut f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .await
+                .unwrap();
+            for i in 0..1000 {
+                AsyncWriteExt::write_all(&mut f, format!("{i:04}\n").as_bytes())
+                    .await
+                    .unwrap();
+            }
+            AsyncWriteExt::flush(&mut f).await.unwrap();
+            assert_eq!(
+                AsyncSeekExt::seek(&mut f, SeekFrom::Start(5))
+                    .await
+                    .unwrap(),
+                5
+            );
+            let mut line = [0u8; 5];
+            AsyncReadExt::read_exact(&mut f, &mut line).await.unwrap();
+            assert_eq!(&line, b"0001\n");
+            // The adapter read ahead; an owned-buffer read after it
+            // continues where the trait left off.
+            let (n, buf) = f.read(vec![0; 5]).await;
+            assert_eq!(&buf[..n.unwrap()], b"0002\n");
+            let mut rest = String::new();
+            AsyncReadExt::read_to_string(&mut f, &mut rest)
+                .await
+                .unwrap();
+            assert_eq!(rest.len(), 997 * 5);
+            assert!(rest.starts_with("0003\n") && rest.ends_with("0999\n"));
+            // Writing through the trait after reading: at the position.
+            AsyncSeekExt::seek(&mut f, SeekFrom::Start(0))
+                .await
+                .unwrap();
+            AsyncWriteExt::write_all(&mut f, b"XXXX").await.unwrap();
+            AsyncWriteExt::close(&mut f).await.unwrap();
+            let all = aio::fs::read(&path).await.unwrap();
+            assert!(all.starts_with(b"XXXX\n0001\n"));
+            assert_eq!(all.len(), 5000);
+        }
+    });
+}
