@@ -5,10 +5,13 @@
 //! `TcpStream::read` into a reused 64 KiB `Vec` and `write_all` of it
 //! back), which is the fast path that `benches/net.rs` measures against
 //! tokio. Both survive running out of file descriptors, and both stop
-//! cleanly on SIGINT or SIGTERM.
+//! cleanly on SIGINT or SIGTERM: the streams server gracefully (it stops
+//! accepting, lets the open connections finish for up to 10 s (`--grace`), then
+//! closes them, and exits 0 — what a server in Kubernetes, which sends
+//! SIGTERM and SIGKILL 30 s later, should do), the raw one at once.
 //!
 //! ```text
-//! cargo run --release --example echo_server -- [--port P] [--workers N] [--raw]
+//! cargo run --release --example echo_server -- [--port P] [--workers N] [--grace S] [--raw]
 //! cargo run --release --example echo_client -- --port P hello world
 //! ```
 //!
@@ -97,9 +100,15 @@ fn main() -> io::Result<()> {
             // start_server's accept loop backs off by itself.
             let server = aio::net::start_server(echo_streams, "127.0.0.1", args.port).await?;
             println!("listening on {}", server.local_addrs()[0]);
-            aio::select! {
-                _ = server.serve_forever() => {}
-                _ = stop => server.close(),
+            // Graceful shutdown: on SIGTERM or SIGINT stop accepting, let
+            // the handlers finish within the grace time, then close what
+            // is left.
+            server.serve_until(stop).await;
+            let grace = args.grace;
+            if aio::wait_for(server.wait_closed(), grace).await.is_err() {
+                eprintln!("closing the connections still open after {grace:?}");
+                server.close_clients();
+                server.wait_closed().await;
             }
             Ok(())
         }

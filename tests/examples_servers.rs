@@ -10,6 +10,9 @@
 //!   can be bound again at once; killed, it left the port bound for a few
 //!   ms, until the kernel had torn down its ring and with it the armed
 //!   accept (issue 12, item 8).
+//! - The streams echo server shuts down gracefully on SIGTERM (issue 15,
+//!   item 4): it stops accepting, serves its open connections until they
+//!   end, and exits 0; with a grace time of 0 it closes them at once.
 //!
 //! # How the binaries are found
 //!
@@ -123,7 +126,13 @@ impl Running {
     /// Starts `server` on `port` (0: any), with the file descriptor limit
     /// `nofile` if given, and waits for its `listening on` line.
     fn start(server: Server, port: u16, nofile: Option<u64>) -> Running {
+        Running::start_with(server, port, nofile, &[])
+    }
+
+    /// `start`, with extra arguments.
+    fn start_with(server: Server, port: u16, nofile: Option<u64>, extra: &[&str]) -> Running {
         let mut cmd = Command::new(examples_dir().join(server.example));
+        cmd.args(extra);
         cmd.args(["--port", &port.to_string()])
             .args(["--workers", &server.workers.to_string()]);
         if server.raw {
@@ -309,4 +318,78 @@ fn a_server_stopped_by_a_signal_frees_its_port_for_a_restart_at_once() {
         failures.len(),
         unclean.len()
     );
+}
+
+/// Sends SIGTERM without waiting for the exit.
+fn sigterm(s: &Running) {
+    // SAFETY: plain syscall; the pid is our child, not reaped yet.
+    assert_eq!(
+        unsafe { libc::kill(s.child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+}
+
+/// Waits until the server refuses new connections (its listener closed).
+fn wait_refused(s: &Running) {
+    let t0 = std::time::Instant::now();
+    while TcpStream::connect(("127.0.0.1", s.port)).is_ok() {
+        assert!(
+            t0.elapsed() < STEP,
+            "[{}] still accepting after SIGTERM",
+            s.what
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// One line through an open echo connection.
+fn echo_line(c: &mut TcpStream, line: &[u8]) {
+    c.write_all(line).unwrap();
+    let mut got = vec![0; line.len()];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(got, line);
+}
+
+#[test]
+fn the_echo_server_shuts_down_gracefully_on_sigterm() {
+    for workers in [1, 4] {
+        let server = Server {
+            example: "echo_server",
+            raw: false,
+            workers,
+        };
+        let mut s = Running::start(server, 0, None);
+        let mut open = s.connect();
+        echo_line(&mut open, b"before\n");
+        sigterm(&s);
+        wait_refused(&s);
+        // The open connection is still served.
+        echo_line(&mut open, b"after\n");
+        // Once it ends, the server exits, cleanly.
+        drop(open);
+        let status = s.child.wait().unwrap();
+        assert!(status.success(), "[{}] exited with {status}", s.what);
+    }
+}
+
+#[test]
+fn the_echo_server_closes_what_is_left_after_its_grace_time() {
+    for workers in [1, 4] {
+        let server = Server {
+            example: "echo_server",
+            raw: false,
+            workers,
+        };
+        let mut s = Running::start_with(server, 0, None, &["--grace", "0"]);
+        let mut idle = s.connect();
+        echo_line(&mut idle, b"hello\n");
+        sigterm(&s);
+        // The server closes the idle connection: end of stream.
+        let mut rest = Vec::new();
+        idle.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty());
+        s.wait_stderr("closing the connections still open");
+        let status = s.child.wait().unwrap();
+        assert!(status.success(), "[{}] exited with {status}", s.what);
+    }
 }

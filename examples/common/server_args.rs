@@ -1,5 +1,5 @@
 //! What the example servers share: the command line
-//! `[--port P] [--workers N] [--raw]`, how a connection's error is
+//! `[--port P] [--workers N] [--grace S] [--raw]`, how a connection's error is
 //! reported, and how a server stops on SIGINT / SIGTERM. Included with
 //! `#[path = "common/server_args.rs"] mod args;`.
 #![allow(dead_code)] // each example uses a part
@@ -13,6 +13,9 @@ pub(crate) struct ServerArgs {
     pub(crate) workers: usize,
     /// The low-level owned-buffer loop instead of the streams (echo only).
     pub(crate) raw: bool,
+    /// How long open connections may go on after a stop signal (the
+    /// streams echo server; default 10 s).
+    pub(crate) grace: std::time::Duration,
 }
 
 /// Parses the command line of the example `name`; `--raw` is accepted
@@ -20,13 +23,14 @@ pub(crate) struct ServerArgs {
 pub(crate) fn parse(name: &str, default_port: u16, raw_flag: bool) -> ServerArgs {
     let usage = || -> ! {
         let raw = if raw_flag { " [--raw]" } else { "" };
-        eprintln!("usage: {name} [--port P] [--workers N]{raw}");
+        eprintln!("usage: {name} [--port P] [--workers N] [--grace SECONDS]{raw}");
         std::process::exit(2)
     };
     let mut args = ServerArgs {
         port: default_port,
         workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         raw: false,
+        grace: std::time::Duration::from_secs(10),
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -42,6 +46,13 @@ pub(crate) fn parse(name: &str, default_port: u16, raw_flag: bool) -> ServerArgs
                     .next()
                     .and_then(|v| v.parse().ok())
                     .filter(|&n| n > 0)
+                    .unwrap_or_else(|| usage())
+            }
+            "--grace" => {
+                args.grace = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .map(std::time::Duration::from_secs_f64)
                     .unwrap_or_else(|| usage())
             }
             "--raw" if raw_flag => args.raw = true,
@@ -61,11 +72,10 @@ pub(crate) fn report(e: &io::Error) {
     }
 }
 
-/// Makes SIGINT and SIGTERM stop the server gracefully: blocks both signals
-/// in the calling thread and returns a future that completes when one of
-/// them arrives (a thread of its own takes it with `sigwait`). Call it
-/// first thing in `main`, before the runtime starts its threads (they
-/// inherit the blocked mask, so no thread is killed by the signal).
+/// Makes SIGINT and SIGTERM stop the server gracefully: listens to both
+/// (`aio::signal`) from now on, and returns a future that completes when
+/// one of them arrives. Call it first thing in `main`, before printing
+/// that the server listens, so no signal comes before the listeners.
 ///
 /// The server returns from its main future when this completes; the
 /// runtime then shuts down: connection tasks are cancelled, the armed
@@ -75,28 +85,13 @@ pub(crate) fn report(e: &io::Error) {
 /// ring down asynchronously and keeps the port bound for a few ms after
 /// the process is gone (`Address already in use` for a quick restart).
 pub(crate) fn stop_signal() -> impl Future<Output = ()> + Send + 'static {
-    // SAFETY: an all-zero sigset_t is a valid value to pass to
-    // sigemptyset, which initializes it.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a sigset_t we own; these calls only write to it and
-    // to this thread's signal mask.
-    unsafe {
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
-    let (tx, rx) = aio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let mut sig = 0;
-        // SAFETY: `set` is an initialized sigset_t and `sig` a valid out
-        // parameter; the signals are blocked in every thread of the
-        // process (this one inherited the mask), as sigwait requires.
-        if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
-            let _ = tx.send(sig);
-        }
-    });
+    use aio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("listen to SIGTERM");
+    let mut int = signal(SignalKind::interrupt()).expect("listen to SIGINT");
     async move {
-        let _ = rx.await;
+        aio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
     }
 }

@@ -211,6 +211,67 @@ impl Server {
         guard.1 = true;
     }
 
+    /// Serves until `shutdown` completes (or the server is closed), then
+    /// stops accepting: the listening sockets close, and the connections
+    /// being served go on. The graceful shutdown of a server that gets
+    /// SIGTERM (Kubernetes sends it, then SIGKILL 30 s later): stop
+    /// accepting, give the handlers a deadline to finish
+    /// ([`wait_closed`](Self::wait_closed) under a timeout), then close
+    /// the connections still open ([`close_clients`](Self::close_clients)).
+    ///
+    /// # Cancel safety
+    /// Cancelling closes the server, as [`serve_forever`](Self::serve_forever).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # aio::run(async {
+    /// let server = aio::net::start_server(|mut r, w| async move {
+    ///     while let Ok(line) = r.readline().await {
+    ///         if line.is_empty() { break }
+    ///         w.write(&line);
+    ///     }
+    /// }, "127.0.0.1", 0).await?;
+    /// let port = server.local_addrs()[0].port();
+    /// let (stop_tx, stop_rx) = aio::sync::oneshot::channel::<()>();
+    /// let (mut r, w) = aio::net::open_connection("127.0.0.1", port).await?;
+    /// // In a server: `aio::signal::unix::signal(SignalKind::terminate())?`
+    /// // and `serve_until(async move { term.recv().await; })`.
+    /// let serving = aio::spawn(async move {
+    ///     server.serve_until(async { let _ = stop_rx.await; }).await;
+    ///     // Stopped accepting: let the handlers finish for up to 10 s.
+    ///     if aio::wait_for(server.wait_closed(), Duration::from_secs(10)).await.is_err() {
+    ///         server.close_clients();
+    ///         server.wait_closed().await;
+    ///     }
+    /// });
+    /// w.write(b"hello\n");
+    /// assert_eq!(r.readline().await?, b"hello\n");
+    /// stop_tx.send(()).unwrap();
+    /// // New connections are refused; ours is still served, until it ends.
+    /// while aio::net::open_connection("127.0.0.1", port).await.is_ok() {
+    ///     aio::task::yield_now().await;
+    /// }
+    /// w.write(b"still here\n");
+    /// assert_eq!(r.readline().await?, b"still here\n");
+    /// w.close();
+    /// serving.await.unwrap();
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
+    pub async fn serve_until(&self, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut serving = std::pin::pin!(self.serve_forever());
+        poll_fn(|cx| {
+            if shutdown.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            serving.as_mut().poll(cx)
+        })
+        .await;
+        self.close();
+    }
+
     /// The addresses the server listens on (empty for Unix servers).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.inner.addrs.clone()
