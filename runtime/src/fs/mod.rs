@@ -7,8 +7,11 @@
 //! `ftruncate` where the kernel has it): no thread pool, and reads and
 //! writes go straight to and from the caller's owned buffer. On the epoll
 //! driver, which cannot wait on regular files, each operation runs on the
-//! blocking pool, as `tokio::fs` does (`read`, `write` and
-//! `create_dir_all` as one job each, the rest one job per syscall).
+//! blocking pool, as `tokio::fs` does (`write` and `create_dir_all` as one
+//! job each, the rest one job per syscall) — except reads and opens that
+//! the kernel can answer from its caches without waiting
+//! (`preadv2(RWF_NOWAIT)`, `openat2(RESOLVE_CACHED)`), which run inline,
+//! as a ring runs them inline before it hands an op to its workers.
 //!
 //! Errors are `std::io::Error`s whose message names the operation and the
 //! path (`open /x/y: No such file or directory (os error 2)`), with the
@@ -118,12 +121,9 @@ where
 /// ```
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     let path = path.as_ref();
-    if on_pool() {
-        let owned = path.to_path_buf();
-        return blocking(move || std::fs::read(owned))
-            .await
-            .map_err(|e| with_path(e, "read", path));
-    }
+    // On epoll too: its open and read try the page cache inline first
+    // (`RESOLVE_CACHED`, `RWF_NOWAIT`), and go to the pool only if that
+    // would block.
     let c = cstr(path)?;
     let fd = ops::open(c, libc::O_RDONLY, 0)
         .await

@@ -16,7 +16,11 @@
 //! An op whose syscall may block the thread with no readiness to wait for
 //! (a regular file's read, an open, an fsync: epoll refuses regular files)
 //! runs that syscall on the blocking pool when the thread's driver is
-//! epoll, as `tokio::fs` does; so does an op whose opcode this thread's
+//! epoll, as `tokio::fs` does — after one try that cannot block, where the
+//! kernel has one (`OpAble::attempt_nowait`: a read of cached data with
+//! `RWF_NOWAIT`, an open resolved from the dentry cache with
+//! `RESOLVE_CACHED`), as a ring tries an op inline before it hands it to
+//! its workers. So does an op whose opcode this thread's
 //! ring lacks (`OpAble::PROBE`, for opcodes newer than the kernels aio
 //! supports). Its data moves into a slot shared with the pool's job and
 //! comes back when the job is done; a dropped op lets the job finish (or
@@ -72,6 +76,15 @@ pub unsafe trait OpAble: OpData + Sized {
     /// sockets and pipes, which wait for readiness.
     fn may_block(&self) -> bool {
         false
+    }
+    /// The epoll driver, for an op that [`may_block`](Self::may_block):
+    /// one try that never blocks (data already cached, a lookup the
+    /// dentry cache answers), as a ring tries it inline before it hands it
+    /// to its workers; `None` if it would block (or the kernel has no such
+    /// try): the op then runs `attempt` on the blocking pool. `None` by
+    /// default.
+    fn attempt_nowait(&mut self) -> Option<io::Result<u32>> {
+        None
     }
     /// Turns the result into the output, giving the data back.
     fn complete(self, res: io::Result<u32>) -> Self::Output;
@@ -237,14 +250,21 @@ enum Started<T: OpAble> {
     Epoll(T),
     /// Its syscall runs on the blocking pool.
     Blocking(Task<()>, Arc<Mutex<PoolSlot<T>>>),
-    /// No driver here: the op's output is the error.
+    /// Done at once (the error of a thread without a driver, or the
+    /// result of a try that did not block).
     Failed(T::Output),
 }
 
 /// Starts `data` on this thread's driver.
 fn start<T: OpAble>(data: T) -> Started<T> {
     match driver_kind() {
-        Some(crate::rt::Driver::Epoll) if data.may_block() => return on_pool(data),
+        Some(crate::rt::Driver::Epoll) if data.may_block() => {
+            let mut data = data;
+            return match data.attempt_nowait() {
+                Some(res) => Started::Failed(data.complete(res)),
+                None => on_pool(data),
+            };
+        }
         Some(crate::rt::Driver::Epoll) => return Started::Epoll(data),
         Some(_) if T::PROBE.is_some_and(|code| !ring_supports(code)) => return on_pool(data),
         Some(_) => {}

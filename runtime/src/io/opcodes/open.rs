@@ -1,7 +1,10 @@
 //! `IORING_OP_OPENAT`: open a file by path.
 //!
 //! Opening may wait on the disk or a network filesystem, and has no
-//! readiness: on the epoll driver it runs `openat(2)` on the blocking pool.
+//! readiness: on the epoll driver it first tries `openat2` with
+//! `RESOLVE_CACHED` (the lookup answered from the dentry cache, or
+//! `EAGAIN`) and `O_NONBLOCK`, as a ring's inline attempt does, then runs
+//! `openat(2)` on the blocking pool.
 //!
 //! Called by `fs::OpenOptions`; calls `op.rs`.
 
@@ -66,6 +69,47 @@ unsafe impl OpAble for Open {
 
     fn may_block(&self) -> bool {
         true
+    }
+
+    fn attempt_nowait(&mut self) -> Option<io::Result<u32>> {
+        // Creating or truncating may write: never inline (as on a ring).
+        if self.flags & (libc::O_CREAT | libc::O_TRUNC | libc::O_TMPFILE) != 0 {
+            return None;
+        }
+        // SAFETY: all-zero is a valid open_how; its fields are set below.
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = (self.flags | libc::O_NONBLOCK) as u64;
+        how.resolve = libc::RESOLVE_CACHED;
+        // SAFETY: a NUL-terminated path we own and an open_how, for the
+        // call; the result is checked.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                libc::AT_FDCWD,
+                self.path.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if fd < 0 {
+            let e = io::Error::last_os_error();
+            return match e.raw_os_error() {
+                // Not answerable from the cache, or no openat2 here.
+                Some(libc::EAGAIN | libc::ENOSYS | libc::EINVAL | libc::EPERM) => None,
+                // A cached answer (ENOENT from a negative dentry, EACCES…).
+                _ => Some(Err(e)),
+            };
+        }
+        let fd = fd as i32;
+        if self.flags & libc::O_NONBLOCK == 0 {
+            // O_NONBLOCK kept the open from waiting (a FIFO); the file is
+            // used as asked. SAFETY: plain syscalls on the fd just opened.
+            unsafe {
+                let fl = libc::fcntl(fd, libc::F_GETFL);
+                libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK);
+            }
+        }
+        Some(Ok(fd as u32))
     }
 
     fn attempt(&mut self) -> Option<io::Result<u32>> {

@@ -2,8 +2,9 @@
 //! (or at the file position), or from a pipe.
 //!
 //! A regular file has no readiness (epoll refuses it): on the epoll driver
-//! its read runs `pread(2)` on the blocking pool (`OpAble::may_block`). A
-//! pipe (non-blocking) waits for readiness there like a socket.
+//! its read tries `preadv2(RWF_NOWAIT)` (data the page cache holds), then
+//! runs `pread(2)` on the blocking pool (`OpAble::may_block`). A pipe
+//! (non-blocking) waits for readiness there like a socket.
 //!
 //! Called by `fs::File` and the child process pipes; calls `op.rs`.
 
@@ -88,6 +89,28 @@ unsafe impl<B: IoBufMut> OpAble for Read<B> {
 
     fn may_block(&self) -> bool {
         !self.pollable
+    }
+
+    fn attempt_nowait(&mut self) -> Option<io::Result<u32>> {
+        let len = self.buf.bytes_total().min(crate::io::MAX_RW_COUNT);
+        let off = match self.offset {
+            CURRENT_POS => -1,
+            o => libc::off64_t::try_from(o).ok()?,
+        };
+        let iov = libc::iovec {
+            iov_base: self.buf.stable_mut_ptr().cast(),
+            iov_len: len,
+        };
+        // SAFETY: one iovec over our buffer, valid for writes of `len`
+        // bytes, for the call; the fd is held by `self.fd`. RWF_NOWAIT:
+        // only data the page cache holds, never a wait.
+        let n = unsafe { libc::preadv2(self.fd.raw(), &iov, 1, off, libc::RWF_NOWAIT) };
+        if n < 0 {
+            // EAGAIN: not cached; EOPNOTSUPP: no such try for this file.
+            // Any error: the pool does the read, and reports its own.
+            return None;
+        }
+        Some(Ok(n as u32))
     }
 
     fn attempt(&mut self) -> Option<io::Result<u32>> {
