@@ -322,11 +322,10 @@ fn a_server_stopped_by_a_signal_frees_its_port_for_a_restart_at_once() {
 
 /// Sends SIGTERM without waiting for the exit.
 fn sigterm(s: &Running) {
+    let pid = s.child.id() as libc::pid_t;
     // SAFETY: plain syscall; the pid is our child, not reaped yet.
-    assert_eq!(
-        unsafe { libc::kill(s.child.id() as libc::pid_t, libc::SIGTERM) },
-        0
-    );
+    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(rc, 0);
 }
 
 /// Waits until the server refuses new connections (its listener closed).

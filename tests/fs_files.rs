@@ -273,11 +273,8 @@ fn eacces_names_the_path() {
     if let Some(path) = std::env::var_os("AIO_EACCES_PATH") {
         let path = PathBuf::from(path);
         // SAFETY: plain syscall.
-        assert_ne!(
-            unsafe { libc::geteuid() },
-            0,
-            "the check needs a non-root user"
-        );
+        let euid = unsafe { libc::geteuid() };
+        assert_ne!(euid, 0, "the check needs a non-root user");
         on_all_flavors(|_| {
             let path = path.clone();
             async move {

@@ -265,11 +265,8 @@ async fn wait_readable(fd: std::os::fd::OwnedFd) {
             revents: 0,
         };
         // SAFETY: one valid pollfd.
-        assert_eq!(
-            unsafe { libc::poll(&mut p, 1, 60_000) },
-            1,
-            "the child died"
-        );
+        let n = unsafe { libc::poll(&mut p, 1, 60_000) };
+        assert_eq!(n, 1, "the child died");
     })
     .await;
 }

@@ -10,7 +10,7 @@
 //! Called by users; calls the runtime's pipe read op.
 
 use super::{ByteSource, StreamReader, StreamWriter};
-use aio_runtime::io::ops::{self, Op, Read};
+use aio_runtime::io::ops::{self, VecRead};
 use aio_runtime::io::SharedFd;
 use aio_runtime::process::{ChildStderr, ChildStdin, ChildStdout};
 use std::future::Future;
@@ -24,7 +24,7 @@ const READ_SIZE: usize = 64 * 1024;
 /// A pipe's read end as a `ByteSource`.
 pub(crate) struct PipeSource {
     fd: SharedFd,
-    op: Option<Op<Read<Vec<u8>>>>,
+    op: Option<VecRead>,
     /// Bytes read before the conversion, handed out first.
     ahead: Vec<u8>,
     spare: Vec<u8>,
@@ -62,7 +62,7 @@ impl ByteSource for PipeSource {
     }
 }
 
-fn reader(parts: (SharedFd, Option<Op<Read<Vec<u8>>>>, Vec<u8>)) -> StreamReader {
+fn reader(parts: (SharedFd, Option<VecRead>, Vec<u8>)) -> StreamReader {
     let (fd, op, ahead) = parts;
     let src = PipeSource {
         fd,

@@ -15,8 +15,8 @@
 //! write ops.
 
 use super::fd::SharedFd;
-use super::op::Op;
-use super::opcodes::{read_at, read_pipe, write_at, write_pipe, Read, Write, CURRENT_POS};
+use super::ops::{VecRead, VecWrite};
+use super::opcodes::{read_at, read_pipe, write_at, write_pipe, CURRENT_POS};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -43,7 +43,7 @@ pub(crate) enum Fd {
 /// The read side of an adapter.
 #[derive(Default)]
 pub(crate) struct ReadState {
-    op: Option<Op<Read<Vec<u8>>>>,
+    op: Option<VecRead>,
     buf: Vec<u8>,
     pos: usize,
 }
@@ -130,7 +130,7 @@ impl ReadState {
     }
 
     /// The read in flight and the bytes not handed out, for a new owner.
-    pub(crate) fn into_parts(mut self) -> (Option<Op<Read<Vec<u8>>>>, Vec<u8>) {
+    pub(crate) fn into_parts(mut self) -> (Option<VecRead>, Vec<u8>) {
         self.buf.drain(..self.pos);
         (self.op, self.buf)
     }
@@ -148,7 +148,7 @@ impl ReadState {
 #[derive(Default)]
 pub(crate) struct WriteState {
     /// The write in flight and how much of its buffer went already.
-    op: Option<(Op<Write<Vec<u8>>>, usize)>,
+    op: Option<(VecWrite, usize)>,
     /// Accepted from the caller, not handed to the kernel yet.
     pending: Vec<u8>,
     spare: Vec<u8>,
@@ -163,7 +163,7 @@ impl fmt::Debug for WriteState {
     }
 }
 
-fn write_op(fd: &SharedFd, kind: Fd, buf: Vec<u8>, from: usize) -> Op<Write<Vec<u8>>> {
+fn write_op(fd: &SharedFd, kind: Fd, buf: Vec<u8>, from: usize) -> VecWrite {
     match kind {
         Fd::File => write_at(fd, buf, from, CURRENT_POS),
         Fd::Pipe => write_pipe(fd, buf, from),
@@ -173,8 +173,7 @@ fn write_op(fd: &SharedFd, kind: Fd, buf: Vec<u8>, from: usize) -> Op<Write<Vec<
 impl WriteState {
     /// The write in flight (with how much of it went) and the bytes not
     /// handed to the kernel yet, for a new owner.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn into_parts(self) -> (Option<(Op<Write<Vec<u8>>>, usize)>, Vec<u8>) {
+    pub(crate) fn into_parts(self) -> (Option<(VecWrite, usize)>, Vec<u8>) {
         (self.op, self.pending)
     }
 

@@ -65,6 +65,12 @@ pub mod ops {
     pub use super::opcodes::*;
     pub use super::ready::Interest;
     pub use super::record::{Completion, OpData};
+
+    /// A read of a file or pipe into a `Vec` (what the adapters and the
+    /// stream views keep in flight).
+    pub type VecRead = Op<Read<Vec<u8>>>;
+    /// A write of a `Vec` to a file or pipe.
+    pub type VecWrite = Op<Write<Vec<u8>>>;
 }
 
 #[cfg(all(test, loom))]

@@ -141,6 +141,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::zombie_processes, reason = "reaped through its pidfd")]
     fn a_child_is_signalled_and_reaped_through_its_pidfd() {
         let child = std::process::Command::new("sleep")
             .arg("60")
@@ -164,6 +165,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::zombie_processes, reason = "reaped through its pidfd")]
     fn exit_codes_come_through() {
         let child = std::process::Command::new("sh")
             .args(["-c", "exit 7"])

@@ -11,7 +11,7 @@
 
 use super::pidfd::{dup, set_nonblocking};
 use crate::io::adapter::{self, impl_async_read, impl_async_write, ReadState, WriteState};
-use crate::io::ops::{self, Op, Read, Write};
+use crate::io::ops::{self, VecRead, VecWrite};
 use crate::io::{BufResult, IoBuf, IoBufMut, SharedFd};
 use std::fmt;
 use std::future::poll_fn;
@@ -118,7 +118,7 @@ macro_rules! reader {
             /// view takes over, so nothing read is lost. Not a stable
             /// interface.
             #[doc(hidden)]
-            pub fn into_raw_parts(self) -> (SharedFd, Option<Op<Read<Vec<u8>>>>, Vec<u8>) {
+            pub fn into_raw_parts(self) -> (SharedFd, Option<VecRead>, Vec<u8>) {
                 let (op, ahead) = self.rd.into_parts();
                 (self.fd, op, ahead)
             }
@@ -304,8 +304,7 @@ impl ChildStdin {
     /// the bytes buffered by the futures-io adapter: what `aio-net`'s
     /// `StreamWriter` view takes over. Not a stable interface.
     #[doc(hidden)]
-    #[allow(clippy::type_complexity)]
-    pub fn into_raw_parts(self) -> (SharedFd, Option<(Op<Write<Vec<u8>>>, usize)>, Vec<u8>) {
+    pub fn into_raw_parts(self) -> (SharedFd, Option<(VecWrite, usize)>, Vec<u8>) {
         let (op, pending) = self.wr.into_parts();
         (self.fd, op, pending)
     }

@@ -26,12 +26,8 @@ pub(crate) fn reap_later(fd: SharedFd) {
         if !h.shared().registry.is_closed() {
             drop(h.spawn(async move {
                 let fd = orphan.0.as_ref().expect("the pidfd").clone();
-                loop {
-                    match pidfd::try_reap(&fd) {
-                        Ok(None) => {}
-                        // Reaped, or reaped by someone else (ECHILD).
-                        Ok(Some(_)) | Err(_) => break,
-                    }
+                // Until reaped (or reaped by someone else: ECHILD).
+                while let Ok(None) = pidfd::try_reap(&fd) {
                     if ops::poll_readable(&fd).await.is_err() {
                         break;
                     }

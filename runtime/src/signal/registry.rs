@@ -347,8 +347,8 @@ fn dispatch_loop(read_fd: i32) {
             // Never expected; keep the thread from spinning.
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        for s in 1..NSIG {
-            if PENDING[s].swap(false, AcqRel) {
+        for (s, pending) in PENDING.iter().enumerate().skip(1) {
+            if pending.swap(false, AcqRel) {
                 deliver(s);
             }
         }
