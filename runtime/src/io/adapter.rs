@@ -15,8 +15,8 @@
 //! write ops.
 
 use super::fd::SharedFd;
-use super::ops::{VecRead, VecWrite};
 use super::opcodes::{read_at, read_pipe, write_at, write_pipe, CURRENT_POS};
+use super::ops::{VecRead, VecWrite};
 use std::fmt;
 use std::future::Future;
 use std::io;
