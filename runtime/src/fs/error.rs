@@ -46,16 +46,46 @@ pub struct PathError {
 
 impl PathError {
     /// What was done: `open`, `read`, `write`, `stat`, `remove`, …
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let err = aio::fs::remove_file("/no/such").await.unwrap_err();
+    /// let inner = err.get_ref().unwrap().downcast_ref::<aio::fs::PathError>().unwrap();
+    /// assert_eq!(inner.operation(), "remove");
+    /// # });
+    /// ```
     pub fn operation(&self) -> &'static str {
         self.operation
     }
 
     /// The path it was done on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let err = aio::fs::metadata("/no/such").await.unwrap_err();
+    /// let inner = err.get_ref().unwrap().downcast_ref::<aio::fs::PathError>().unwrap();
+    /// assert_eq!(inner.path(), std::path::Path::new("/no/such"));
+    /// # });
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The OS error code, if the error came from the OS.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let err = aio::fs::File::create("/").await.unwrap_err();
+    /// let inner = err.get_ref().unwrap().downcast_ref::<aio::fs::PathError>().unwrap();
+    /// assert_eq!(inner.raw_os_error(), Some(libc::EISDIR));
+    /// # });
+    /// ```
     pub fn raw_os_error(&self) -> Option<i32> {
         self.source.raw_os_error()
     }

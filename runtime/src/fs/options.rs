@@ -51,6 +51,13 @@ impl Default for OpenOptions {
 
 impl OpenOptions {
     /// All options off; a created file gets mode `0o666` (less the umask).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut o = aio::fs::OpenOptions::new();
+    /// o.read(true);
+    /// ```
     pub fn new() -> OpenOptions {
         OpenOptions {
             read: false,
@@ -65,12 +72,31 @@ impl OpenOptions {
     }
 
     /// Open for reading.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let f = aio::fs::OpenOptions::new().read(true).open("/dev/null").await?;
+    /// let (n, _) = f.read_at(vec![0; 8], 0).await;
+    /// assert_eq!(n?, 0);
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn read(&mut self, on: bool) -> &mut Self {
         self.read = on;
         self
     }
 
     /// Open for writing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let f = aio::fs::OpenOptions::new().write(true).open("/dev/null").await?;
+    /// assert_eq!(f.write_at(b"gone".to_vec(), 0).await.0?, 4);
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn write(&mut self, on: bool) -> &mut Self {
         self.write = on;
         self
@@ -78,18 +104,54 @@ impl OpenOptions {
 
     /// Writes at the file position go to the end of the file (implies
     /// write access).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let path = std::env::temp_dir().join(format!("aio-doc-opt-{}-{}", std::process::id(), line!()));
+    /// aio::fs::write(&path, "a").await?;
+    /// let mut f = aio::fs::OpenOptions::new().append(true).open(&path).await?;
+    /// f.write_all("b").await.0?;
+    /// assert_eq!(aio::fs::read(&path).await?, b"ab");
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn append(&mut self, on: bool) -> &mut Self {
         self.append = on;
         self
     }
 
     /// Truncate the file to 0 bytes when opened (needs write access).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let path = std::env::temp_dir().join(format!("aio-doc-opt-{}-{}", std::process::id(), line!()));
+    /// aio::fs::write(&path, "long").await?;
+    /// aio::fs::OpenOptions::new().write(true).truncate(true).open(&path).await?;
+    /// assert!(aio::fs::read(&path).await?.is_empty());
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn truncate(&mut self, on: bool) -> &mut Self {
         self.truncate = on;
         self
     }
 
     /// Create the file if it does not exist (needs write access).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let path = std::env::temp_dir().join(format!("aio-doc-opt-{}-{}", std::process::id(), line!()));
+    /// aio::fs::OpenOptions::new().write(true).create(true).open(&path).await?;
+    /// assert!(aio::fs::metadata(&path).await?.is_file());
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn create(&mut self, on: bool) -> &mut Self {
         self.create = on;
         self
@@ -97,12 +159,36 @@ impl OpenOptions {
 
     /// Create the file, failing with `AlreadyExists` if it exists (needs
     /// write access; `create` and `truncate` are then ignored).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let path = std::env::temp_dir().join(format!("aio-doc-opt-{}-{}", std::process::id(), line!()));
+    /// let o = aio::fs::OpenOptions::new().write(true).create_new(true).clone();
+    /// o.open(&path).await?;
+    /// assert!(o.open(&path).await.is_err());
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn create_new(&mut self, on: bool) -> &mut Self {
         self.create_new = on;
         self
     }
 
     /// The permission bits of a created file (less the umask).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let path = std::env::temp_dir().join(format!("aio-doc-opt-{}-{}", std::process::id(), line!()));
+    /// use std::os::unix::fs::PermissionsExt;
+    /// aio::fs::OpenOptions::new().write(true).create(true).mode(0o600).open(&path).await?;
+    /// assert_eq!(aio::fs::metadata(&path).await?.permissions().mode() & 0o777, 0o600);
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn mode(&mut self, mode: u32) -> &mut Self {
         self.mode = mode;
         self
@@ -110,6 +196,18 @@ impl OpenOptions {
 
     /// Extra `open(2)` flags (`O_DIRECT`, `O_NOATIME`, …); the access mode
     /// bits are ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let path = std::env::temp_dir().join(format!("aio-doc-opt-{}-{}", std::process::id(), line!()));
+    /// let f = aio::fs::OpenOptions::new().write(true).create(true)
+    ///     .custom_flags(libc::O_NOATIME).open(&path).await?;
+    /// # drop(f);
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
         self.custom_flags = flags;
         self
@@ -156,6 +254,15 @@ impl OpenOptions {
     /// # Cancel safety
     /// Dropping the future cancels the open; a file opened anyway is
     /// closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # aio::run(async {
+    /// let err = aio::fs::OpenOptions::new().read(true).open("/no/such").await.unwrap_err();
+    /// assert_eq!(err.to_string(), "open /no/such: No such file or directory (os error 2)");
+    /// # });
+    /// ```
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         let path = path.as_ref();
         let flags = self.flags().map_err(|e| with_path(e, "open", path))?;

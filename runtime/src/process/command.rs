@@ -88,12 +88,32 @@ impl Command {
     }
 
     /// Adds an argument.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// let out = Command::new("echo").arg("one").arg("two").output().await?;
+    /// assert_eq!(out.stdout, b"one two\n");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
         self.std.arg(arg);
         self
     }
 
     /// Adds arguments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// let out = Command::new("printf").args(["%s-%s", "a", "b"]).output().await?;
+    /// assert_eq!(out.stdout, b"a-b");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn args<I, S>(&mut self, args: I) -> &mut Command
     where
         I: IntoIterator<Item = S>,
@@ -104,12 +124,32 @@ impl Command {
     }
 
     /// Sets an environment variable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// let out = Command::shell("echo $X").env("X", "42").output().await?;
+    /// assert_eq!(out.stdout, b"42\n");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn env(&mut self, key: impl AsRef<OsStr>, val: impl AsRef<OsStr>) -> &mut Command {
         self.std.env(key, val);
         self
     }
 
     /// Sets environment variables.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// let out = Command::shell("echo $A$B").envs([("A", "1"), ("B", "2")]).output().await?;
+    /// assert_eq!(out.stdout, b"12\n");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Command
     where
         I: IntoIterator<Item = (K, V)>,
@@ -121,18 +161,48 @@ impl Command {
     }
 
     /// Removes an environment variable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// let out = Command::shell("echo ${HOME:-none}").env_remove("HOME").output().await?;
+    /// assert_eq!(out.stdout, b"none\n");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Command {
         self.std.env_remove(key);
         self
     }
 
     /// Starts from an empty environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// let out = Command::new("/usr/bin/env").env_clear().output().await?;
+    /// assert!(out.stdout.is_empty());
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn env_clear(&mut self) -> &mut Command {
         self.std.env_clear();
         self
     }
 
     /// The child's working directory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// let out = Command::new("pwd").current_dir("/").output().await?;
+    /// assert_eq!(out.stdout, b"/\n");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
         self.std.current_dir(dir);
         self
@@ -141,18 +211,50 @@ impl Command {
     /// The child's standard input: `Stdio::piped()` puts a [`ChildStdin`]
     /// in `Child::stdin`; `Stdio::null()`, `inherit()` (the default), a
     /// file, or another child's pipe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::{Command, Stdio};
+    /// # aio::run(async {
+    /// let out = Command::new("cat").stdin(Stdio::null()).output().await?;
+    /// assert!(out.stdout.is_empty());
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn stdin(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.std.stdin(cfg);
         self
     }
 
     /// The child's standard output (`Stdio::piped()`: `Child::stdout`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::{Command, Stdio};
+    /// # aio::run(async {
+    /// let mut child = Command::new("echo").arg("x").stdout(Stdio::piped()).spawn()?;
+    /// let (n, buf) = child.stdout.as_mut().unwrap().read_to_end(Vec::new()).await;
+    /// assert_eq!(&buf[..n?], b"x\n");
+    /// child.wait().await?;
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn stdout(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.std.stdout(cfg);
         self
     }
 
     /// The child's standard error (`Stdio::piped()`: `Child::stderr`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::{Command, Stdio};
+    /// # aio::run(async {
+    /// let out = Command::shell("echo e >&2").stderr(Stdio::piped()).output().await?;
+    /// assert_eq!(out.stderr, b"e\n");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn stderr(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.std.stderr(cfg);
         self
@@ -176,18 +278,55 @@ impl Command {
     }
 
     /// The child's user id (`setuid`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// // SAFETY: plain syscall.
+    /// let me = unsafe { libc::getuid() };
+    /// let out = Command::new("id").arg("-u").uid(me).output().await?;
+    /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), me.to_string());
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn uid(&mut self, id: u32) -> &mut Command {
         self.std.uid(id);
         self
     }
 
     /// The child's group id (`setgid`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// // SAFETY: plain syscall.
+    /// let me = unsafe { libc::getgid() };
+    /// let out = Command::new("id").arg("-g").gid(me).output().await?;
+    /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), me.to_string());
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn gid(&mut self, id: u32) -> &mut Command {
         self.std.gid(id);
         self
     }
 
     /// Puts the child in process group `pgroup` (0: a new group of its own).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// let mut child = Command::new("sleep").arg("10").process_group(0).spawn()?;
+    /// let pid = child.id().unwrap() as i32;
+    /// // SAFETY: plain syscall on our child.
+    /// assert_eq!(unsafe { libc::getpgid(pid) }, pid, "a group of its own");
+    /// child.kill().await?;
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
         self.std.process_group(pgroup);
         self
@@ -195,6 +334,18 @@ impl Command {
 
     /// The std builder, for what this one does not wrap
     /// (`CommandExt::pre_exec`, `arg0`, …).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// use std::os::unix::process::CommandExt;
+    /// let mut c = Command::new("sh");
+    /// c.as_std_mut().arg0("renamed").args(["-c", "echo $0"]);
+    /// assert_eq!(c.output().await?.stdout, b"renamed\n");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn as_std_mut(&mut self) -> &mut std::process::Command {
         &mut self.std
     }
@@ -248,6 +399,15 @@ impl Command {
     /// # Cancel safety
     /// Dropping the future drops the child (killed only with
     /// `kill_on_drop`; reaped in the background either way).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// assert!(!Command::new("false").status().await?.success());
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub async fn status(&mut self) -> io::Result<ExitStatus> {
         self.spawn()?.wait().await
     }
@@ -261,6 +421,16 @@ impl Command {
     ///
     /// # Cancel safety
     /// As [`status`](Self::status).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::Command;
+    /// # aio::run(async {
+    /// let out = Command::shell("echo out; echo err >&2").output().await?;
+    /// assert_eq!((out.stdout.as_slice(), out.stderr.as_slice()), (&b"out\n"[..], &b"err\n"[..]));
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub async fn output(&mut self) -> io::Result<Output> {
         self.std.stdout(Stdio::piped()).stderr(Stdio::piped());
         self.spawn()?.communicate(None).await

@@ -37,7 +37,7 @@ fn to_owned_blocking(fd: &SharedFd) -> io::Result<OwnedFd> {
 }
 
 macro_rules! reader {
-    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $fdno:literal) => {
         $(#[$doc])*
         pub struct $name {
             fd: SharedFd,
@@ -65,6 +65,19 @@ macro_rules! reader {
             /// are lost with the buffer.
             #[doc = concat!("The `aio::net::StreamReader` view (`StreamReader::from(", $what, ")`)")]
             /// keeps its read across cancellation.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use aio::process::{Command, Stdio};
+            /// # aio::run(async {
+            #[doc = concat!("let mut child = Command::shell(\"echo hi >&", $fdno, "\").", $what, "(Stdio::piped()).spawn()?;")]
+            #[doc = concat!("let pipe = child.", $what, ".as_mut().unwrap();")]
+            /// let (n, buf) = pipe.read(Vec::with_capacity(64)).await;
+            /// assert_eq!(&buf[..n?], b"hi\n");
+            /// child.wait().await?;
+            /// # Ok::<(), std::io::Error>(()) }).unwrap();
+            /// ```
             pub async fn read<B: IoBufMut>(&mut self, buf: B) -> BufResult<usize, B> {
                 let mut buf = buf;
                 if !self.rd.is_idle() {
@@ -85,6 +98,19 @@ macro_rules! reader {
             ///
             /// # Cancel safety
             /// Dropping the future loses the bytes read so far.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use aio::process::{Command, Stdio};
+            /// # aio::run(async {
+            #[doc = concat!("let mut child = Command::shell(\"seq 3 >&", $fdno, "\").", $what, "(Stdio::piped()).spawn()?;")]
+            #[doc = concat!("let (n, buf) = child.", $what, ".take().unwrap().read_to_end(b\">\".to_vec()).await;")]
+            /// assert_eq!(n?, 6);
+            /// assert_eq!(buf, b">1\n2\n3\n");
+            /// child.wait().await?;
+            /// # Ok::<(), std::io::Error>(()) }).unwrap();
+            /// ```
             pub async fn read_to_end(&mut self, buf: Vec<u8>) -> BufResult<usize, Vec<u8>> {
                 let mut buf = buf;
                 let start = buf.len();
@@ -109,6 +135,19 @@ macro_rules! reader {
             ///
             /// # Errors
             /// `dup`'s or `fcntl`'s error (out of fds).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use aio::process::{Command, Stdio};
+            /// # aio::run(async {
+            #[doc = concat!("let mut first = Command::shell(\"echo b; echo a >&", $fdno, "\").", $what, "(Stdio::piped()).spawn()?;")]
+            #[doc = concat!("let fd = first.", $what, ".take().unwrap().into_owned_fd()?;")]
+            /// let out = Command::new("cat").stdin(Stdio::from(fd)).output().await?;
+            /// assert!(out.stdout.ends_with(b"\n"));
+            /// first.wait().await?;
+            /// # Ok::<(), std::io::Error>(()) }).unwrap();
+            /// ```
             pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
                 to_owned_blocking(&self.fd)
             }
@@ -173,7 +212,8 @@ reader!(
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     ChildStdout,
-    "stdout"
+    "stdout",
+    "1"
 );
 
 reader!(
@@ -193,7 +233,8 @@ reader!(
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     ChildStderr,
-    "stderr"
+    "stderr",
+    "2"
 );
 
 /// The write end of a child's standard input (`Stdio::piped()`), as
@@ -245,6 +286,20 @@ impl ChildStdin {
     ///
     /// # Cancel safety
     /// Dropping the future cancels the write; some bytes may have gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::{Command, Stdio};
+    /// # aio::run(async {
+    /// let mut child = Command::new("wc").arg("-c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// let stdin = child.stdin.as_mut().unwrap();
+    /// let (n, _) = stdin.write(b"12345".to_vec()).await;
+    /// assert_eq!(n?, 5);
+    /// let out = child.communicate(None).await?;
+    /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub async fn write<B: IoBuf>(&mut self, buf: B) -> BufResult<usize, B> {
         if let Err(e) = self.flush().await {
             return (Err(e), buf);
@@ -260,6 +315,20 @@ impl ChildStdin {
     ///
     /// # Cancel safety
     /// Dropping the future cancels the write; some bytes may have gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::{Command, Stdio};
+    /// # aio::run(async {
+    /// let mut child = Command::new("wc").arg("-c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// let stdin = child.stdin.as_mut().unwrap();
+    /// // More than a pipe holds: waits while wc reads.
+    /// stdin.write_all(vec![0u8; 1 << 20]).await.0?;
+    /// let out = child.communicate(None).await?;
+    /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1048576");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub async fn write_all<B: IoBuf>(&mut self, buf: B) -> BufResult<(), B> {
         if let Err(e) = self.flush().await {
             return (Err(e), buf);
@@ -284,6 +353,21 @@ impl ChildStdin {
     ///
     /// # Errors
     /// The error of a buffered write.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::AsyncWriteExt;
+    /// use aio::process::{Command, Stdio};
+    /// # aio::run(async {
+    /// let mut child = Command::new("wc").arg("-c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// let stdin = child.stdin.as_mut().unwrap();
+    /// AsyncWriteExt::write_all(stdin, b"buffered").await?;
+    /// stdin.flush().await?;
+    /// let out = child.communicate(None).await?;
+    /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "8");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub async fn flush(&mut self) -> io::Result<()> {
         if self.wr.is_idle() {
             return Ok(());
@@ -296,6 +380,20 @@ impl ChildStdin {
     ///
     /// # Errors
     /// `dup`'s or `fcntl`'s error (out of fds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::process::{Command, Stdio};
+    /// # aio::run(async {
+    /// let mut sink = Command::new("wc").arg("-l").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// let fd = sink.stdin.take().unwrap().into_owned_fd()?;
+    /// // Another child writes into wc's stdin.
+    /// Command::new("seq").arg("5").stdout(Stdio::from(fd)).status().await?;
+    /// let out = sink.communicate(None).await?;
+    /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
         to_owned_blocking(&self.fd)
     }

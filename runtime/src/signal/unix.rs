@@ -29,68 +29,160 @@ pub struct SignalKind(i32);
 
 impl SignalKind {
     /// The signal numbered `signum` (`libc::SIGWINCH`, a real-time one, …).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// let rt_min = SignalKind::from_raw(libc::SIGRTMIN());
+    /// assert_eq!(rt_min.as_raw_value(), libc::SIGRTMIN());
+    /// ```
     pub const fn from_raw(signum: i32) -> SignalKind {
         SignalKind(signum)
     }
 
     /// Its number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::from(libc::SIGHUP).as_raw_value(), libc::SIGHUP);
+    /// ```
     pub const fn as_raw_value(&self) -> i32 {
         self.0
     }
 
     /// SIGALRM.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::alarm().as_raw_value(), libc::SIGALRM);
+    /// ```
     pub const fn alarm() -> SignalKind {
         SignalKind(libc::SIGALRM)
     }
 
     /// SIGCHLD. (aio's own children are reaped through pidfds, never
     /// through this signal; listening to it takes nothing from them.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::child().as_raw_value(), libc::SIGCHLD);
+    /// ```
     pub const fn child() -> SignalKind {
         SignalKind(libc::SIGCHLD)
     }
 
     /// SIGHUP: the terminal hung up; daemons reload on it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::hangup().as_raw_value(), libc::SIGHUP);
+    /// ```
     pub const fn hangup() -> SignalKind {
         SignalKind(libc::SIGHUP)
     }
 
     /// SIGINT: Ctrl-C.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::interrupt().as_raw_value(), libc::SIGINT);
+    /// ```
     pub const fn interrupt() -> SignalKind {
         SignalKind(libc::SIGINT)
     }
 
     /// SIGIO.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::io().as_raw_value(), libc::SIGIO);
+    /// ```
     pub const fn io() -> SignalKind {
         SignalKind(libc::SIGIO)
     }
 
     /// SIGPIPE.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::pipe().as_raw_value(), libc::SIGPIPE);
+    /// ```
     pub const fn pipe() -> SignalKind {
         SignalKind(libc::SIGPIPE)
     }
 
     /// SIGQUIT.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::quit().as_raw_value(), libc::SIGQUIT);
+    /// ```
     pub const fn quit() -> SignalKind {
         SignalKind(libc::SIGQUIT)
     }
 
     /// SIGTERM: asked to stop (Kubernetes sends it, then SIGKILL 30 s
     /// later).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::terminate().as_raw_value(), libc::SIGTERM);
+    /// ```
     pub const fn terminate() -> SignalKind {
         SignalKind(libc::SIGTERM)
     }
 
     /// SIGUSR1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::user_defined1().as_raw_value(), libc::SIGUSR1);
+    /// ```
     pub const fn user_defined1() -> SignalKind {
         SignalKind(libc::SIGUSR1)
     }
 
     /// SIGUSR2.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::user_defined2().as_raw_value(), libc::SIGUSR2);
+    /// ```
     pub const fn user_defined2() -> SignalKind {
         SignalKind(libc::SIGUSR2)
     }
 
     /// SIGWINCH: the terminal's size changed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::SignalKind;
+    /// assert_eq!(SignalKind::window_change().as_raw_value(), libc::SIGWINCH);
+    /// ```
     pub const fn window_change() -> SignalKind {
         SignalKind(libc::SIGWINCH)
     }
@@ -173,6 +265,24 @@ impl Signal {
     }
 
     /// The poll form of [`recv`](Self::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::signal::unix::{signal, SignalKind};
+    /// # aio::run(async {
+    /// let mut s = signal(SignalKind::user_defined2())?;
+    /// // Nothing delivered yet.
+    /// std::future::poll_fn(|cx| {
+    ///     assert!(s.poll_recv(cx).is_pending());
+    ///     std::task::Poll::Ready(())
+    /// })
+    /// .await;
+    /// // SAFETY: sending a signal to ourselves.
+    /// unsafe { libc::kill(libc::getpid(), libc::SIGUSR2) };
+    /// std::future::poll_fn(|cx| s.poll_recv(cx)).await;
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
         if take_delivery(&self.slot, &mut self.seen) {
             return Poll::Ready(Some(()));
