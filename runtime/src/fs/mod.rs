@@ -396,3 +396,25 @@ pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
         .map_err(|e| with_path(e, "stat", path))?;
     Ok(Metadata::from_statx(st))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>(_: &T) {}
+
+    #[test]
+    fn files_and_their_futures_are_send_and_sync() {
+        let path = Path::new("/dev/null");
+        send_sync(&read(path));
+        send_sync(&write(path, Vec::new()));
+        send_sync(&metadata(path));
+        send_sync(&create_dir_all(path));
+        send_sync(&OpenOptions::new());
+        send_sync(&File::open(path));
+        let f = File::from_std(std::fs::File::open(path).unwrap());
+        send_sync(&f.read_at(Vec::new(), 0));
+        send_sync(&f.write_at(Vec::new(), 0));
+        send_sync(&f);
+    }
+}

@@ -91,3 +91,22 @@ where
 pub async fn create_subprocess_shell(cmd: impl AsRef<OsStr>) -> io::Result<Child> {
     Command::shell(cmd).spawn()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>(_: &T) {}
+
+    #[test]
+    fn children_and_their_futures_are_send_and_sync() {
+        let mut c = Command::new("true");
+        send_sync(&c);
+        let mut child = c.stdout(Stdio::piped()).spawn().unwrap();
+        send_sync(&child);
+        send_sync(child.stdout.as_ref().unwrap());
+        send_sync(&child.wait());
+        send_sync(&child.communicate(None));
+        send_sync(&create_subprocess_shell("true"));
+    }
+}

@@ -101,3 +101,16 @@ pub async fn ctrl_c() -> io::Result<()> {
 pub fn is_listening(signum: i32) -> bool {
     registry::is_listening(signum)
 }
+
+#[cfg(test)]
+mod tests {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+
+    #[test]
+    fn signals_and_their_futures_are_send_and_sync() {
+        let mut s = super::unix::signal(super::unix::SignalKind::user_defined2()).unwrap();
+        send_sync(&s.recv());
+        send_sync(&s);
+        send_sync(&super::ctrl_c());
+    }
+}
