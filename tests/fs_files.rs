@@ -425,3 +425,40 @@ fn a_file_through_futures_io() {
         }
     });
 }
+
+#[test]
+fn a_file_through_tokio_io() {
+    let dir = Scratch::new("tokio-compat", 1 << 20);
+    on_all_flavors(|flavor| {
+        let path = dir.path(&format!("{flavor:?}"));
+        async move {
+            let mut f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .await
+                .unwrap();
+            tokio::io::AsyncWriteExt::write_all(&mut f, b"tokio says hi")
+                .await
+                .unwrap();
+            tokio::io::AsyncWriteExt::flush(&mut f).await.unwrap();
+            assert_eq!(f.seek(SeekFrom::Start(6)).await.unwrap(), 6);
+            let mut s = String::new();
+            tokio::io::AsyncReadExt::read_to_string(&mut f, &mut s)
+                .await
+                .unwrap();
+            assert_eq!(s, "says hi");
+            tokio::io::AsyncSeekExt::seek(&mut f, SeekFrom::End(-2))
+                .await
+                .unwrap();
+            let mut two = [0u8; 2];
+            tokio::io::AsyncReadExt::read_exact(&mut f, &mut two)
+                .await
+                .unwrap();
+            assert_eq!(&two, b"hi");
+            tokio::io::AsyncWriteExt::shutdown(&mut f).await.unwrap();
+        }
+    });
+}

@@ -36,6 +36,7 @@
 //! ```
 
 mod compat;
+mod cursor;
 mod error;
 mod file;
 mod metadata;
