@@ -72,6 +72,9 @@ pub(crate) struct Poller {
     next_token: AtomicU64,
     /// Registered fds: a poll with none skips its syscall.
     registered: AtomicUsize,
+    /// Registered fds whose events come soon (not `slow`): a park spins
+    /// only if there is one.
+    busy: AtomicUsize,
     /// The driver is gone: nobody delivers events any more.
     dead: AtomicBool,
 }
@@ -90,6 +93,7 @@ pub(crate) struct Registration {
     pub(crate) io: Arc<ScheduledIo>,
     poller: Arc<Poller>,
     token: u64,
+    slow: bool,
 }
 
 impl std::fmt::Debug for Registration {
@@ -101,8 +105,10 @@ impl std::fmt::Debug for Registration {
 }
 
 impl Poller {
-    /// Adds `fd` to the epoll set (edge-triggered, both directions).
-    pub(crate) fn register(self: &Arc<Self>, fd: RawFd) -> io::Result<Registration> {
+    /// Adds `fd` to the epoll set (edge-triggered, both directions);
+    /// `slow`: its events usually take long (a pidfd), so it does not
+    /// make a park spin.
+    pub(crate) fn register(self: &Arc<Self>, fd: RawFd, slow: bool) -> io::Result<Registration> {
         if self.dead.load(Acquire) {
             return Err(io::Error::other(
                 "aio: this thread's epoll driver is shut down",
@@ -123,10 +129,14 @@ impl Poller {
             return Err(e);
         }
         self.registered.fetch_add(1, Relaxed);
+        if !slow {
+            self.busy.fetch_add(1, Relaxed);
+        }
         Ok(Registration {
             io,
             poller: self.clone(),
             token,
+            slow,
         })
     }
 }
@@ -151,6 +161,9 @@ impl Registration {
         };
         if self.poller.regs.lock().remove(&self.token).is_some() {
             self.poller.registered.fetch_sub(1, Relaxed);
+            if !self.slow {
+                self.poller.busy.fetch_sub(1, Relaxed);
+            }
         }
     }
 }
@@ -237,6 +250,7 @@ impl Driver {
                 regs: Mutex::new(HashMap::new()),
                 next_token: AtomicU64::new(TOKEN_WAKE + 1),
                 registered: AtomicUsize::new(0),
+                busy: AtomicUsize::new(0),
                 dead: AtomicBool::new(false),
             }),
             eventfd,
@@ -283,7 +297,7 @@ impl Driver {
     /// else how long it spun.
     fn spin(&mut self, timeout: Option<Duration>) -> Option<Duration> {
         self.events.clear();
-        if self.poller.registered.load(Relaxed) == 0 {
+        if self.poller.busy.load(Relaxed) == 0 {
             return Some(Duration::ZERO);
         }
         let gate = self.spin.clone();
@@ -489,7 +503,7 @@ mod tests {
         let mut d = driver();
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
-        let reg = d.poller().register(a.as_raw_fd()).unwrap();
+        let reg = d.poller().register(a.as_raw_fd(), false).unwrap();
         // The ADD reports the writable socket: a first edge.
         d.park(Some(Duration::from_secs(5)), false);
         let (count, waker) = crate::io::ready::tests_support::counting_waker();
@@ -511,10 +525,43 @@ mod tests {
     }
 
     #[test]
+    fn a_slow_registration_does_not_make_a_park_spin() {
+        let cfg = super::super::DriverConfig::new(
+            crate::rt::Driver::Epoll,
+            8,
+            Duration::from_secs(3600),
+            1,
+        );
+        let mut d = Driver::new(cfg.spin.clone(), cfg.enters.counter()).unwrap();
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let slow = d.poller().register(a.as_raw_fd(), true).unwrap();
+        assert_eq!(d.poller.registered.load(Relaxed), 1, "polled");
+        assert_eq!(d.poller.busy.load(Relaxed), 0, "but not spun for");
+        assert_eq!(
+            d.spin(Some(Duration::from_secs(3600))),
+            Some(Duration::ZERO)
+        );
+        slow.deregister(a.as_raw_fd());
+        // A fast one spins (here until the timeout: nothing comes).
+        let fast = d.poller().register(a.as_raw_fd(), false).unwrap();
+        // The ADD's first edge (writable) ends one spin; the next spins
+        // (as a park does: PARKED recorded) until its timeout.
+        assert!(matches!(d.unparker.park_prepare(), Prepared::Block));
+        assert_eq!(d.spin(Some(Duration::from_secs(5))), None);
+        let spent = d
+            .spin(Some(Duration::from_millis(2)))
+            .expect("nothing came");
+        assert!(spent >= Duration::from_millis(2), "{spent:?}");
+        d.unparker.park_finish();
+        fast.deregister(a.as_raw_fd());
+        assert_eq!(d.poller.busy.load(Relaxed), 0);
+    }
+
+    #[test]
     fn a_dropped_driver_wakes_its_waiters_to_re_register() {
         let d = driver();
         let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
-        let reg = d.poller().register(a.as_raw_fd()).unwrap();
+        let reg = d.poller().register(a.as_raw_fd(), false).unwrap();
         let (count, waker) = crate::io::ready::tests_support::counting_waker();
         let mut key = None;
         let _ = reg

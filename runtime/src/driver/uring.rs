@@ -78,6 +78,9 @@ pub(crate) struct Driver {
     mailbox: Arc<Mailbox>,
     /// SQEs that hold a record reference and have not completed yet.
     in_flight: usize,
+    /// Those of them whose completion usually comes soon (not
+    /// `OpData::SLOW`): a park spins only if there is one.
+    in_flight_fast: usize,
     /// This ring's `io_uring_enter` calls.
     enters: EnterCounter,
     /// Wakers of completed ops, woken by the scheduler after it released
@@ -210,6 +213,7 @@ impl Driver {
             opcodes,
             eventfd_armed: false,
             in_flight: 0,
+            in_flight_fast: 0,
             enters: cfg.enters.counter(),
             woken: Vec::new(),
             max_park: super::max_park_from_env(),
@@ -278,6 +282,12 @@ impl Driver {
     /// driver now owns, and the SQE references only that record's data.
     pub(crate) unsafe fn submit_op(&mut self, sqe: squeue::Entry) {
         self.in_flight += 1;
+        let rec = NonNull::new(sqe.get_user_data() as *mut Header).expect("a record");
+        // SAFETY: the user_data is a live record reference we now own.
+        let slow = unsafe { Header::is_slow(rec) };
+        if !slow {
+            self.in_flight_fast += 1;
+        }
         // SAFETY: the record (and so what the SQE references) lives until
         // the completion releases the reference we were given.
         unsafe { self.push_raw(&sqe) }
@@ -356,9 +366,9 @@ impl Driver {
     /// wakers signal as for a blocked ring; a signal that arrives after
     /// the spin ended shows up as one spare wake-up.
     fn spin(&mut self, timeout: Option<Duration>) -> Spun {
-        // Nothing in flight: only a wake can come, and wakers are not
-        // latency-bound the way I/O completions are.
-        if self.in_flight == 0 {
+        // Nothing in flight that comes soon: only a wake (or a slow
+        // completion) can come, and neither is worth polling for.
+        if self.in_flight_fast == 0 {
             return Spun::Nothing(Duration::ZERO);
         }
         let gate = self.spin.clone();
@@ -471,6 +481,12 @@ impl Driver {
                     }
                     if !more {
                         self.in_flight -= 1;
+                        // SAFETY: the reference is still ours (released
+                        // just below).
+                        let slow = unsafe { Header::is_slow(rec) };
+                        if ud & CANCEL_TAG == 0 && !slow {
+                            self.in_flight_fast -= 1;
+                        }
                         // SAFETY: the op's (or the cancel's) reference,
                         // used for the last time.
                         unsafe { Header::release(rec) }
@@ -747,6 +763,7 @@ mod tests {
             .user_data(TOKEN_MSG_SENT);
         d.push(&sqe);
         d.in_flight += 1;
+        d.in_flight_fast += 1;
     }
 
     fn pipe() -> (OwnedFd, OwnedFd) {
@@ -769,6 +786,7 @@ mod tests {
         writer.join().unwrap();
         assert_eq!(d.spins_won, 1, "the poll's completion ended the spin");
         d.in_flight = 0; // the poll completed (its CQE is ignored)
+        d.in_flight_fast = 0;
     }
 
     fn write_byte(fd: &OwnedFd) {
@@ -798,10 +816,43 @@ mod tests {
         let left = d2.last_wait.flatten().expect("a timed wait after the spin");
         assert!(left <= Duration::from_micros(4800), "{left:?}");
         d2.in_flight = 0;
+        d2.in_flight_fast = 0;
         // Not asked to spin.
         d.park(Some(Duration::from_millis(2)), false);
         assert_eq!(d.spins_won, 0);
         d.in_flight = 0; // closing the ring ends the poll
+        d.in_flight_fast = 0;
+    }
+
+    #[test]
+    fn a_park_does_not_spin_for_a_slow_op() {
+        // An op waiting for something that takes long (a child's exit).
+        struct Slow;
+        impl crate::io::record::OpData for Slow {
+            const SLOW: bool = true;
+        }
+        let mut d = spinning_driver(Duration::from_secs(3600));
+        let (r, w) = pipe();
+        let rec = crate::io::record::Record::new(Slow);
+        let ud = crate::io::record::Record::into_raw(rec.clone()).as_ptr() as u64;
+        let sqe = opcode::PollAdd::new(types::Fd(r.as_raw_fd()), libc::POLLIN as u32)
+            .build()
+            .user_data(ud);
+        // SAFETY: the SQE references no memory; the record reference in
+        // its user_data is the driver's from now on.
+        unsafe { d.submit_op(sqe) };
+        assert_eq!((d.in_flight, d.in_flight_fast), (1, 0));
+        // In flight but slow: the park blocks at once (a fast op would
+        // have spun for the whole timeout, see above).
+        d.last_wait = None;
+        d.park(Some(Duration::from_millis(2)), true);
+        assert_eq!(d.last_wait, Some(Some(Duration::from_millis(2))));
+        assert_eq!(d.spins_won, 0);
+        write_byte(&w);
+        while d.in_flight > 0 {
+            d.park(Some(Duration::from_millis(100)), false);
+        }
+        assert_eq!(d.in_flight_fast, 0);
     }
 
     #[test]

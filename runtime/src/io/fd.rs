@@ -128,11 +128,13 @@ impl SharedFd {
 impl SharedFd {
     /// The fd's readiness under the epoll driver: its registration with
     /// the epoll of this thread's driver, made on first use (or again if
-    /// the driver it was registered with is gone).
+    /// the driver it was registered with is gone). `slow`: its events
+    /// usually take long (a pidfd), so it does not make a parked worker
+    /// spin.
     ///
     /// # Errors
     /// If this thread has no epoll driver, or `epoll_ctl` fails.
-    pub(crate) fn registration(&self) -> io::Result<Arc<super::ready::ScheduledIo>> {
+    pub(crate) fn registration(&self, slow: bool) -> io::Result<Arc<super::ready::ScheduledIo>> {
         let mut reg = self.inner.reg.lock();
         if let Some(r) = &*reg {
             if !r.is_dead() {
@@ -150,7 +152,7 @@ impl SharedFd {
         let Some(poller) = poller else {
             return Err(super::op::no_ring());
         };
-        let r = poller.register(self.inner.fd)?;
+        let r = poller.register(self.inner.fd, slow)?;
         let io = r.io.clone();
         *reg = Some(r);
         Ok(io)

@@ -175,6 +175,7 @@ impl<T: MultiAble> MultiVtable<T> {
     const VTABLE: Vtable = Vtable {
         on_cqe: multi_cqe::<T>,
         release: release_ref::<MultiRecord<T>>,
+        slow: false,
     };
 }
 

@@ -173,7 +173,7 @@ impl<T: OpAble> Future for Op<T> {
             };
             this.state = match start(data) {
                 Started::Ring(rec, ring) => State::InFlight(rec, ring),
-                Started::Epoll(data) => State::Ready(data, Wait::default()),
+                Started::Epoll(data) => State::Ready(data, Wait::new(T::SLOW)),
                 Started::Blocking(task, slot) => State::Blocking(task, slot),
                 Started::Failed(out) => return Poll::Ready(out),
             };

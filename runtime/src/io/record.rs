@@ -81,6 +81,8 @@ pub(crate) struct Vtable {
     pub(crate) on_cqe: unsafe fn(NonNull<Header>, Completion, bool) -> Taken,
     /// Drops one `Arc` reference (the kernel's or a cancel's).
     pub(crate) release: unsafe fn(NonNull<Header>),
+    /// The op's completion usually takes long (`OpData::SLOW`).
+    pub(crate) slow: bool,
 }
 
 /// The type-independent part of a record; first field of `Record<T>`.
@@ -240,6 +242,16 @@ impl Header {
         self.result.with(|r| unsafe { *r })
     }
 
+    /// Whether the op behind `this` waits for something that usually
+    /// takes long (`OpData::SLOW`): the driver does not spin for it.
+    ///
+    /// # Safety
+    /// `this` is a live record (a reference the caller holds).
+    pub(crate) unsafe fn is_slow(this: NonNull<Header>) -> bool {
+        // SAFETY: alive per the caller.
+        unsafe { this.as_ref() }.vtable.slow
+    }
+
     /// Drops one reference given out with `Record::into_raw`.
     ///
     /// # Safety
@@ -255,6 +267,13 @@ impl Header {
 
 /// The data of an operation, as the record sees it.
 pub trait OpData: Send + 'static {
+    /// Its completion usually takes long (a child's exit, not the next
+    /// bytes of a socket): a parked worker does not spin waiting for it
+    /// (`Builder::park_spin` is for completions that come within
+    /// microseconds; spinning for a slow one only takes CPU from the
+    /// process it waits for).
+    const SLOW: bool = false;
+
     /// Releases what the kernel produced for a completion nobody will
     /// read (an accepted fd is closed). Runs on the completing thread.
     fn orphaned(_c: Completion) {}
@@ -306,6 +325,7 @@ impl<T: OpData> VtableOf<T> {
     const VTABLE: Vtable = Vtable {
         on_cqe: one_shot_cqe::<T>,
         release: release_ref::<Record<T>>,
+        slow: T::SLOW,
     };
 }
 

@@ -21,9 +21,21 @@ use std::task::{Context, Poll};
 pub(crate) struct Wait {
     io: Option<Arc<ScheduledIo>>,
     key: Option<u64>,
+    /// The op waits for something that usually takes long (`OpData::SLOW`).
+    slow: bool,
 }
 
 impl Wait {
+    /// A wait; `slow`: for an event that usually takes long (the fd's
+    /// registration then does not make a parked worker spin).
+    pub(crate) fn new(slow: bool) -> Wait {
+        Wait {
+            io: None,
+            key: None,
+            slow,
+        }
+    }
+
     /// Runs `attempt` on `data` (one non-blocking try of the syscall;
     /// `None` if it would block) until it does not block, waiting between
     /// tries until the fd (`fd_of(data)`) is ready in `interest`'s
@@ -57,7 +69,7 @@ impl Wait {
                 }
                 _ => {
                     self.stop_waiting();
-                    match fd_of(data).registration() {
+                    match fd_of(data).registration(self.slow) {
                         Ok(io) => {
                             self.io = Some(io.clone());
                             io

@@ -27,7 +27,10 @@ pub fn poll_readable(fd: &SharedFd) -> Op<PollReadable> {
     Op::new(PollReadable { fd: fd.for_op() })
 }
 
-impl OpData for PollReadable {}
+impl OpData for PollReadable {
+    // A pidfd turns readable when its child exits: milliseconds away.
+    const SLOW: bool = true;
+}
 
 // SAFETY: the SQE and `attempt` reference no memory but the pollfd on our
 // stack, for the call; the fd is held by `self.fd`.
