@@ -39,9 +39,11 @@ pub use aio_runtime::task::{create_task, spawn, spawn_local};
 pub use aio_runtime::time::{sleep, wait_for};
 pub use aio_runtime::to_thread;
 
-pub use aio_runtime::{
-    context, fs, future, io, process, queue, runtime, signal, stream, sync, task, time,
-};
+pub use aio_runtime::{context, future, io, queue, runtime, stream, sync, task, time};
+// The operating system's parts sit on the op layer, which loom models
+// (`--cfg loom`) do not build.
+#[cfg(not(loom))]
+pub use aio_runtime::{fs, process, signal};
 
 /// Sockets and the asyncio streams (see `aio-net`).
 pub use aio_net as net;
