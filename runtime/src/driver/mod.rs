@@ -32,6 +32,7 @@ pub(crate) mod unpark;
 mod uring;
 
 pub(crate) use config::DriverConfig;
+#[cfg(not(loom))]
 pub(crate) use spin::SpinGate;
 pub(crate) use unpark::Unparker;
 #[cfg(not(loom))]
