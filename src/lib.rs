@@ -22,7 +22,7 @@
 //! ```
 //!
 //! Where asyncio's semantics bend for Rust (cancellation drops the future,
-//! task handles detach on drop, no GIL), see `API.md`; in short:
+//! task handles detach on drop, no GIL), in short:
 //!
 //! - [`Task::cancel`](task::Task::cancel) drops the future at its current
 //!   await point; `task.await` is linked (dropping the await cancels the

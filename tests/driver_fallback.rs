@@ -82,7 +82,9 @@ fn run_child(case: &str, env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(std::env::current_exe().expect("own path"));
     // Only the child's entry point, its output not captured.
     c.args(["--exact", "child_entry", "--nocapture", "--test-threads=1"]);
-    c.env(CHILD, case).env_remove("AIO_DRIVER").env_remove("AIO_DEBUG");
+    c.env(CHILD, case)
+        .env_remove("AIO_DRIVER")
+        .env_remove("AIO_DEBUG");
     for (k, v) in env {
         c.env(k, v);
     }

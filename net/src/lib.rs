@@ -1,13 +1,13 @@
-//! `aio-net`: sockets and asyncio streams on io_uring.
+//! `aio-net`: sockets and asyncio streams on aio's drivers.
 //!
 //! TCP, UDP and Unix sockets are created with `socket2` (non-blocking,
-//! close-on-exec) and driven by io_uring operations through `aio-runtime`'s
-//! `io` door: every operation takes an owned buffer and gives it back
+//! close-on-exec) and driven by `aio-runtime`'s op layer (its `io` door),
+//! on io_uring or on epoll: every operation takes an owned buffer and gives it back
 //! (`BufResult<T, B>`), so a dropped future never leaves the kernel writing
 //! into freed memory. The asyncio streams (`open_connection`,
 //! `start_server`, `StreamReader`, `StreamWriter`) sit on top and own their
-//! buffers, so their reads are cancel-safe. See `DESIGN.md` §3 and `API.md`
-//! (aio::io and aio::net).
+//! buffers, so their reads are cancel-safe. See `docs/ARCHITECTURE.md` §5
+//! (the op layer) and §9 (networking).
 //!
 //! Under `--cfg loom` (the runtime's model checks) the crate is empty: the
 //! op layer it sits on is not built there.
