@@ -8,6 +8,7 @@ use crate::blocking::Pool;
 use crate::driver::DriverConfig;
 use crate::loom::sync::Arc;
 use crate::scheduler::{current_thread, multi_thread};
+use crate::stats::StatsRegistry;
 use crate::task::registry::Registry;
 use crate::time::clock::Clock;
 use std::fmt;
@@ -378,11 +379,12 @@ impl Builder {
             ),
         };
         let driver = config.driver.clone();
+        let stats = Arc::new(StatsRegistry::new(workers));
         let clock = Arc::new(Clock::new(self.start_paused));
         let blocking = Pool::new(self.max_blocking_threads, "aio-blocking".into());
         match self.kind {
             Kind::CurrentThread => {
-                let ct = current_thread::CtShared::new(&driver, clock.clone())?;
+                let ct = current_thread::CtShared::new(&driver, clock.clone(), &stats)?;
                 let shared = Arc::new(Shared {
                     flavor: Flavor::CurrentThread(ct),
                     registry: Registry::new(1),
@@ -391,11 +393,12 @@ impl Builder {
                     config,
                     call_soon: CallSoonInit::default(),
                     locals: Default::default(),
+                    stats: stats.clone(),
                 });
                 Ok(Runtime::from_shared(shared))
             }
             Kind::MultiThread => {
-                let (mt, inits) = multi_thread::MtShared::new(workers, &driver)?;
+                let (mt, inits) = multi_thread::MtShared::new(workers, &driver, &stats)?;
                 let shared = Arc::new(Shared {
                     flavor: Flavor::MultiThread(mt),
                     registry: Registry::new(workers * 4),
@@ -404,6 +407,7 @@ impl Builder {
                     config,
                     call_soon: CallSoonInit::default(),
                     locals: Default::default(),
+                    stats: stats.clone(),
                 });
                 multi_thread::start(&shared, inits)?;
                 Ok(Runtime::from_shared(shared))

@@ -11,6 +11,7 @@ pub(crate) mod call_soon;
 mod driver;
 pub(crate) mod exception;
 mod handle;
+mod metrics;
 mod runtime;
 #[cfg(not(loom))]
 mod signal;
@@ -20,6 +21,7 @@ pub use call_soon::{CallbackHandle, TimerHandle};
 pub use driver::Driver;
 pub use exception::ExceptionContext;
 pub use handle::{Handle, NoRuntime};
+pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use runtime::{run, Runtime};
 
 use crate::blocking::Pool;
@@ -69,6 +71,8 @@ pub(crate) struct Shared {
     /// The local executors of threads inside `block_on` (multi_thread),
     /// so that `all_tasks()` sees their tasks from any thread.
     pub(crate) locals: crate::loom::sync::Mutex<Vec<Arc<crate::scheduler::local::LocalShared>>>,
+    /// Every scheduler thread's counters (`Handle::metrics`).
+    pub(crate) stats: Arc<crate::stats::StatsRegistry>,
 }
 
 impl fmt::Debug for Shared {
