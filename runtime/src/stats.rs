@@ -7,6 +7,10 @@
 //! no line shared between workers on the hot path. Readers may see a
 //! value a few increments old, never a torn one.
 //!
+//! Built with `RUSTFLAGS="--cfg aio_no_stats"`, the counters compile to
+//! nothing (writes are dropped, reads give 0): the baseline of the
+//! overhead A/B in `BENCHMARKS.md`.
+//!
 //! Called by the schedulers (polls, parks, steals), the drivers
 //! (submissions, enters, completions, ops in flight) and the timer wheels
 //! (timers pending); read by `rt::metrics`. Calls nothing.
@@ -23,7 +27,10 @@ impl Counter {
     /// Adds `n`; only the owning thread calls this.
     #[inline]
     pub(crate) fn add(&self, n: u64) {
+        #[cfg(not(aio_no_stats))]
         self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+        #[cfg(aio_no_stats)]
+        let _ = n;
     }
 
     /// Adds one; only the owning thread calls this.
@@ -35,7 +42,10 @@ impl Counter {
     /// Sets a gauge; only the owning thread calls this.
     #[inline]
     pub(crate) fn set(&self, v: u64) {
+        #[cfg(not(aio_no_stats))]
         self.0.store(v, Relaxed);
+        #[cfg(aio_no_stats)]
+        let _ = v;
     }
 
     /// The value now (from any thread).
