@@ -341,6 +341,7 @@ impl Builder {
             Driver::Auto => match self.build_on(Driver::IoUring) {
                 Err(e) if crate::driver::is_refusal(&e) => {
                     let rt = self.build_on(Driver::Epoll)?;
+                    trace_fallback(&e);
                     if rt.handle().is_debug() {
                         report_fallback(&e);
                     }
@@ -419,6 +420,12 @@ impl Builder {
 /// Says once per process, on stderr, that `Auto` fell back to epoll and why.
 #[cfg(loom)]
 fn report_fallback(_: &io::Error) {}
+
+/// An event for every `Auto` fallback (feature "tracing").
+fn trace_fallback(_e: &io::Error) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(target: "aio::runtime", error = %_e, "io_uring refused: running on the epoll driver");
+}
 
 /// Says once per process, on stderr, that `Auto` fell back to epoll and why.
 #[cfg(not(loom))]

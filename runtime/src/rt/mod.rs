@@ -15,6 +15,8 @@ mod metrics;
 mod runtime;
 #[cfg(not(loom))]
 mod signal;
+#[cfg(feature = "tracing")]
+pub(crate) mod trace;
 
 pub use builder::Builder;
 pub use call_soon::{CallbackHandle, TimerHandle};
@@ -156,7 +158,8 @@ impl Shared {
             self.clone(),
             &self.registry,
             name,
-            self.config.debug.then_some(at),
+            Some(at),
+            self.config.debug,
         );
         if let Some(n) = notified {
             self.schedule(n, false);
@@ -179,6 +182,8 @@ impl Shared {
 
     /// Calls the exception handler, containing a panic in it.
     pub(crate) fn call_exception_handler(&self, ctx: &ExceptionContext) {
+        #[cfg(feature = "tracing")]
+        trace::exception(ctx);
         let h = &self.config.exception_handler;
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(ctx))).is_err() {
             eprintln!(
@@ -197,18 +202,25 @@ impl Shared {
 
 /// Allocates a task for scheduler `S`, registers it, and returns its
 /// handle plus its first notification (`None` if the registry is closed:
-/// the task was then cancelled and its future dropped right here).
+/// the task was then cancelled and its future dropped right here). `at`
+/// (the spawn location) is kept with the task when `record_at` (debug
+/// mode); the tracing span gets it either way.
 pub(crate) fn spawn_into<F, S>(
     f: F,
     sched: S,
     registry: &Registry,
     name: Option<Arc<str>>,
     at: Option<&'static Location<'static>>,
+    record_at: bool,
 ) -> (Task<F::Output>, Option<Notified>)
 where
     F: Future,
     S: Schedule,
 {
+    let id = TaskId::next();
+    #[cfg(feature = "tracing")]
+    let f = crate::rt::trace::instrument(f, id, name.as_deref(), at);
+    let at = at.filter(|_| record_at);
     let extras = (name.is_some() || at.is_some()).then(|| {
         Box::new(Extras {
             name,
@@ -219,7 +231,7 @@ where
     // The task runs in a copy of the spawner's context (asyncio semantics).
     let f = crate::context::TaskContext::new(f, crate::context::capture());
     // Three references: the notification, the handle, the registry.
-    let ptr = Cell::allocate(f, sched, TaskId::next(), extras, 3);
+    let ptr = Cell::allocate(f, sched, id, extras, 3);
     let task = Task::from_raw(ptr);
     let notified = Notified::from_raw(ptr);
     if registry.insert(ptr) {

@@ -94,8 +94,8 @@ impl LocalShared {
         name: Option<Arc<str>>,
         at: &'static Location<'static>,
     ) -> Task<F::Output> {
-        let at = self.rt.config.debug.then_some(at);
-        let (task, notified) = spawn_into(f, self.clone(), &self.registry, name, at);
+        let debug = self.rt.config.debug;
+        let (task, notified) = spawn_into(f, self.clone(), &self.registry, name, Some(at), debug);
         if let Some(n) = notified {
             self.schedule(n, false);
         }
