@@ -218,8 +218,14 @@ impl Driver {
         let eventfd = Arc::new(
             super::new_eventfd().map_err(|e| super::out_of_fds(e, "an epoll driver's eventfd"))?,
         );
+        // Edge-triggered like every registration: each write to the
+        // eventfd is a new edge (the kernel reports a write even while the
+        // count is already non-zero), and every wait that reports it
+        // drains the count (`dispatch`), so no wake is lost and a stale
+        // count never makes a later wait return at once. (Miri's epoll
+        // supports only edge-triggered interest.)
         let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
+            events: (libc::EPOLLIN | libc::EPOLLET) as u32,
             u64: TOKEN_WAKE,
         };
         // SAFETY: both fds are open and ours; `ev` is valid for the call.
@@ -405,7 +411,9 @@ fn bits_of(events: u32) -> usize {
 }
 
 /// Whether `epoll_pwait2` (ns timeouts, Linux 5.11) is known missing.
-static NO_PWAIT2: AtomicBool = AtomicBool::new(cfg!(miri));
+/// (Miri interprets only `epoll_wait`, which it always uses.)
+#[cfg(not(miri))]
+static NO_PWAIT2: AtomicBool = AtomicBool::new(false);
 
 /// Waits for events into `out`; `None` waits forever. Timeouts round up
 /// to what the call can express, so a timer never fires early.
@@ -481,6 +489,25 @@ mod tests {
         Driver::new(cfg.spin.clone(), Default::default()).unwrap()
     }
 
+    /// A connected pair of non-blocking Unix stream sockets, made so at
+    /// creation (`SOCK_NONBLOCK`), used with read(2)/write(2) (as `File`s):
+    /// Miri, which runs these tests too, has neither `ioctl(FIONBIO)`
+    /// (`set_nonblocking`) nor `send` on them.
+    fn nonblocking_pair() -> (std::fs::File, std::fs::File) {
+        let mut fds = [0; 2];
+        let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: `fds` has room for the two fds; the result is checked.
+        let rc = unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) };
+        assert_eq!(rc, 0, "socketpair: {}", io::Error::last_os_error());
+        // SAFETY: both fds are fresh and owned by nobody else.
+        unsafe {
+            (
+                std::fs::File::from_raw_fd(fds[0]),
+                std::fs::File::from_raw_fd(fds[1]),
+            )
+        }
+    }
+
     #[test]
     fn a_timed_park_waits_and_an_unpark_ends_a_park() {
         let mut d = driver();
@@ -499,8 +526,7 @@ mod tests {
     #[test]
     fn a_registered_fd_wakes_its_waiter() {
         let mut d = driver();
-        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
+        let (a, b) = nonblocking_pair();
         let reg = d.poller().register(a.as_raw_fd()).unwrap();
         // The ADD reports the writable socket: a first edge.
         d.park(Some(Duration::from_secs(5)), false);
@@ -525,7 +551,7 @@ mod tests {
     #[test]
     fn a_dropped_driver_wakes_its_waiters_to_re_register() {
         let d = driver();
-        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let (a, _b) = nonblocking_pair();
         let reg = d.poller().register(a.as_raw_fd()).unwrap();
         let (count, waker) = crate::io::ready::tests_support::counting_waker();
         let mut key = None;

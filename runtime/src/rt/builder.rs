@@ -337,6 +337,13 @@ impl Builder {
             Driver::Auto => Driver::from_env()?,
             d => d,
         };
+        // Miri interprets epoll and eventfd but not io_uring (its syscalls
+        // would stop the interpreter): `Auto` is epoll there, untried.
+        #[cfg(miri)]
+        let requested = match requested {
+            Driver::Auto => Driver::Epoll,
+            d => d,
+        };
         match requested {
             Driver::Auto => match self.build_on(Driver::IoUring) {
                 Err(e) if crate::driver::is_refusal(&e) => {

@@ -29,7 +29,7 @@ pub use runtime::{run, Runtime};
 use crate::blocking::Pool;
 use crate::loom::sync::Arc;
 use crate::scheduler::{current_thread, multi_thread};
-use crate::task::raw::{Cell, Extras, Header};
+use crate::task::raw::{Cell, Extras, TaskPtr};
 use crate::task::registry::Registry;
 use crate::task::{Notified, Schedule, Task, TaskId};
 use crate::time::clock::Clock;
@@ -98,7 +98,7 @@ impl Schedule for Arc<Shared> {
         }
     }
 
-    fn release(&self, task: &Header) -> bool {
+    fn release(&self, task: TaskPtr) -> bool {
         self.registry.remove(task)
     }
 
@@ -240,8 +240,7 @@ where
     // Shutdown has begun: no new work. Release the registry's reference,
     // cancel, and run the notification so the future is dropped now.
     // SAFETY: `ptr` is live (we hold two references).
-    let header = unsafe { ptr.as_ref() };
-    header.state.ref_dec();
+    unsafe { ptr.header() }.state.ref_dec();
     task.cancel();
     notified.run();
     (task, None)

@@ -13,7 +13,7 @@ use crate::driver::{Driver, Unparker};
 use crate::loom::sync::{Arc, Mutex};
 use crate::rt::{spawn_into, Handle, Shared};
 use crate::stats::ThreadStats;
-use crate::task::raw::Header;
+use crate::task::raw::TaskPtr;
 use crate::task::registry::Registry;
 use crate::task::{Notified, Schedule, Task};
 use crate::time::timers::Timers;
@@ -45,7 +45,7 @@ impl Schedule for Arc<LocalShared> {
         self.queue.lock().push_back(task);
         self.unparker.unpark();
     }
-    fn release(&self, task: &Header) -> bool {
+    fn release(&self, task: TaskPtr) -> bool {
         self.registry.remove(task)
     }
     fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
