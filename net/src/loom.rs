@@ -8,7 +8,7 @@ pub(crate) mod sync {
     pub(crate) use std::sync::Arc;
 
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
+        pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     }
 
     /// A mutex that never poisons (parking_lot's).
