@@ -28,7 +28,9 @@ use hyper::{Request, Response};
 use aio::net::TcpListener;
 
 async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(b"Hello, world!"))))
+    Ok(Response::new(Full::new(Bytes::from_static(
+        b"Hello, world!",
+    ))))
 }
 
 /// Accepts until the listener fails (running out of descriptors only

@@ -47,7 +47,12 @@ async fn call(
         .unwrap();
     let res = client.request(req).await.expect("a response");
     let (status, version) = (res.status(), res.version());
-    let body = res.into_body().collect().await.expect("the body").to_bytes();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .expect("the body")
+        .to_bytes();
     (status, version, body)
 }
 
@@ -76,7 +81,8 @@ async fn exercise(client: HttpClient, base: String, version: Version) {
     // A body larger than the adapters' buffers (16 KiB reads, 64 KiB
     // writes), so that it crosses many reads and writes each way.
     let posted: String = (0..40_000).map(|i| format!("{i},")).collect();
-    let (status, _, body) = call(&client, &base, Method::POST, "/echo", posted.clone().into()).await;
+    let (status, _, body) =
+        call(&client, &base, Method::POST, "/echo", posted.clone().into()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body.len(), posted.len());
     assert_eq!(body, posted);

@@ -37,5 +37,8 @@ async fn hello_name(Path(name): Path<String>) -> String {
 }
 
 async fn not_found(uri: axum::http::Uri) -> (StatusCode, String) {
-    (StatusCode::NOT_FOUND, format!("no route for {}", uri.path()))
+    (
+        StatusCode::NOT_FOUND,
+        format!("no route for {}", uri.path()),
+    )
 }
