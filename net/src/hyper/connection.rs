@@ -60,6 +60,17 @@ impl Drop for LiveGuard {
     }
 }
 
+/// Where a connection stands with the shutdown token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    /// Its wait was never polled.
+    Unregistered,
+    /// Its waker is queued on the token.
+    Registered,
+    /// `graceful_shutdown` was called.
+    ShuttingDown,
+}
+
 /// Serves one connection to its end; with `watch`, shuts it down
 /// gracefully once the token is cancelled.
 pub(crate) async fn serve_connection<S, B>(
@@ -85,12 +96,25 @@ pub(crate) async fn serve_connection<S, B>(
     let res = match &watch {
         None => conn.await,
         Some((token, _live)) => {
+            // The wait is polled once, which queues this task's waker on
+            // the token; later polls only read the token's flag. (Polling
+            // the wait at every wake of a busy connection took the
+            // token's lock each time, shared by every connection.) The
+            // waker of an aio task wakes that task whichever poll it came
+            // from, so the queued one stays good.
             let mut cancelled = pin!(token.cancelled());
-            let mut shutting_down = false;
+            let mut state = Watch::Unregistered;
             poll_fn(|cx| {
-                if !shutting_down && cancelled.as_mut().poll(cx).is_ready() {
-                    shutting_down = true;
+                let fire = match state {
+                    Watch::Unregistered => cancelled.as_mut().poll(cx).is_ready(),
+                    Watch::Registered => token.is_cancelled(),
+                    Watch::ShuttingDown => false,
+                };
+                if fire {
+                    state = Watch::ShuttingDown;
                     conn.as_mut().graceful_shutdown();
+                } else if state == Watch::Unregistered {
+                    state = Watch::Registered;
                 }
                 conn.as_mut().poll(cx)
             })

@@ -63,16 +63,50 @@ impl Timer {
     }
 }
 
-/// The sleep handed to hyper: an aio `Sleep`.
+/// The sleep handed to hyper: an aio `Sleep`, and the deadline it is for.
+///
+/// A reset to a later deadline (what hyper does for every request head:
+/// "now + header-read timeout") only records the new deadline: the wheel
+/// entry stays where it is, and when it fires early for the new deadline
+/// the sleep re-arms itself there. So a busy keep-alive connection costs
+/// no wheel insert and remove per request (a remove may cross to another
+/// worker's wheel through its mailbox), only a clock read. tokio's timer
+/// does the same. A reset to an earlier deadline re-arms at once.
 #[derive(Debug)]
 struct TimerSleep {
     inner: aio_runtime::time::Sleep,
+    /// When the sleep completes; never earlier than `inner`'s deadline.
+    deadline: Instant,
+}
+
+impl TimerSleep {
+    fn new(inner: aio_runtime::time::Sleep) -> TimerSleep {
+        TimerSleep {
+            deadline: inner.deadline(),
+            inner,
+        }
+    }
+
+    fn reset(&mut self, deadline: Instant) {
+        if deadline < self.inner.deadline() {
+            Pin::new(&mut self.inner).reset(deadline);
+        }
+        self.deadline = deadline;
+    }
 }
 
 impl Future for TimerSleep {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.inner).poll(cx)
+        let this = &mut *self;
+        loop {
+            std::task::ready!(Pin::new(&mut this.inner).poll(cx));
+            if this.inner.deadline() >= this.deadline {
+                return Poll::Ready(());
+            }
+            // Fired for a deadline that was moved later since: re-arm.
+            Pin::new(&mut this.inner).reset(this.deadline);
+        }
     }
 }
 
@@ -80,15 +114,11 @@ impl hyper::rt::Sleep for TimerSleep {}
 
 impl hyper::rt::Timer for Timer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(TimerSleep {
-            inner: sleep(duration),
-        })
+        Box::pin(TimerSleep::new(sleep(duration)))
     }
 
     fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(TimerSleep {
-            inner: sleep_until(Instant::from_std(deadline)),
-        })
+        Box::pin(TimerSleep::new(sleep_until(Instant::from_std(deadline))))
     }
 
     fn now(&self) -> std::time::Instant {
@@ -97,7 +127,7 @@ impl hyper::rt::Timer for Timer {
 
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: std::time::Instant) {
         match sleep.as_mut().downcast_mut_pin::<TimerSleep>() {
-            Some(mut s) => Pin::new(&mut s.inner).reset(Instant::from_std(new_deadline)),
+            Some(s) => s.get_mut().reset(Instant::from_std(new_deadline)),
             None => *sleep = self.sleep_until(new_deadline),
         }
     }
@@ -140,6 +170,32 @@ mod tests {
             timer.reset(&mut s, start + Duration::from_secs(7));
             s.await;
             assert_eq!(timer.now(), start + Duration::from_secs(7));
+        });
+    }
+
+    #[test]
+    fn a_deadline_moved_later_after_registration_is_kept_not_fired_early() {
+        paused().block_on(async {
+            let timer = Timer::default();
+            let start = timer.now();
+            let mut s = timer.sleep(Duration::from_secs(5));
+            // Registered at +5 s on the wheel.
+            assert!(std::future::poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx)))
+                .await
+                .is_pending());
+            for later in [10, 20, 30] {
+                timer.reset(&mut s, start + Duration::from_secs(later));
+            }
+            s.as_mut().await;
+            assert_eq!(timer.now(), start + Duration::from_secs(30));
+            // Moved earlier than where the wheel entry is: fires then.
+            timer.reset(&mut s, start + Duration::from_secs(100));
+            assert!(std::future::poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx)))
+                .await
+                .is_pending());
+            timer.reset(&mut s, start + Duration::from_secs(40));
+            s.await;
+            assert_eq!(timer.now(), start + Duration::from_secs(40));
         });
     }
 }
