@@ -80,7 +80,7 @@ impl ReadState {
                 self.pos = 0;
                 v.clear();
                 v.reserve(READ_SIZE.max(want.min(256 * 1024)));
-                ops::recv(fd, v)
+                ops::recv_stream(fd, v, true)
             });
             let (res, buf) = ready!(Pin::new(op).poll(cx));
             self.op = None;

@@ -25,7 +25,7 @@ impl Conn {
     }
 
     pub(crate) async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        ops::recv(&self.fd, buf).await
+        ops::recv_stream(&self.fd, buf, true).await
     }
 
     pub(crate) async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
