@@ -8,9 +8,9 @@ pub(crate) mod sync {
     pub(crate) use std::sync::Arc;
 
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
         #[cfg(feature = "hyper")]
         pub(crate) use std::sync::atomic::AtomicUsize;
+        pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
     }
 
     /// A mutex that never poisons (parking_lot's).
