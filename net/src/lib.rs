@@ -15,7 +15,11 @@
 
 mod addr;
 mod compat;
+mod compat_wrapper;
 mod conn;
+#[cfg(feature = "hyper")]
+#[doc(hidden)] // shown as `aio::hyper`, with its guide
+pub mod hyper;
 mod incoming;
 mod listening;
 mod loom;
@@ -25,6 +29,7 @@ mod udp;
 mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
+pub use compat_wrapper::Compat;
 pub use conn::{OwnedReadHalf, OwnedWriteHalf};
 pub use incoming::{Accepted, Incoming};
 pub use stream::{

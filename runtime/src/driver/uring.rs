@@ -574,7 +574,10 @@ fn build_ring(entries: u32, attach: Option<RawFd>, single_issuer: bool) -> io::R
 
 /// Turns a refusal of `io_uring_setup` into an error that says why and what
 /// to do.
-#[cfg_attr(miri, allow(dead_code, reason = "under Miri no ring is set up (`build_ring`)"))]
+#[cfg_attr(
+    miri,
+    allow(dead_code, reason = "under Miri no ring is set up (`build_ring`)")
+)]
 pub(crate) fn explain(e: io::Error) -> io::Error {
     let msg = match e.raw_os_error() {
         Some(libc::ENOSYS) => "io_uring is not available (ENOSYS): either this kernel has no \
