@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use common::{on_all_flavors, panic_text, Counter, Flavor, Latch, Watchdog, WATCHDOG};
+use common::{on_all_flavors, panic_text, Counter, Latch, Watchdog, WATCHDOG};
 
 #[test]
 fn to_thread_returns_the_value_from_another_thread() {
@@ -48,7 +48,7 @@ fn to_thread_panic_resumes_in_the_awaiter() {
 
 #[test]
 fn to_thread_panic_resumes_in_main() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let rt = flavor.runtime();
         let err = catch_unwind(AssertUnwindSafe(|| {
@@ -148,7 +148,7 @@ fn dropping_a_to_thread_future_before_it_started_means_it_never_runs() {
     // One blocking thread, held busy: the second closure is still queued
     // when its future is dropped. A third closure queued after it runs on
     // that same thread, so once it has run, the second would have too.
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let rt = {
             let mut b = flavor.builder();
@@ -192,7 +192,7 @@ fn run_joins_the_blocking_pool() {
             self.0.open();
         }
     }
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let finished = Counter::new();
         let f = finished.clone();
@@ -223,7 +223,7 @@ fn run_joins_the_blocking_pool() {
 fn shutdown_gives_up_on_stuck_blocking_work_after_its_timeout() {
     // The closure is stuck until after shutdown returns: shutdown must
     // honour its timeout instead of joining forever.
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let rt = flavor.runtime();
         let (started, release) = (Latch::new(), Latch::new());
@@ -281,7 +281,7 @@ fn max_blocking_threads_zero_panics_with_a_message() {
 /// The same check on the builder of every flavor.
 #[test]
 fn max_blocking_threads_zero_panics_on_every_flavor() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let err = catch_unwind(|| {
             flavor.builder().max_blocking_threads(0);
         })

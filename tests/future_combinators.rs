@@ -190,11 +190,11 @@ fn select_runs_the_first_ready_branch_and_drops_the_others() {
         let loser = async move {
             let _g = g;
             aio::sleep(Duration::from_secs(60)).await;
-            "slow"
+            String::from("slow")
         };
         let out = aio::select! {
             v = loser => v,
-            v = go(10, "fast") => { assert_eq!(drops.get(), 1, "losers dropped before the body"); v.leak() }
+            v = go(10, "fast") => { assert_eq!(drops.get(), 1, "losers dropped before the body"); v }
         };
         assert_eq!(out, "fast(10)");
         // biased: the first ready branch in written order wins.

@@ -24,7 +24,7 @@ mod common;
 
 use aio::io::{IoBuf, IoBufMut};
 use aio::net::{TcpListener, TcpSocket, TcpStream};
-use common::{poll_once, yield_until, Flavor, Watchdog, WATCHDOG};
+use common::{flavors, poll_once, scaled, yield_until, Flavor, Watchdog, WATCHDOG};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
@@ -56,15 +56,6 @@ fn watchdog() -> Duration {
     }
 }
 
-/// `n` divided by `AIO_TEST_SCALE` (default 1), at least 1.
-fn scaled(n: usize) -> usize {
-    let by: usize = std::env::var("AIO_TEST_SCALE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
-    (n / by.max(1)).max(1)
-}
-
 /// The tests of this file count the process's fds: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -72,26 +63,15 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The flavors to run: all three, or only those of `AIO_TEST_FLAVORS`
-/// (`current_thread` or `multi_thread`). That and `AIO_TEST_SCALE` are for
-/// valgrind (run by `.ci/test-all`, suppressions in
-/// `tests/valgrind.supp`), which is slow on the multi_thread flavors:
-/// valgrind 3.19 keeps its global lock while a thread blocks in
-/// `io_uring_enter`, so they run there with `AIO_MAX_PARK_US` (a parked
-/// worker comes back every so often and lets the others run) and fewer
-/// ops.
-fn flavors() -> Vec<Flavor> {
-    match std::env::var("AIO_TEST_FLAVORS").as_deref() {
-        Ok("current_thread") => vec![Flavor::CurrentThread],
-        Ok("multi_thread") => Flavor::ALL
-            .into_iter()
-            .filter(|f| *f != Flavor::CurrentThread)
-            .collect(),
-        _ => Flavor::ALL.to_vec(),
-    }
-}
-
-/// `common::on_all_flavors` over [`flavors`].
+/// The flavors run are those of `common::flavors` (`AIO_TEST_FLAVORS`),
+/// and the ops counts are `common::scaled` (`AIO_TEST_SCALE`): valgrind
+/// (run by `.ci/test-all`, suppressions in `tests/valgrind.supp`) is slow
+/// on the multi_thread flavors: valgrind 3.19 keeps its global lock while
+/// a thread blocks in `io_uring_enter`, so they run there with
+/// `AIO_MAX_PARK_US` (a parked worker comes back every so often and lets
+/// the others run) and fewer ops.
+///
+/// `common::on_all_flavors` with this file's watchdog.
 fn on_flavors<F, Fut>(body: F)
 where
     F: Fn(Flavor) -> Fut,

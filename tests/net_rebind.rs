@@ -145,7 +145,7 @@ fn a_closed_stream_server_frees_its_port_when_wait_closed_returns() {
 
 #[test]
 fn the_port_is_free_when_run_returns_with_accepts_still_armed() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, common::WATCHDOG);
         // A leftover task with an armed multishot accept, a leftover
         // one-shot accept, and a stream server nobody closed.
@@ -191,7 +191,7 @@ fn the_port_is_free_when_run_returns_with_accepts_still_armed() {
         }
     }
     // And with `block_on`, then `shutdown`.
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, common::WATCHDOG);
         let rt = flavor.runtime();
         let port = rt.block_on(async {

@@ -17,8 +17,8 @@ use aio::net::{
     TcpStream,
 };
 use common::{
-    ms, on_all_flavors, on_all_flavors_with, poll_once, yield_until, Counter, Flavor, Latch,
-    Reports, Watchdog,
+    ms, on_all_flavors, on_all_flavors_with, poll_once, yield_until, Counter, Latch, Reports,
+    Watchdog,
 };
 
 const HANG: Duration = Duration::from_secs(30);
@@ -501,7 +501,7 @@ fn ten_thousand_concurrent_idle_connections() {
         limit >= IDLE_CONNS as u64 + 1024,
         "RLIMIT_NOFILE hard limit {limit} is below {IDLE_CONNS} connections"
     );
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, common::WATCHDOG);
         flavor.runtime().run(async move {
             let (started, ended) = (Counter::new(), Counter::new());

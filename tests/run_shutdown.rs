@@ -15,7 +15,7 @@ use common::{tracked, Counter, Flavor, Latch, Watchdog, WATCHDOG};
 
 #[test]
 fn run_returns_mains_value() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let out = flavor.runtime().run(async {
             let t = aio::create_task(async { String::from("Result") });
@@ -41,7 +41,7 @@ fn aio_run_returns_mains_value() {
 
 #[test]
 fn main_need_not_be_send() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let out = flavor.runtime().run(async {
             let rc = std::rc::Rc::new(20);
@@ -80,7 +80,7 @@ async fn leave_leftovers(drops: &Counter, polls: &Counter, n: usize) {
 
 #[test]
 fn leftover_tasks_are_cancelled_and_dropped_when_run_returns() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let drops = Counter::new();
         let polls = Counter::new();
@@ -116,7 +116,7 @@ fn leftovers_are_cancelled_by_aio_run_too() {
 
 #[test]
 fn block_on_leaves_tasks_alive_and_shutdown_cancels_them() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let drops = Counter::new();
         let polls = Counter::new();
@@ -149,7 +149,7 @@ fn block_on_cancels_its_own_spawn_local_tasks_on_multi_thread() {
     // call returns, so they are cancelled. On current_thread every task is
     // local to the runtime's one thread and lives on like any other task
     // until shutdown (checked below).
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let drops = Counter::new();
         let polls = Counter::new();
@@ -173,7 +173,7 @@ fn block_on_cancels_its_own_spawn_local_tasks_on_multi_thread() {
 
 #[test]
 fn dropping_the_runtime_cancels_its_tasks() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let drops = Counter::new();
         let polls = Counter::new();
@@ -188,7 +188,7 @@ fn dropping_the_runtime_cancels_its_tasks() {
 
 #[test]
 fn handle_spawn_from_outside_the_runtime() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let rt = flavor.runtime();
         let handle = rt.handle().clone();
@@ -211,7 +211,7 @@ fn handle_spawn_from_outside_the_runtime() {
 fn spawn_after_shutdown_began_is_cancelled_at_once() {
     // A leftover's destructor spawns: the registry is closed by then, so
     // the new task is cancelled without being polled.
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let late_polls = Counter::new();
         let late_drops = Counter::new();
@@ -263,8 +263,9 @@ fn handle_current_panics_outside_a_runtime() {
 
 #[test]
 fn many_runs_in_a_row_on_one_thread() {
+    let flavors = common::flavors();
     for i in 0..20 {
-        let flavor = Flavor::ALL[i % 3];
+        let flavor = flavors[i % flavors.len()];
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let out = flavor.runtime().run(async move {
             let t = aio::spawn(async move { i * 2 });
@@ -278,13 +279,9 @@ fn many_runs_in_a_row_on_one_thread() {
 fn workers_carry_the_configured_thread_name() {
     // multi_thread only: current_thread has no workers (tasks run on the
     // caller's thread, whose name is left alone).
-    for n in [1, 4] {
-        let _dog = Watchdog::new(n, WATCHDOG);
-        let rt = Flavor::MultiThread(n)
-            .builder()
-            .thread_name("my-pool")
-            .build()
-            .unwrap();
+    for flavor in common::multi_thread_flavors() {
+        let _dog = Watchdog::new(flavor, WATCHDOG);
+        let rt = flavor.builder().thread_name("my-pool").build().unwrap();
         let names = rt.run(async {
             let tasks: Vec<_> = (0..16)
                 .map(|_| aio::spawn(async { std::thread::current().name().map(String::from) }))
@@ -299,6 +296,9 @@ fn workers_carry_the_configured_thread_name() {
             names.iter().all(|n| n.as_deref() == Some("my-pool")),
             "{names:?}"
         );
+    }
+    if !common::current_thread_selected() {
+        return;
     }
     let caller = std::thread::current().name().map(String::from);
     let seen = Flavor::CurrentThread.runtime().run(async {
@@ -327,7 +327,7 @@ fn a_runtime_dropped_by_a_thread_local_destructor_shuts_down() {
         static SLOT: RefCell<Option<Runtime>> = const { RefCell::new(None) };
     }
 
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         // Only stored.
         std::thread::spawn(move || {

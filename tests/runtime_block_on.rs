@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use aio::runtime::Runtime;
 use aio::sync::oneshot;
-use common::{Flavor, Latch};
+use common::Latch;
 
 const GIVE_UP: Duration = Duration::from_secs(60);
 
@@ -44,7 +44,7 @@ fn on_thread<T: Send + 'static>(
 /// Thread A blocks on a receiver; B's `block_on` sends (tokio's repro).
 #[test]
 fn a_second_block_on_is_polled_while_the_first_runs() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let rt = Arc::new(flavor.runtime());
         let (tx, rx) = oneshot::channel::<u32>();
         let started = Latch::new();
@@ -68,7 +68,7 @@ fn a_second_block_on_is_polled_while_the_first_runs() {
 /// timer it started while waiting) finishes on the loop B takes over.
 #[test]
 fn a_waiting_block_on_can_sleep_spawn_and_take_over_the_loop() {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let rt = Arc::new(flavor.runtime());
         let (tx, rx) = oneshot::channel::<()>();
         let started = Latch::new();

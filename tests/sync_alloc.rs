@@ -4,6 +4,8 @@
 //! allocations between two points (other threads of the runtime, such as
 //! idle workers, do not disturb the count).
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
@@ -74,16 +76,10 @@ fn stop() -> usize {
 
 #[test]
 fn uncontended_lock_and_acquire_allocate_nothing() {
-    for flavor in ["current_thread", "multi_thread"] {
-        let rt = match flavor {
-            "current_thread" => aio::runtime::Builder::new_current_thread().build(),
-            _ => {
-                let mut b = aio::runtime::Builder::new_multi_thread();
-                b.worker_threads(2);
-                b.build()
-            }
-        }
-        .unwrap();
+    // Fewer batches under Miri, which interprets every step.
+    let batches = if cfg!(miri) { 2 } else { 10 };
+    for flavor in common::flavors() {
+        let rt = flavor.runtime();
         let lock = Arc::new(aio::sync::Lock::new());
         let sem = Arc::new(aio::sync::Semaphore::new(3));
         let mutex = Arc::new(aio::sync::Mutex::new(0u64));
@@ -94,12 +90,12 @@ fn uncontended_lock_and_acquire_allocate_nothing() {
                 drop(l.lock().await);
                 drop(s.acquire().await.unwrap());
                 let (mut lock_allocs, mut sem_allocs, mut mutex_allocs) = (0, 0, 0);
-                // 10 batches of 100: a batch stays within one task poll (the
+                // Batches of 100: a batch stays within one task poll (the
                 // coop budget is 128 units), so nothing suspends and the
                 // task cannot move to another thread between start and stop.
                 // The yield between batches (not counted) refreshes the
                 // budget.
-                for _ in 0..10 {
+                for _ in 0..batches {
                     aio::task::yield_now().await;
                     start();
                     for _ in 0..100 {
@@ -129,9 +125,9 @@ fn uncontended_lock_and_acquire_allocate_nothing() {
         assert_eq!(
             counts,
             (0, 0, 0),
-            "allocations on {flavor} (lock, semaphore, mutex)"
+            "allocations on {flavor:?} (lock, semaphore, mutex)"
         );
-        assert_eq!(*mutex.try_lock().unwrap(), 1000);
+        assert_eq!(*mutex.try_lock().unwrap(), batches * 100);
         assert!(!lock.is_locked());
         assert_eq!(sem.available(), 3);
     }

@@ -40,6 +40,7 @@ mod rt;
 mod scheduler;
 #[cfg(not(loom))]
 pub mod signal;
+mod stats;
 #[doc(hidden)]
 pub mod stream_gen;
 pub mod sync;
@@ -50,7 +51,7 @@ pub mod time;
 pub mod runtime {
     pub use crate::rt::{
         run, Builder, CallbackHandle, Driver, ExceptionContext, Handle, NoRuntime, Runtime,
-        TimerHandle,
+        RuntimeMetrics, TimerHandle, WorkerMetrics,
     };
 }
 

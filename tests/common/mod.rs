@@ -3,6 +3,11 @@
 //! count polls and drops, wait for events without sleeping, and abort a
 //! hung test instead of blocking CI.
 //!
+//! `AIO_TEST_FLAVORS` restricts the flavors (see [`flavors`]): valgrind and
+//! Miri, which run threads one at a time and slowly, run the tests on
+//! fewer of them (`.ci/test-all`). Under Miri the default is current_thread
+//! only, and [`scaled`] shrinks the loops that repeat thousands of times.
+//!
 //! Each `tests/*.rs` crate includes this module with `mod common;` and uses
 //! a subset of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
@@ -38,6 +43,18 @@ impl Flavor {
         Flavor::MultiThread(4),
     ];
 
+    /// The flavor an `AIO_TEST_FLAVORS` entry names: `current_thread`, or
+    /// `multi_thread_<workers>`.
+    fn parse(name: &str) -> Option<Flavor> {
+        match name {
+            "current_thread" => Some(Flavor::CurrentThread),
+            _ => {
+                let n = name.strip_prefix("multi_thread_")?.parse().ok()?;
+                (n > 0).then_some(Flavor::MultiThread(n))
+            }
+        }
+    }
+
     /// A builder for this flavor.
     pub(crate) fn builder(self) -> Builder {
         match self {
@@ -68,15 +85,91 @@ impl Flavor {
     }
 }
 
+/// The flavors the tests run on: [`Flavor::ALL`], or those named by
+/// `AIO_TEST_FLAVORS`, a list separated by `,` or `|` of `current_thread`,
+/// `multi_thread` (the multi_thread flavors of `ALL`) and
+/// `multi_thread_<workers>` (e.g. `current_thread|multi_thread_2`). Under
+/// Miri, where every flavor costs minutes, the default is current_thread.
+///
+/// # Panics
+/// On an entry that names no flavor: a mistyped CI setting must not make
+/// the tests pass by running nothing.
+pub(crate) fn flavors() -> Vec<Flavor> {
+    let spec = match std::env::var("AIO_TEST_FLAVORS") {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ if cfg!(miri) => return vec![Flavor::CurrentThread],
+        _ => return Flavor::ALL.to_vec(),
+    };
+    let mut out = Vec::new();
+    for name in spec
+        .split([',', '|'])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        let named: Vec<Flavor> = match name {
+            "multi_thread" => Flavor::ALL
+                .into_iter()
+                .filter(|f| !f.is_current_thread())
+                .collect(),
+            _ => match Flavor::parse(name) {
+                Some(f) => vec![f],
+                None => panic!(
+                    "AIO_TEST_FLAVORS: {name:?} is not a flavor (current_thread, multi_thread, \
+                     multi_thread_<workers>)"
+                ),
+            },
+        };
+        for f in named {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+    }
+    assert!(!out.is_empty(), "AIO_TEST_FLAVORS={spec:?} names no flavor");
+    out
+}
+
+/// The selected multi_thread flavors ([`flavors`]), for the tests of what
+/// only a multi_thread runtime does; empty when none is selected (then such
+/// a test checks nothing on this run, and says so).
+pub(crate) fn multi_thread_flavors() -> Vec<Flavor> {
+    let mt: Vec<Flavor> = flavors()
+        .into_iter()
+        .filter(|f| !f.is_current_thread())
+        .collect();
+    if mt.is_empty() {
+        eprintln!("no multi_thread flavor selected (AIO_TEST_FLAVORS): multi_thread part skipped");
+    }
+    mt
+}
+
+/// Whether current_thread is among the selected flavors ([`flavors`]).
+pub(crate) fn current_thread_selected() -> bool {
+    flavors().contains(&Flavor::CurrentThread)
+}
+
+/// `n` scaled down for slow runs: divided by `AIO_TEST_SCALE` (default 1;
+/// under Miri, which interprets every step, by 100), and at least 1. For
+/// the loops that repeat an action thousands of times to make a race or a
+/// leak show: fewer rounds check the same thing.
+pub(crate) fn scaled(n: usize) -> usize {
+    let default = if cfg!(miri) { 100 } else { 1 };
+    let by: usize = std::env::var("AIO_TEST_SCALE")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default);
+    (n / by.max(1)).max(1)
+}
+
 /// Runs `body(flavor)` with `Runtime::run` (asyncio.run semantics: the body
-/// is the task "main", leftovers are cancelled) on each flavor in turn,
-/// under a watchdog.
+/// is the task "main", leftovers are cancelled) on each flavor in turn
+/// ([`flavors`]), under a watchdog.
 pub(crate) fn on_all_flavors<F, Fut>(body: F)
 where
     F: Fn(Flavor) -> Fut,
     Fut: Future<Output = ()> + 'static,
 {
-    for flavor in Flavor::ALL {
+    for flavor in flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         flavor.runtime().run(body(flavor));
     }
@@ -89,7 +182,7 @@ where
     F: Fn(Flavor) -> Fut,
     Fut: Future<Output = ()> + 'static,
 {
-    for flavor in Flavor::ALL {
+    for flavor in flavors() {
         let _dog = Watchdog::new(flavor, WATCHDOG);
         let mut b = flavor.builder();
         configure(flavor, &mut b);
@@ -104,8 +197,17 @@ pub(crate) struct Watchdog {
 }
 
 impl Watchdog {
+    /// Under Miri there is no watchdog thread: Miri's clock is virtual (it
+    /// advances with the code interpreted, at a rate meant to resemble
+    /// compiled code, not the interpreter), so a test that takes minutes
+    /// under Miri would trip the limit; and a hang needs no watchdog there,
+    /// Miri reports the deadlock itself, with every thread's backtrace.
     pub(crate) fn new(what: impl std::fmt::Debug, limit: Duration) -> Watchdog {
         let (tx, rx) = mpsc::channel::<()>();
+        if cfg!(miri) {
+            let _ = (what, limit, rx);
+            return Watchdog { _disarm: tx };
+        }
         let test = std::thread::current()
             .name()
             .unwrap_or("<unnamed>")

@@ -10,7 +10,7 @@
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::rt::{Handle, Shared};
-use crate::task::raw::{Cell, Header};
+use crate::task::raw::{Cell, TaskPtr};
 use crate::task::{Notified, Schedule, Task, TaskId};
 use std::collections::VecDeque;
 use std::fmt;
@@ -71,6 +71,12 @@ impl fmt::Debug for Pool {
 }
 
 impl Pool {
+    /// (threads alive, idle ones, jobs queued), for the metrics.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let s = self.inner.state.lock();
+        (s.threads, s.idle, s.queue.len())
+    }
+
     pub(crate) fn new(max_threads: usize, thread_name: String) -> Pool {
         // The builder refuses 0 (`Builder::max_blocking_threads` panics).
         debug_assert!(max_threads > 0, "a blocking pool needs a thread");
@@ -92,7 +98,7 @@ impl Pool {
             // only if someone cancelled it; otherwise its handle waits for
             // a result that will not come, so cancel it first.
             drop(s);
-            let task_ref = crate::task::TaskRef::from_header(task.header());
+            let task_ref = task.task_ref();
             task_ref.cancel();
             run_job(&self.inner, rt, task);
             return;
@@ -150,7 +156,7 @@ impl Pool {
         // Jobs never started are dropped (cancelled).
         let left = std::mem::take(&mut self.inner.state.lock().queue);
         for t in left {
-            let task_ref = crate::task::TaskRef::from_header(t.header());
+            let task_ref = t.task_ref();
             task_ref.cancel();
             t.run();
             self.inner.in_flight.fetch_sub(1, AcqRel);
@@ -211,7 +217,7 @@ impl Schedule for BlockingSchedule {
     fn schedule(&self, task: Notified, _is_yield: bool) {
         self.rt.blocking.push(task, &self.rt);
     }
-    fn release(&self, _task: &Header) -> bool {
+    fn release(&self, _task: TaskPtr) -> bool {
         false
     }
     fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {

@@ -44,7 +44,6 @@
 //! Called by `driver/mod.rs` (park, poll, wakes) and by the ops
 //! (registration); calls the kernel.
 
-use super::config::EnterCounter;
 use super::unpark::{Prepared, Signal, Unparker};
 use super::SpinGate;
 use crate::io::ready::{
@@ -52,6 +51,7 @@ use crate::io::ready::{
 };
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
+use crate::stats::ThreadStats;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -77,6 +77,10 @@ pub(crate) struct Poller {
     busy: AtomicUsize,
     /// The driver is gone: nobody delivers events any more.
     dead: AtomicBool,
+    /// The owning thread's counters: registrations count as submissions
+    /// (`register` runs on the owner: ops register with their own
+    /// thread's driver), registered fds as ops in flight.
+    stats: Arc<ThreadStats>,
 }
 
 impl std::fmt::Debug for Poller {
@@ -128,10 +132,12 @@ impl Poller {
             self.regs.lock().remove(&token);
             return Err(e);
         }
-        self.registered.fetch_add(1, Relaxed);
+        let n = self.registered.fetch_add(1, Relaxed) + 1;
         if !slow {
             self.busy.fetch_add(1, Relaxed);
         }
+        self.stats.submissions.incr();
+        self.stats.in_flight.set(n as u64);
         Ok(Registration {
             io,
             poller: self.clone(),
@@ -196,8 +202,8 @@ pub(crate) struct Driver {
     /// Wakers of ops whose fds became ready, woken by the scheduler after
     /// it released the driver.
     pub(crate) woken: Vec<Waker>,
-    /// This driver's waits (`epoll_wait` calls), like a ring's enters.
-    enters: EnterCounter,
+    /// The owning thread's counters.
+    stats: Arc<ThreadStats>,
     max_park: Option<Duration>,
     spin: Arc<SpinGate>,
 }
@@ -211,7 +217,7 @@ impl std::fmt::Debug for Driver {
 }
 
 impl Driver {
-    pub(crate) fn new(spin: Arc<SpinGate>, enters: EnterCounter) -> io::Result<Driver> {
+    pub(crate) fn new(spin: Arc<SpinGate>, stats: Arc<ThreadStats>) -> io::Result<Driver> {
         // SAFETY: plain syscall; the result is checked.
         let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if epfd < 0 {
@@ -225,8 +231,14 @@ impl Driver {
         let eventfd = Arc::new(
             super::new_eventfd().map_err(|e| super::out_of_fds(e, "an epoll driver's eventfd"))?,
         );
+        // Edge-triggered like every registration: each write to the
+        // eventfd is a new edge (the kernel reports a write even while the
+        // count is already non-zero), and every wait that reports it
+        // drains the count (`dispatch`), so no wake is lost and a stale
+        // count never makes a later wait return at once. (Miri's epoll
+        // supports only edge-triggered interest.)
         let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
+            events: (libc::EPOLLIN | libc::EPOLLET) as u32,
             u64: TOKEN_WAKE,
         };
         // SAFETY: both fds are open and ours; `ev` is valid for the call.
@@ -252,12 +264,13 @@ impl Driver {
                 registered: AtomicUsize::new(0),
                 busy: AtomicUsize::new(0),
                 dead: AtomicBool::new(false),
+                stats: stats.clone(),
             }),
             eventfd,
             unparker: Arc::new(Unparker::new(Box::new(signal))),
             events: Vec::with_capacity(EVENTS),
             woken: Vec::new(),
-            enters,
+            stats,
             max_park: super::max_park_from_env(),
             spin,
         })
@@ -340,7 +353,7 @@ impl Driver {
     }
 
     fn count_enter(&self) {
-        self.enters.bump();
+        self.stats.enters.incr();
     }
 
     /// Without blocking: collects the events that are there. No syscall
@@ -355,6 +368,10 @@ impl Driver {
 
     /// Turns the events in `self.events` into readiness and wakers.
     fn dispatch(&mut self) {
+        // Deregistrations run on any thread: the owner refreshes the gauge.
+        self.stats
+            .in_flight
+            .set(self.poller.registered.load(Relaxed) as u64);
         if self.events.is_empty() {
             return;
         }
@@ -369,6 +386,7 @@ impl Driver {
                 }
                 // A deregistered fd's late event finds nothing.
                 if let Some(io) = regs.get(&token) {
+                    self.stats.completions.incr();
                     io.set_readiness(bits_of(ev.events), &mut self.woken);
                 }
             }
@@ -407,7 +425,9 @@ fn bits_of(events: u32) -> usize {
 }
 
 /// Whether `epoll_pwait2` (ns timeouts, Linux 5.11) is known missing.
-static NO_PWAIT2: AtomicBool = AtomicBool::new(cfg!(miri));
+/// (Miri interprets only `epoll_wait`, which it always uses.)
+#[cfg(not(miri))]
+static NO_PWAIT2: AtomicBool = AtomicBool::new(false);
 
 /// Waits for events into `out`; `None` waits forever. Timeouts round up
 /// to what the call can express, so a timer never fires early.
@@ -480,7 +500,26 @@ mod tests {
 
     fn driver() -> Driver {
         let cfg = super::super::DriverConfig::new(crate::rt::Driver::Epoll, 8, Duration::ZERO, 0);
-        Driver::new(cfg.spin.clone(), cfg.enters.counter()).unwrap()
+        Driver::new(cfg.spin.clone(), Default::default()).unwrap()
+    }
+
+    /// A connected pair of non-blocking Unix stream sockets, made so at
+    /// creation (`SOCK_NONBLOCK`), used with read(2)/write(2) (as `File`s):
+    /// Miri, which runs these tests too, has neither `ioctl(FIONBIO)`
+    /// (`set_nonblocking`) nor `send` on them.
+    fn nonblocking_pair() -> (std::fs::File, std::fs::File) {
+        let mut fds = [0; 2];
+        let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: `fds` has room for the two fds; the result is checked.
+        let rc = unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) };
+        assert_eq!(rc, 0, "socketpair: {}", io::Error::last_os_error());
+        // SAFETY: both fds are fresh and owned by nobody else.
+        unsafe {
+            (
+                std::fs::File::from_raw_fd(fds[0]),
+                std::fs::File::from_raw_fd(fds[1]),
+            )
+        }
     }
 
     #[test]
@@ -501,8 +540,7 @@ mod tests {
     #[test]
     fn a_registered_fd_wakes_its_waiter() {
         let mut d = driver();
-        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
+        let (a, b) = nonblocking_pair();
         let reg = d.poller().register(a.as_raw_fd(), false).unwrap();
         // The ADD reports the writable socket: a first edge.
         d.park(Some(Duration::from_secs(5)), false);
@@ -532,8 +570,8 @@ mod tests {
             Duration::from_secs(3600),
             1,
         );
-        let mut d = Driver::new(cfg.spin.clone(), cfg.enters.counter()).unwrap();
-        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut d = Driver::new(cfg.spin.clone(), Default::default()).unwrap();
+        let (a, _b) = nonblocking_pair();
         let slow = d.poller().register(a.as_raw_fd(), true).unwrap();
         assert_eq!(d.poller.registered.load(Relaxed), 1, "polled");
         assert_eq!(d.poller.busy.load(Relaxed), 0, "but not spun for");
@@ -560,7 +598,7 @@ mod tests {
     #[test]
     fn a_dropped_driver_wakes_its_waiters_to_re_register() {
         let d = driver();
-        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let (a, _b) = nonblocking_pair();
         let reg = d.poller().register(a.as_raw_fd(), false).unwrap();
         let (count, waker) = crate::io::ready::tests_support::counting_waker();
         let mut key = None;

@@ -9,12 +9,13 @@
 //! `user_data` space: small constants are the driver's own tokens;
 //! everything else is reserved for op records (their addresses).
 
-use super::config::{DriverConfig, EnterCounter};
+use super::config::DriverConfig;
 use super::spin::SpinGate;
 use super::unpark::{Prepared, Signal, Unparker};
 use crate::io::record::{Completion, Header, CANCEL_TAG};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
+use crate::stats::ThreadStats;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -81,8 +82,8 @@ pub(crate) struct Driver {
     /// Those of them whose completion usually comes soon (not
     /// `OpData::SLOW`): a park spins only if there is one.
     in_flight_fast: usize,
-    /// This ring's `io_uring_enter` calls.
-    enters: EnterCounter,
+    /// The owning thread's counters (enters, submissions, completions).
+    stats: Arc<ThreadStats>,
     /// Wakers of completed ops, woken by the scheduler after it released
     /// the driver (a waker may submit the next op).
     pub(crate) woken: Vec<Waker>,
@@ -162,6 +163,7 @@ impl Driver {
         cfg: &DriverConfig,
         attach: Option<&Driver>,
         single_issuer: bool,
+        stats: Arc<ThreadStats>,
     ) -> io::Result<Driver> {
         let ring = build_ring(
             cfg.entries,
@@ -214,7 +216,7 @@ impl Driver {
             eventfd_armed: false,
             in_flight: 0,
             in_flight_fast: 0,
-            enters: cfg.enters.counter(),
+            stats,
             woken: Vec::new(),
             max_park: super::max_park_from_env(),
             spin: cfg.spin.clone(),
@@ -288,6 +290,8 @@ impl Driver {
         if !slow {
             self.in_flight_fast += 1;
         }
+        self.stats.submissions.incr();
+        self.stats.in_flight.set(self.in_flight as u64);
         // SAFETY: the record (and so what the SQE references) lives until
         // the completion releases the reference we were given.
         unsafe { self.push_raw(&sqe) }
@@ -322,7 +326,7 @@ impl Driver {
     }
 
     fn count_enter(&self) {
-        self.enters.bump();
+        self.stats.enters.incr();
     }
 
     /// Parks: waits for one completion (a wake, an op) or `timeout`.
@@ -469,6 +473,7 @@ impl Driver {
                     // kernel keeps its reference until the last CQE.
                     let more = ud & CANCEL_TAG == 0 && cqueue::more(cqe.flags());
                     if ud & CANCEL_TAG == 0 {
+                        self.stats.completions.incr();
                         let c = Completion {
                             res: cqe.result(),
                             flags: cqe.flags(),
@@ -507,6 +512,7 @@ impl Driver {
         for p in pauses {
             self.submit_cancel(p);
         }
+        self.stats.in_flight.set(self.in_flight as u64);
     }
 
     /// Posts a wake into another ring (`IORING_OP_MSG_RING`) from this one.
@@ -554,6 +560,24 @@ impl Drop for Driver {
     }
 }
 
+/// Miri interprets epoll and eventfd but not the io_uring syscalls (it
+/// would stop at the first): there io_uring is refused, as by a kernel
+/// without it, and `Driver::Auto` runs on epoll (it does not even try).
+#[cfg(miri)]
+fn build_ring(_: u32, _: Option<RawFd>, _: bool) -> io::Result<IoUring> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        Refused {
+            errno: libc::ENOSYS,
+            msg: "io_uring is not available under Miri, which cannot interpret its syscalls: \
+                  run on the epoll driver (Builder::driver(Driver::Epoll), or Driver::Auto, \
+                  the default, which picks it under Miri)"
+                .into(),
+        },
+    ))
+}
+
+#[cfg(not(miri))]
 fn build_ring(entries: u32, attach: Option<RawFd>, single_issuer: bool) -> io::Result<IoUring> {
     // Flag sets from best to most basic; a kernel that refuses one (EINVAL)
     // gets the next.
@@ -582,6 +606,10 @@ fn build_ring(entries: u32, attach: Option<RawFd>, single_issuer: bool) -> io::R
 
 /// Turns a refusal of `io_uring_setup` into an error that says why and what
 /// to do.
+#[cfg_attr(
+    miri,
+    allow(dead_code, reason = "under Miri no ring is set up (`build_ring`)")
+)]
 pub(crate) fn explain(e: io::Error) -> io::Error {
     let msg = match e.raw_os_error() {
         Some(libc::ENOSYS) => "io_uring is not available (ENOSYS): either this kernel has no \
@@ -591,9 +619,16 @@ pub(crate) fn explain(e: io::Error) -> io::Error {
              io_uring_register"
             .to_string(),
         Some(libc::EPERM) => {
-            let sysctl = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+            // Unknown where it cannot be read, as under Miri, which
+            // isolates the file system.
+            let sysctl = if cfg!(miri) {
+                Err(io::ErrorKind::PermissionDenied.into())
+            } else {
+                std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+            };
+            let sysctl = sysctl
                 .map(|s| s.trim().to_string())
-                .unwrap_or_else(|_| "unknown".into());
+                .unwrap_or_else(|_: io::Error| "unknown".into());
             format!(
                 "io_uring was refused (EPERM): kernel.io_uring_disabled is {sysctl}. If it is 2, \
                  set it to 0 (`sysctl kernel.io_uring_disabled=0`); if 1, add this user to the \
@@ -750,7 +785,7 @@ mod tests {
 
     /// A driver whose parks poll for up to `spin`.
     fn spinning_driver(spin: Duration) -> Driver {
-        let mut d = Driver::new(&cfg(spin, 1), None, true).unwrap();
+        let mut d = Driver::new(&cfg(spin, 1), None, true, Default::default()).unwrap();
         d.enable().unwrap();
         d
     }
@@ -775,6 +810,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
     fn a_completion_during_the_spin_ends_the_park_without_blocking() {
         let mut d = spinning_driver(Duration::from_secs(3600));
         let (r, w) = pipe();
@@ -796,6 +832,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
     fn a_park_spins_only_with_ops_in_flight_and_within_its_timeout() {
         let mut d = spinning_driver(Duration::from_secs(3600));
         // Nothing in flight: blocks (and times out) without spinning.
@@ -856,8 +893,9 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
     fn a_capped_park_comes_back_without_a_wake() {
-        let mut d = Driver::new(&cfg(Duration::ZERO, 0), None, false).unwrap();
+        let mut d = Driver::new(&cfg(Duration::ZERO, 0), None, false, Default::default()).unwrap();
         d.enable().unwrap();
         d.max_park = Some(Duration::from_millis(1));
         // Nothing will wake it: without the cap this park never returns.
@@ -865,8 +903,9 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
     fn a_ring_parks_with_a_timeout_and_wakes_on_eventfd() {
-        let mut d = Driver::new(&cfg(Duration::ZERO, 0), None, false).unwrap();
+        let mut d = Driver::new(&cfg(Duration::ZERO, 0), None, false, Default::default()).unwrap();
         d.enable().unwrap();
         let t0 = std::time::Instant::now();
         d.park(Some(Duration::from_millis(5)), false);
@@ -883,9 +922,11 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
     fn msg_ring_wakes_another_ring() {
-        let mut a = Driver::new(&cfg(Duration::ZERO, 0), None, true).unwrap();
-        let mut b = Driver::new(&cfg(Duration::ZERO, 0), Some(&a), true).unwrap();
+        let mut a = Driver::new(&cfg(Duration::ZERO, 0), None, true, Default::default()).unwrap();
+        let mut b =
+            Driver::new(&cfg(Duration::ZERO, 0), Some(&a), true, Default::default()).unwrap();
         a.enable().unwrap();
         b.enable().unwrap();
         assert!(

@@ -35,13 +35,14 @@ pub mod __private {
     /// A random index below `n` (for `select!`'s fair branch order).
     pub fn rand_below(n: usize) -> usize {
         use std::cell::Cell;
+        use std::hash::{BuildHasher, Hasher};
         thread_local! {
-            static STATE: Cell<u64> = Cell::new({
-                let t = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64);
-                t | 1
-            });
+            // Seeded from std's random hash keys (the OS's entropy, once
+            // per thread; under Miri, its seeded generator), not the wall
+            // clock, which Miri's isolation does not give.
+            static STATE: Cell<u64> = Cell::new(
+                std::collections::hash_map::RandomState::new().build_hasher().finish() | 1,
+            );
         }
         STATE.with(|s| {
             let mut x = s.get();

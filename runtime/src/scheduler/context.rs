@@ -10,7 +10,7 @@ use super::local::LocalShared;
 use crate::driver::Driver;
 use crate::loom::sync::Arc;
 use crate::rt::{Handle, Shared};
-use crate::task::raw::Header;
+use crate::task::raw::TaskPtr;
 use crate::task::{Task, TaskRef};
 use crate::time::timers::Timers;
 use std::cell::{Cell, RefCell};
@@ -34,7 +34,7 @@ struct Context {
     /// are not "entered".
     entered: Cell<bool>,
     local: RefCell<Option<LocalTarget>>,
-    current_task: Cell<Option<NonNull<Header>>>,
+    current_task: Cell<Option<TaskPtr>>,
     worker: Cell<Option<NonNull<super::multi_thread::worker::WorkerCtx>>>,
     timers: Cell<Option<NonNull<Timers>>>,
     driver: Cell<Option<NonNull<RefCell<Driver>>>>,
@@ -147,7 +147,7 @@ pub(crate) fn try_handle() -> Option<Handle> {
 }
 
 /// Marks `ptr` as the running task for the duration of a poll.
-pub(crate) fn enter_task(ptr: NonNull<Header>) -> Reset<impl FnMut()> {
+pub(crate) fn enter_task(ptr: TaskPtr) -> Reset<impl FnMut()> {
     let prev = CONTEXT.try_with(|c| c.current_task.replace(Some(ptr)));
     Reset(move || {
         if let Ok(prev) = prev {
@@ -160,7 +160,7 @@ pub(crate) fn current_task() -> Option<TaskRef> {
     let ptr = CONTEXT.try_with(|c| c.current_task.get()).ok().flatten()?;
     // SAFETY: the pointer is set only during that task's poll, when the
     // poller holds a reference.
-    Some(TaskRef::from_header(unsafe { ptr.as_ref() }))
+    Some(unsafe { TaskRef::acquire(ptr) })
 }
 
 /// Installs the worker context of a multi_thread worker thread.

@@ -20,7 +20,7 @@ pub(crate) mod local;
 pub(crate) mod multi_thread;
 
 use crate::rt::Shared;
-use crate::task::{Notified, TaskRef};
+use crate::task::Notified;
 
 /// Polls one task with a fresh cooperative budget; in debug mode, reports
 /// a poll slower than the threshold.
@@ -28,7 +28,7 @@ pub(crate) fn run_task(rt: &Shared, task: Notified) {
     if !rt.config.debug {
         return coop::budget(|| task.run());
     }
-    let t = TaskRef::from_header(task.header());
+    let t = task.task_ref();
     let start = std::time::Instant::now();
     coop::budget(|| task.run());
     let took = start.elapsed();

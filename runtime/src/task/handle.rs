@@ -4,18 +4,16 @@
 //! join interest (the output); dropping it detaches the task.
 
 use super::error::TaskError;
-use super::raw::Header;
+use super::raw::{Header, TaskPtr, Trailer};
 use super::state::ToCancelled;
 use super::TaskId;
 use crate::loom::sync::Arc;
 use std::fmt;
 use std::marker::PhantomData;
-use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 
-/// A counted reference to a task header, with the operations every handle
-/// shares.
-struct Raw(NonNull<Header>);
+/// A counted reference to a task, with the operations every handle shares.
+struct Raw(TaskPtr);
 
 // SAFETY: the header's state word synchronises every operation done through
 // a handle; no operation here touches the future.
@@ -26,7 +24,12 @@ unsafe impl Sync for Raw {}
 impl Raw {
     fn header(&self) -> &Header {
         // SAFETY: we hold a reference.
-        unsafe { self.0.as_ref() }
+        unsafe { self.0.header() }
+    }
+
+    fn trailer(&self) -> &Trailer {
+        // SAFETY: we hold a reference.
+        unsafe { self.0.trailer() }
     }
 
     fn cancel(&self) -> bool {
@@ -53,7 +56,7 @@ impl Raw {
 
     fn name(&self) -> Arc<str> {
         let h = self.header();
-        let named = h
+        let named = self
             .trailer()
             .extras
             .lock()
@@ -64,14 +67,14 @@ impl Raw {
     }
 
     fn set_name(&self, name: Arc<str>) {
-        self.header().trailer().with_extras(|e| e.name = Some(name));
+        self.trailer().with_extras(|e| e.name = Some(name));
     }
 
     /// `<Task name='x' id=7 spawned at src/a.rs:10>` (the slow-poll form).
     fn describe_short(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let h = self.header();
         write!(f, "<Task name='{}' id={}", &*self.name(), h.id)?;
-        if let Some(loc) = h
+        if let Some(loc) = self
             .trailer()
             .extras
             .lock()
@@ -95,7 +98,7 @@ impl Raw {
             "finished"
         };
         write!(f, "<{kind} name={:?} id={} {state}", &*self.name(), h.id)?;
-        if let Some(loc) = h
+        if let Some(loc) = self
             .trailer()
             .extras
             .lock()
@@ -141,7 +144,7 @@ unsafe impl<T: Send> Sync for Task<T> {}
 impl<T> Unpin for Task<T> {}
 
 impl<T> Task<T> {
-    pub(crate) fn from_raw(ptr: NonNull<Header>) -> Task<T> {
+    pub(crate) fn from_raw(ptr: TaskPtr) -> Task<T> {
         Task {
             raw: Raw(ptr),
             _p: PhantomData,
@@ -229,7 +232,8 @@ impl<T> Task<T> {
     /// Ready once the task is done (without taking its output); otherwise
     /// registers `waker` as the join waker.
     pub(crate) fn poll_done(&mut self, waker: &Waker) -> Poll<()> {
-        if super::harness::can_read_output(self.raw.header(), Some(waker)) {
+        // SAFETY: we are the join handle; our reference keeps it live.
+        if unsafe { super::harness::can_read_output(self.raw.0, Some(waker)) } {
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -335,15 +339,16 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn task_ref(&self) -> TaskRef {
-        TaskRef::from_header(self.raw.header())
+        // SAFETY: live (we hold a reference).
+        unsafe { TaskRef::acquire(self.raw.0) }
     }
 }
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        let h = self.raw.header();
+        let drop_join_handle = self.raw.header().vtable.drop_join_handle;
         // SAFETY: we are the join handle, giving up its reference.
-        unsafe { (h.vtable.drop_join_handle)(self.raw.0) }
+        unsafe { drop_join_handle(self.raw.0) }
     }
 }
 
@@ -372,11 +377,14 @@ pub struct TaskRef {
 }
 
 impl TaskRef {
-    pub(crate) fn from_header(h: &Header) -> TaskRef {
-        h.state.ref_inc();
-        TaskRef {
-            raw: Raw(NonNull::from(h)),
-        }
+    /// Takes a new reference to the task.
+    ///
+    /// # Safety
+    /// The task is live: the caller holds (or borrows) a reference to it.
+    pub(crate) unsafe fn acquire(ptr: TaskPtr) -> TaskRef {
+        // SAFETY: live (see above).
+        unsafe { ptr.header() }.state.ref_inc();
+        TaskRef { raw: Raw(ptr) }
     }
 
     /// The task's id.
@@ -454,10 +462,9 @@ impl TaskRef {
     }
 
     pub(crate) fn add_done_callback(&self, f: impl FnOnce(&TaskRef) + Send + 'static) {
-        let h = self.raw.header();
         let mut f = Some(f);
         let run_now = {
-            let mut slot = h.trailer().extras.lock();
+            let mut slot = self.raw.trailer().extras.lock();
             if slot.done {
                 true
             } else {
@@ -490,16 +497,19 @@ impl fmt::Display for Short<'_> {
 
 impl Clone for TaskRef {
     fn clone(&self) -> TaskRef {
-        TaskRef::from_header(self.raw.header())
+        // SAFETY: live (we hold a reference).
+        unsafe { TaskRef::acquire(self.raw.0) }
     }
 }
 
 impl Drop for TaskRef {
     fn drop(&mut self) {
         let h = self.raw.header();
+        let dealloc = h.vtable.dealloc;
         if h.state.ref_dec() {
-            // SAFETY: that was the last reference.
-            unsafe { (h.vtable.dealloc)(self.raw.0) }
+            // SAFETY: that was the last reference (and `h` is not used
+            // again).
+            unsafe { dealloc(self.raw.0) }
         }
     }
 }

@@ -5,63 +5,74 @@
 //! from `Notified::run`, wakers, and the join handle.
 
 use super::error::TaskError;
-use super::raw::{Cell, Header, Stage};
+use super::raw::{Cell, Header, Stage, TaskPtr, Trailer};
 use super::state::{ToIdle, ToRunning};
 use super::{Notified, Schedule, TaskRef};
 use crate::rt::exception::ExceptionContext;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
 /// # Safety
-/// `ptr` is the header of a live `Cell<F, S>`.
-unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
-    // SAFETY: the caller guarantees `ptr` heads a live `Cell<F, S>`, and the
-    // header is its first field (`#[repr(C)]`).
-    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+/// `ptr` is a live `Cell<F, S>` and stays live for `'a`.
+unsafe fn cell<'a, F: Future, S>(ptr: TaskPtr) -> &'a Cell<F, S> {
+    // SAFETY: forwarded from the caller.
+    unsafe { ptr.cell::<F, S>() }
 }
 
 /// # Safety
 /// `ptr` heads a live `Cell<F, S>` and the caller holds the notification's
 /// reference, which this consumes.
-pub(crate) unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: forwarded from the caller.
-    let cell = unsafe { cell::<F, S>(ptr) };
-    match cell.header.state.transition_to_running() {
+pub(crate) unsafe fn poll<F: Future, S: Schedule>(ptr: TaskPtr) {
+    // SAFETY: we hold a reference until a transition below releases it;
+    // `state` is not used after that (a local, never a protected argument,
+    // so it does not outlive a deallocation by another thread).
+    let state = unsafe { &ptr.header().state };
+    match state.transition_to_running() {
         ToRunning::Run { cancelled: false } => {}
-        ToRunning::Run { cancelled: true } => return cancel_and_complete(cell),
+        // SAFETY: we hold RUNNING and the notification's reference.
+        ToRunning::Run { cancelled: true } => return unsafe { cancel_and_complete::<F, S>(ptr) },
         ToRunning::Skip => return,
         // SAFETY: no reference is left.
         ToRunning::Dealloc => return unsafe { dealloc::<F, S>(ptr) },
     }
-    match poll_future(cell) {
-        Poll::Ready(out) => complete(cell, out),
-        Poll::Pending => match cell.header.state.transition_to_idle() {
+    // SAFETY: we hold RUNNING and the notification's reference.
+    match unsafe { poll_future::<F, S>(ptr) } {
+        // SAFETY: as above; the future is gone.
+        Poll::Ready(out) => unsafe { complete::<F, S>(ptr, out) },
+        Poll::Pending => match state.transition_to_idle() {
             ToIdle::Ok => {}
             ToIdle::OkNotified => {
                 // The poller's reference moves into the notification, which
                 // may complete the task before `schedule` returns: hold one
-                // more reference across the call.
-                cell.header.state.ref_inc();
-                cell.core.scheduler.schedule(Notified::from_raw(ptr), true);
-                if cell.header.state.ref_dec() {
+                // more reference across the call (`schedule`'s `&self` is
+                // in the cell).
+                state.ref_inc();
+                // SAFETY: we hold that extra reference for the call.
+                let scheduler = unsafe { &cell::<F, S>(ptr).core.scheduler };
+                scheduler.schedule(Notified::from_raw(ptr), true);
+                if state.ref_dec() {
                     // SAFETY: that was the last reference.
                     unsafe { dealloc::<F, S>(ptr) }
                 }
             }
             // SAFETY: no reference is left.
             ToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
-            ToIdle::Cancelled => cancel_and_complete(cell),
+            // SAFETY: still RUNNING, with the notification's reference.
+            ToIdle::Cancelled => unsafe { cancel_and_complete::<F, S>(ptr) },
         },
     }
 }
 
 /// Polls the future once under `catch_unwind`; on `Ready` (or a panic) the
 /// future has been dropped before this returns.
-fn poll_future<F: Future, S: Schedule>(cell: &Cell<F, S>) -> Poll<Result<F::Output, TaskError>> {
-    let ptr = NonNull::from(&cell.header);
+///
+/// # Safety
+/// `ptr` is a live `Cell<F, S>`; the caller holds RUNNING and a reference.
+unsafe fn poll_future<F: Future, S: Schedule>(ptr: TaskPtr) -> Poll<Result<F::Output, TaskError>> {
+    // SAFETY: the caller's reference keeps the cell live during this call.
+    let cell = unsafe { cell::<F, S>(ptr) };
     // SAFETY: the waker borrows the notification's reference, which lives
     // until this poll returns; `WakerRef` never drops it.
     let waker = unsafe { super::waker::WakerRef::new(ptr) };
@@ -105,62 +116,99 @@ fn set_stage<F: Future, S>(cell: &Cell<F, S>, stage: Stage<F>) {
     cell.core.stage.with_mut(|s| unsafe { *s = stage });
 }
 
-fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
-    let id = cell.header.id;
-    let out = match drop_future(cell) {
-        Ok(()) => Err(TaskError::cancelled(id)),
-        Err(panic) => Err(panic),
+/// # Safety
+/// `ptr` is a live `Cell<F, S>`; the caller holds RUNNING and a reference,
+/// which this consumes.
+unsafe fn cancel_and_complete<F: Future, S: Schedule>(ptr: TaskPtr) {
+    let out = {
+        // SAFETY: the caller's reference keeps the cell live; the borrow
+        // ends before `complete` may free it.
+        let cell = unsafe { cell::<F, S>(ptr) };
+        match drop_future(cell) {
+            Ok(()) => Err(TaskError::cancelled(cell.header.id)),
+            Err(panic) => Err(panic),
+        }
     };
-    complete(cell, out)
+    // SAFETY: forwarded from the caller.
+    unsafe { complete::<F, S>(ptr, out) }
 }
 
-fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Result<F::Output, TaskError>) {
-    let header = &cell.header;
-    // Cancel wins over a Ready output in the same poll; a panic (also one
-    // from a destructor while cancelling) stays, so it gets reported.
-    let mut replaced = out.is_err();
-    set_stage(cell, Stage::Finished(out));
-    let snapshot = header.state.transition_to_complete(|s| {
-        if s.is_cancelled() && !replaced {
-            // Cancel wins over a Ready in the same poll.
-            replaced = true;
-            let stage = Stage::Finished(Err(TaskError::cancelled(header.id)));
-            let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, stage)));
+/// Stores the outcome, runs the completion protocol, and releases the
+/// poller's reference (and the registry's), freeing the cell if those were
+/// the last.
+///
+/// # Safety
+/// `ptr` is a live `Cell<F, S>`; the caller holds RUNNING and a reference,
+/// which this consumes.
+unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, TaskError>) {
+    // Every borrow of the cell lives in this block, and ends before the
+    // last reference may be released below.
+    let release = {
+        // SAFETY: the caller's reference keeps the cell live here.
+        let cell = unsafe { cell::<F, S>(ptr) };
+        let header = &cell.header;
+        let trailer = &cell.trailer;
+        // Cancel wins over a Ready output in the same poll; a panic (also
+        // one from a destructor while cancelling) stays, so it gets
+        // reported.
+        let mut replaced = out.is_err();
+        set_stage(cell, Stage::Finished(out));
+        let snapshot = header.state.transition_to_complete(|s| {
+            if s.is_cancelled() && !replaced {
+                // Cancel wins over a Ready in the same poll.
+                replaced = true;
+                let stage = Stage::Finished(Err(TaskError::cancelled(header.id)));
+                let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, stage)));
+            }
+        });
+        // Done callbacks are queued before the joiner is woken, so they
+        // run no later than the code awaiting the task resumes.
+        let callbacks = {
+            let mut slot = trailer.extras.lock();
+            slot.done = true;
+            slot.extras
+                .as_mut()
+                .map(|e| std::mem::take(&mut e.callbacks))
+        };
+        for cb in callbacks.into_iter().flatten() {
+            // SAFETY: live (we hold a reference); the new one is the
+            // callback's.
+            let task = unsafe { TaskRef::acquire(ptr) };
+            cell.core.scheduler.call_soon(Box::new(move || cb(&task)));
         }
-    });
-    // Done callbacks are queued before the joiner is woken, so they run
-    // no later than the code awaiting the task resumes.
-    let callbacks = {
-        let mut slot = header.trailer().extras.lock();
-        slot.done = true;
-        slot.extras
-            .as_mut()
-            .map(|e| std::mem::take(&mut e.callbacks))
+        if !snapshot.is_join_interested() {
+            // SAFETY: COMPLETE, and the handle is gone: the output is ours.
+            unsafe { drop_output::<F, S>(ptr) };
+        } else if snapshot.is_join_waker_set() {
+            // SAFETY: COMPLETE and JOIN_WAKER are set: the runtime reads
+            // the slot.
+            unsafe { trailer.wake_join() };
+            let after = header.state.unset_join_waker_after_complete();
+            if !after.is_join_interested() {
+                // SAFETY: the handle is gone and the task complete: ours to
+                // write.
+                unsafe { trailer.set_waker(None) };
+            }
+        }
+        1 + cell.core.scheduler.release(ptr) as usize
     };
-    for cb in callbacks.into_iter().flatten() {
-        let task = TaskRef::from_header(header);
-        cell.core.scheduler.call_soon(Box::new(move || cb(&task)));
-    }
-    if !snapshot.is_join_interested() {
-        drop_output(cell);
-    } else if snapshot.is_join_waker_set() {
-        // SAFETY: COMPLETE and JOIN_WAKER are set: the runtime reads the slot.
-        unsafe { header.trailer().wake_join() };
-        let after = header.state.unset_join_waker_after_complete();
-        if !after.is_join_interested() {
-            // SAFETY: the handle is gone and the task complete: ours to write.
-            unsafe { header.trailer().set_waker(None) };
-        }
-    }
-    let released = cell.core.scheduler.release(header);
-    if header.state.ref_sub(1 + released as usize) {
+    // SAFETY: we still hold the poller's reference; the `&State` is a
+    // temporary that ends with the decrement.
+    if unsafe { ptr.header() }.state.ref_sub(release) {
         // SAFETY: no reference is left.
-        unsafe { dealloc::<F, S>(NonNull::from(header)) }
+        unsafe { dealloc::<F, S>(ptr) }
     }
 }
 
 /// Drops a stored output nobody will read; an unobserved panic is reported.
-fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>) {
+///
+/// # Safety
+/// `ptr` is a live `Cell<F, S>` for the call (the caller holds a
+/// reference), complete, and its output is the caller's (no join
+/// interest, or the handle is dropping it).
+unsafe fn drop_output<F: Future, S: Schedule>(ptr: TaskPtr) {
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
     let stage = cell.core.stage.with_mut(|s| {
         // SAFETY: COMPLETE and the output is ours (no join interest, or the
         // handle is dropping it).
@@ -168,7 +216,8 @@ fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>) {
     });
     if let Stage::Finished(Err(e)) = stage {
         if let Some(payload) = e.into_panic_payload() {
-            let task = TaskRef::from_header(&cell.header);
+            // SAFETY: live (the caller holds a reference).
+            let task = unsafe { TaskRef::acquire(ptr) };
             let msg = if cell.core.scheduler.is_shutting_down() {
                 "unhandled panic during shutdown"
             } else {
@@ -191,18 +240,22 @@ fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>) {
 
 /// # Safety
 /// `ptr` heads a live `Cell<F, S>`; consumes one reference.
-pub(crate) unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: forwarded from the caller.
-    let cell = unsafe { cell::<F, S>(ptr) };
-    cell.core.scheduler.schedule(Notified::from_raw(ptr), false);
+pub(crate) unsafe fn schedule<F: Future, S: Schedule>(ptr: TaskPtr) {
+    // SAFETY: forwarded from the caller; the notification's reference
+    // keeps the cell live until the scheduler runs or drops it, which
+    // `schedule`'s callers keep from happening during the call by holding
+    // a reference of their own.
+    let scheduler = unsafe { &cell::<F, S>(ptr).core.scheduler };
+    scheduler.schedule(Notified::from_raw(ptr), false);
 }
 
 /// # Safety
-/// `ptr` heads a `Cell<F, S>` with no reference left.
-pub(crate) unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+/// `ptr` heads a `Cell<F, S>` with no reference left, and no reference
+/// into the cell is live.
+pub(crate) unsafe fn dealloc<F: Future, S: Schedule>(ptr: TaskPtr) {
     // SAFETY: the caller guarantees no reference is left, so we own the box
-    // that `Cell::allocate` leaked.
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    // that `Cell::allocate` made; `ptr` is that allocation's pointer.
+    let cell = unsafe { Box::from_raw(ptr.as_cell_ptr::<F, S>()) };
     let _ = catch_unwind(AssertUnwindSafe(move || drop(cell)));
 }
 
@@ -210,15 +263,16 @@ pub(crate) unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 /// `ptr` heads a live `Cell<F, S>`, the caller is its join handle and `dst`
 /// points at a valid `Poll<Result<F::Output, TaskError>>`.
 pub(crate) unsafe fn try_read_output<F: Future, S: Schedule>(
-    ptr: NonNull<Header>,
+    ptr: TaskPtr,
     dst: *mut (),
     waker: Option<&Waker>,
 ) {
-    // SAFETY: forwarded from the caller.
-    let cell = unsafe { cell::<F, S>(ptr) };
-    if !can_read_output(&cell.header, waker) {
+    // SAFETY: the handle's reference keeps the cell live.
+    if !unsafe { can_read_output(ptr, waker) } {
         return;
     }
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
     let stage = cell.core.stage.with_mut(|s| {
         // SAFETY: COMPLETE is set and we are the join handle: the output is ours.
         unsafe { std::mem::replace(&mut *s, Stage::Consumed) }
@@ -235,7 +289,7 @@ pub(crate) unsafe fn try_read_output<F: Future, S: Schedule>(
 /// # Safety
 /// `ptr` heads a live `Cell<F, S>`; the caller is its join handle and the
 /// task is complete (so nobody else touches the stage).
-pub(crate) unsafe fn output_ref<F: Future, S: Schedule>(ptr: NonNull<Header>) -> *const () {
+pub(crate) unsafe fn output_ref<F: Future, S: Schedule>(ptr: TaskPtr) -> *const () {
     // SAFETY: forwarded from the caller.
     let cell = unsafe { cell::<F, S>(ptr) };
     cell.core.stage.with(|s| {
@@ -249,15 +303,20 @@ pub(crate) unsafe fn output_ref<F: Future, S: Schedule>(ptr: NonNull<Header>) ->
 }
 
 /// The join waker protocol (see state.rs): true when the output can be read.
-pub(crate) fn can_read_output(header: &Header, waker: Option<&Waker>) -> bool {
+///
+/// # Safety
+/// The caller is the join handle of the live task `ptr` (its reference
+/// keeps the task live).
+pub(crate) unsafe fn can_read_output(ptr: TaskPtr, waker: Option<&Waker>) -> bool {
+    // SAFETY: the handle's reference keeps the task live for this call.
+    let (header, trailer) = unsafe { (ptr.header(), ptr.trailer()) };
     let snapshot = header.state.load();
     if snapshot.is_complete() {
         return true;
     }
     let Some(waker) = waker else { return false };
-    let trailer = header.trailer();
     let res = if !snapshot.is_join_waker_set() {
-        set_join_waker(header, waker.clone())
+        set_join_waker(header, trailer, waker.clone())
     } else {
         // SAFETY: the caller is the join handle.
         if unsafe { trailer.will_wake(waker) } {
@@ -266,7 +325,7 @@ pub(crate) fn can_read_output(header: &Header, waker: Option<&Waker>) -> bool {
         header
             .state
             .unset_join_waker()
-            .and_then(|_| set_join_waker(header, waker.clone()))
+            .and_then(|_| set_join_waker(header, trailer, waker.clone()))
     };
     match res {
         Ok(_) => false,
@@ -279,9 +338,9 @@ pub(crate) fn can_read_output(header: &Header, waker: Option<&Waker>) -> bool {
 
 fn set_join_waker(
     header: &Header,
+    trailer: &Trailer,
     waker: Waker,
 ) -> Result<super::state::Snapshot, super::state::Snapshot> {
-    let trailer = header.trailer();
     // SAFETY: JOIN_WAKER is clear and we are the join handle: ours to write.
     unsafe { trailer.set_waker(Some(waker)) };
     let res = header.state.set_join_waker();
@@ -296,19 +355,25 @@ fn set_join_waker(
 /// # Safety
 /// `ptr` heads a live `Cell<F, S>` and the caller is its join handle, which
 /// gives up its reference.
-pub(crate) unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: forwarded from the caller.
-    let cell = unsafe { cell::<F, S>(ptr) };
-    let t = cell.header.state.transition_to_join_handle_dropped();
-    if t.drop_output {
-        drop_output(cell);
+pub(crate) unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: TaskPtr) {
+    {
+        // SAFETY: the handle's reference keeps the cell live in this
+        // block; the borrow ends before the reference is released.
+        let cell = unsafe { cell::<F, S>(ptr) };
+        let t = cell.header.state.transition_to_join_handle_dropped();
+        if t.drop_output {
+            // SAFETY: complete, and the handle gives the output up.
+            unsafe { drop_output::<F, S>(ptr) };
+        }
+        if t.drop_waker {
+            // SAFETY: JOIN_WAKER is clear (or the task is complete and the
+            // runtime gave the slot back): the handle owns the slot.
+            unsafe { cell.trailer.set_waker(None) };
+        }
     }
-    if t.drop_waker {
-        // SAFETY: JOIN_WAKER is clear (or the task is complete and the
-        // runtime gave the slot back): the handle owns the slot.
-        unsafe { cell.header.trailer().set_waker(None) };
-    }
-    if cell.header.state.ref_dec() {
+    // SAFETY: we still hold the handle's reference; the `&State` is a
+    // temporary that ends with the decrement.
+    if unsafe { ptr.header() }.state.ref_dec() {
         // SAFETY: no reference is left.
         unsafe { dealloc::<F, S>(ptr) }
     }

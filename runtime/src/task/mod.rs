@@ -38,8 +38,7 @@ pub use shield::{shield, Shield};
 pub use spawn::{all_tasks, create_task, current, spawn, spawn_blocking, spawn_local, Builder};
 pub use yield_now::{yield_now, YieldNow};
 
-use raw::Header;
-use std::ptr::NonNull;
+use raw::{Header, TaskPtr};
 
 /// A callback run when a task is done.
 pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
@@ -50,7 +49,7 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     fn schedule(&self, task: Notified, is_yield: bool);
     /// The task is complete: unlink it from the registry. True if it was
     /// linked (the caller then releases the registry's reference).
-    fn release(&self, task: &Header) -> bool;
+    fn release(&self, task: TaskPtr) -> bool;
     /// Queues a callback on the runtime's call_soon queue.
     fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>);
     /// Hands `ctx` to the runtime's exception handler.
@@ -61,7 +60,7 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 }
 
 /// A task that must be polled: owns one reference. Run queues carry these.
-pub(crate) struct Notified(NonNull<Header>);
+pub(crate) struct Notified(TaskPtr);
 
 // SAFETY: a `Notified` is a counted reference; the state word makes
 // concurrent use sound. Tasks of `!Send` futures (spawn_local) are only
@@ -69,21 +68,28 @@ pub(crate) struct Notified(NonNull<Header>);
 unsafe impl Send for Notified {}
 
 impl Notified {
-    pub(crate) fn from_raw(ptr: NonNull<Header>) -> Notified {
+    pub(crate) fn from_raw(ptr: TaskPtr) -> Notified {
         Notified(ptr)
     }
 
     /// Polls the task (or drops its future if cancelled).
     pub(crate) fn run(self) {
         let ptr = self.0;
+        let poll = self.header().vtable.poll;
         std::mem::forget(self);
         // SAFETY: `ptr` is live (we held a reference), and `poll` consumes it.
-        unsafe { (ptr.as_ref().vtable.poll)(ptr) }
+        unsafe { poll(ptr) }
     }
 
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: we hold a reference.
-        unsafe { self.0.as_ref() }
+        unsafe { self.0.header() }
+    }
+
+    /// A new reference to the task, as a `TaskRef`.
+    pub(crate) fn task_ref(&self) -> TaskRef {
+        // SAFETY: live (we hold a reference).
+        unsafe { TaskRef::acquire(self.0) }
     }
 }
 
@@ -91,9 +97,11 @@ impl Drop for Notified {
     fn drop(&mut self) {
         // Dropped without running (a queue drained at shutdown).
         let h = self.header();
+        let dealloc = h.vtable.dealloc;
         if h.state.ref_dec() {
-            // SAFETY: that was the last reference.
-            unsafe { (h.vtable.dealloc)(self.0) }
+            // SAFETY: that was the last reference (and `h` is not used
+            // again).
+            unsafe { dealloc(self.0) }
         }
     }
 }

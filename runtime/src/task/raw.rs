@@ -3,9 +3,23 @@
 //! `Cell<F, S>` = `Header` (state word, vtable, id, registry links) + `Core`
 //! (scheduler handle and the future/output stage) + `Trailer` (join waker and
 //! the rarely used extras: name, done callbacks, spawn location). Everything
-//! outside this file and `harness.rs` sees only `NonNull<Header>`; the vtable
+//! outside this file and `harness.rs` sees only a `TaskPtr`; the vtable
 //! recovers the concrete types. Callers: `task/mod.rs` builds cells,
 //! schedulers run them through `Notified`, wakers through `waker.rs`.
+//!
+//! # Provenance
+//!
+//! A `TaskPtr` is the pointer `Cell::allocate` got from the allocation, so
+//! it may reach every byte of the cell: the trailer, and the whole cell
+//! when it is freed. A pointer made from a `&Header` may only reach the
+//! header (that is what Stacked Borrows enforces), so none is ever made:
+//! `TaskPtr` has no constructor from a reference, and whatever keeps or
+//! passes a pointer into a task (handles, wakers, run queues, the registry
+//! links, the current-task slot) keeps the `TaskPtr`. References into the
+//! cell (`&Header`, `&Cell`) are made from it for a use and end before the
+//! cell can be freed: a function that may free the cell takes the
+//! `TaskPtr`, never a reference the caller's frame would keep alive
+//! across the deallocation.
 
 use super::error::TaskError;
 use super::harness;
@@ -31,27 +45,27 @@ pub(crate) struct Header {
 /// Intrusive links of the registry list.
 #[derive(Debug, Default)]
 pub(crate) struct Links {
-    pub(crate) prev: Option<NonNull<Header>>,
-    pub(crate) next: Option<NonNull<Header>>,
+    pub(crate) prev: Option<TaskPtr>,
+    pub(crate) next: Option<TaskPtr>,
     pub(crate) linked: bool,
 }
 
 /// Functions that know the concrete `F` and `S` of a task.
 pub(crate) struct Vtable {
     /// Poll (or cancel) the task; consumes the notification's reference.
-    pub(crate) poll: unsafe fn(NonNull<Header>),
+    pub(crate) poll: unsafe fn(TaskPtr),
     /// Hand a notification (one reference) to the task's scheduler.
-    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    pub(crate) schedule: unsafe fn(TaskPtr),
     /// Free the allocation; no reference is left.
-    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    pub(crate) dealloc: unsafe fn(TaskPtr),
     /// Move the output into `*mut Poll<Result<T, TaskError>>` if complete,
     /// otherwise register the waker (if any) as the join waker.
-    pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), Option<&Waker>),
+    pub(crate) try_read_output: unsafe fn(TaskPtr, *mut (), Option<&Waker>),
     /// The join handle is dropped; releases its reference.
-    pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
+    pub(crate) drop_join_handle: unsafe fn(TaskPtr),
     /// A pointer to the stored `Result<F::Output, TaskError>`, or null if
     /// none is stored (pending, or already taken).
-    pub(crate) output_ref: unsafe fn(NonNull<Header>) -> *const (),
+    pub(crate) output_ref: unsafe fn(TaskPtr) -> *const (),
     /// Offset of the `Trailer` from the header.
     pub(crate) trailer_offset: usize,
 }
@@ -119,7 +133,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
         id: TaskId,
         extras: Option<Box<Extras>>,
         refs: usize,
-    ) -> NonNull<Header> {
+    ) -> TaskPtr {
         let cell = Box::new(Cell {
             header: Header {
                 state: State::new(refs),
@@ -139,22 +153,88 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 }),
             },
         });
-        NonNull::from(Box::leak(cell)).cast()
+        // `into_raw`, not `leak`: the pointer is the allocation's own, with
+        // provenance over the whole cell and no reference in between.
+        let cell = Box::into_raw(cell);
+        // SAFETY: `Box::into_raw` never returns null.
+        TaskPtr(unsafe { NonNull::new_unchecked(cell) }.cast())
     }
 }
 
-impl Header {
-    /// The trailer of the task this header starts.
-    pub(crate) fn trailer(&self) -> &Trailer {
-        // SAFETY: [1] every `Header` is the first field of a `#[repr(C)]`
-        // `Cell<F, S>` (only `Cell::allocate` creates headers); [2]
-        // `trailer_offset` was computed for that same `Cell<F, S>` by the
-        // vtable that `allocate` stored; so the offset pointer is in bounds
-        // and points at a live `Trailer` for as long as `self` is alive.
-        unsafe {
-            let base = (self as *const Header).cast::<u8>();
-            &*base.add(self.vtable.trailer_offset).cast::<Trailer>()
-        }
+/// A pointer to a task's cell, with provenance over all of it (see the
+/// module docs). It is a plain pointer: it does not count as a reference;
+/// whoever holds one holds (or borrows) a reference of the task's count,
+/// which keeps the cell alive.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
+pub(crate) struct TaskPtr(NonNull<Header>);
+
+impl TaskPtr {
+    /// The header.
+    ///
+    /// # Safety
+    /// The task is live for `'a`: the caller holds (or borrows) one of its
+    /// references for that long.
+    #[inline]
+    pub(crate) unsafe fn header<'a>(self) -> &'a Header {
+        // SAFETY: the cell is live (see above) and starts with the header.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The trailer, reached from the allocation's pointer (never from a
+    /// `&Header`, whose provenance ends with the header).
+    ///
+    /// # Safety
+    /// As [`header`](Self::header).
+    #[inline]
+    pub(crate) unsafe fn trailer<'a>(self) -> &'a Trailer {
+        // SAFETY: the caller keeps the task live for 'a.
+        let offset = unsafe { self.header() }.vtable.trailer_offset;
+        // SAFETY: [1] every header is the first field of a `#[repr(C)]`
+        // `Cell<F, S>` allocated by `Cell::allocate`; [2] `trailer_offset`
+        // was computed for that `Cell<F, S>` by the vtable `allocate`
+        // stored; [3] `self` has the allocation's provenance. So the
+        // offset pointer is in bounds, may be used, and points at a live
+        // `Trailer` for 'a.
+        unsafe { self.0.cast::<u8>().add(offset).cast::<Trailer>().as_ref() }
+    }
+
+    /// The cell, as its concrete type.
+    ///
+    /// # Safety
+    /// As [`header`](Self::header), and the task is a `Cell<F, S>`.
+    #[inline]
+    pub(crate) unsafe fn cell<'a, F: Future, S>(self) -> &'a Cell<F, S> {
+        // SAFETY: the caller guarantees the type and the liveness; the
+        // pointer covers the whole cell.
+        unsafe { self.0.cast::<Cell<F, S>>().as_ref() }
+    }
+
+    /// The allocation, to free it.
+    pub(crate) fn as_cell_ptr<F: Future, S>(self) -> *mut Cell<F, S> {
+        self.0.cast::<Cell<F, S>>().as_ptr()
+    }
+
+    /// The data pointer of a `RawWaker`.
+    pub(crate) fn as_waker_data(self) -> *const () {
+        self.0.as_ptr() as *const ()
+    }
+
+    /// The pointer a `RawWaker` was made with ([`as_waker_data`]).
+    ///
+    /// # Safety
+    /// `data` is the data pointer of a task waker.
+    ///
+    /// [`as_waker_data`]: Self::as_waker_data
+    pub(crate) unsafe fn from_waker_data(data: *const ()) -> TaskPtr {
+        // SAFETY: a waker's data pointer is a `TaskPtr`'s, so non-null.
+        TaskPtr(unsafe { NonNull::new_unchecked(data as *mut Header) })
+    }
+}
+
+impl std::fmt::Debug for TaskPtr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TaskPtr({:p})", self.0)
     }
 }
 

@@ -5,12 +5,11 @@
 //! `all_tasks()` and shutdown (close, then cancel every live task). Called by
 //! the spawn path and by each scheduler's `release`.
 
-use super::raw::Header;
+use super::raw::{Header, TaskPtr};
 use super::TaskRef;
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use crate::loom::sync::Mutex;
 use std::fmt;
-use std::ptr::NonNull;
 
 type OnEmpty = Box<dyn Fn() + Send + Sync>;
 
@@ -39,7 +38,7 @@ impl<T> std::ops::Deref for Padded<T> {
 }
 
 struct Shard {
-    head: Option<NonNull<Header>>,
+    head: Option<TaskPtr>,
     len: usize,
     closed: bool,
 }
@@ -73,9 +72,9 @@ impl Registry {
 
     /// Links a new task (which already counts the registry's reference).
     /// Returns false when the registry is closed (shutdown has begun).
-    pub(crate) fn insert(&self, task: NonNull<Header>) -> bool {
+    pub(crate) fn insert(&self, task: TaskPtr) -> bool {
         // SAFETY: the caller passes a live, newly allocated task.
-        let header = unsafe { task.as_ref() };
+        let header = unsafe { task.header() };
         let mut shard = self.shard(header).lock();
         if shard.closed {
             return false;
@@ -90,7 +89,7 @@ impl Registry {
         });
         if let Some(h) = old_head {
             // SAFETY: `h` is linked, hence live, and we hold the lock.
-            unsafe { h.as_ref() }
+            unsafe { h.header() }
                 .links
                 .with_mut(|l| unsafe { (*l).prev = Some(task) });
         }
@@ -101,7 +100,9 @@ impl Registry {
 
     /// Unlinks a completed task. Returns true if it was linked, in which case
     /// the caller releases the registry's reference.
-    pub(crate) fn remove(&self, header: &Header) -> bool {
+    pub(crate) fn remove(&self, task: TaskPtr) -> bool {
+        // SAFETY: the caller (the task's completion) holds a reference.
+        let header = unsafe { task.header() };
         let mut shard = self.shard(header).lock();
         // SAFETY: links are only touched under this shard's lock.
         let (prev, next, linked) = header
@@ -112,14 +113,14 @@ impl Registry {
         }
         match prev {
             // SAFETY: `p` is linked (live) and we hold the lock.
-            Some(p) => unsafe { p.as_ref() }
+            Some(p) => unsafe { p.header() }
                 .links
                 .with_mut(|l| unsafe { (*l).next = next }),
             None => shard.head = next,
         }
         if let Some(n) = next {
             // SAFETY: `n` is linked (live) and we hold the lock.
-            unsafe { n.as_ref() }
+            unsafe { n.header() }
                 .links
                 .with_mut(|l| unsafe { (*l).prev = prev });
         }
@@ -166,9 +167,10 @@ impl Registry {
             let mut cur = shard.head;
             while let Some(p) = cur {
                 // SAFETY: linked tasks are live; we hold the shard lock.
-                let h = unsafe { p.as_ref() };
+                let h = unsafe { p.header() };
                 if !h.state.load().is_complete() {
-                    out.push(TaskRef::from_header(h));
+                    // SAFETY: as above.
+                    out.push(unsafe { TaskRef::acquire(p) });
                 }
                 // SAFETY: as above.
                 cur = h.links.with(|l| unsafe { (*l).next });
@@ -212,7 +214,7 @@ mod tests {
     struct Nop;
     impl Schedule for Nop {
         fn schedule(&self, _t: Notified, _y: bool) {}
-        fn release(&self, _t: &Header) -> bool {
+        fn release(&self, _t: TaskPtr) -> bool {
             false
         }
         fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
@@ -235,10 +237,8 @@ mod tests {
         }
         assert_eq!(reg.len(), 10);
         assert_eq!(reg.snapshot().len(), 10);
-        // SAFETY: the tasks are live (we hold their references).
-        let h = |i: usize| unsafe { tasks[i].as_ref() };
-        assert!(reg.remove(h(3)));
-        assert!(!reg.remove(h(3)), "a task is unlinked once");
+        assert!(reg.remove(tasks[3]));
+        assert!(!reg.remove(tasks[3]), "a task is unlinked once");
         assert_eq!(reg.len(), 9);
         let live = reg.close();
         assert_eq!(live.len(), 9);
@@ -248,24 +248,26 @@ mod tests {
         drop(live);
         for (i, &t) in tasks.iter().enumerate() {
             if i != 3 {
-                reg.remove(h(i));
+                reg.remove(t);
             }
             // Release the three references taken at allocation.
             for _ in 0..3 {
                 // SAFETY: live until the last reference goes.
-                let hd = unsafe { t.as_ref() };
+                let hd = unsafe { t.header() };
+                let dealloc = hd.vtable.dealloc;
                 if hd.state.ref_dec() {
                     // SAFETY: that was the last reference.
-                    unsafe { (hd.vtable.dealloc)(t) }
+                    unsafe { dealloc(t) }
                 }
             }
         }
         // SAFETY: never linked; release its references.
-        let hd = unsafe { late.as_ref() };
+        let hd = unsafe { late.header() };
+        let dealloc = hd.vtable.dealloc;
         hd.state.ref_sub(2);
         if hd.state.ref_dec() {
             // SAFETY: that was the last reference.
-            unsafe { (hd.vtable.dealloc)(late) }
+            unsafe { dealloc(late) }
         }
         assert_eq!(reg.len(), 0);
     }

@@ -8,7 +8,7 @@ use crate::loom::model::model;
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Mutex};
 use crate::rt::ExceptionContext;
-use crate::task::raw::{Cell, Header};
+use crate::task::raw::{Cell, TaskPtr};
 use crate::task::{Notified, Schedule, Task, TaskId};
 use loom::thread;
 use std::collections::VecDeque;
@@ -40,7 +40,7 @@ impl Schedule for MockSched {
     fn schedule(&self, task: Notified, _is_yield: bool) {
         self.queue.lock().push_back(task);
     }
-    fn release(&self, _task: &Header) -> bool {
+    fn release(&self, _task: TaskPtr) -> bool {
         false
     }
     fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {

@@ -15,7 +15,7 @@ use crate::loom::model::{model, model_capped};
 use crate::loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Arc;
 use crate::rt::ExceptionContext;
-use crate::task::raw::{Cell, Header};
+use crate::task::raw::{Cell, TaskPtr};
 use crate::task::{Notified, Schedule, TaskId};
 use loom::thread;
 
@@ -24,7 +24,7 @@ impl Schedule for NoResched {
     fn schedule(&self, _task: Notified, _is_yield: bool) {
         unreachable!("model tasks finish in one poll")
     }
-    fn release(&self, _task: &Header) -> bool {
+    fn release(&self, _task: TaskPtr) -> bool {
         false
     }
     fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
@@ -79,7 +79,7 @@ impl Model {
         // The join interest is never used: drop it by hand so the task
         // frees itself when it completes.
         // SAFETY: `ptr` is a fresh task; we are its only handle owner.
-        let h = unsafe { ptr.as_ref() };
+        let h = unsafe { ptr.header() };
         h.state.ref_inc();
         // SAFETY: we hold the join handle's (new) reference.
         unsafe { (h.vtable.drop_join_handle)(ptr) };
@@ -197,6 +197,7 @@ fn build(total: usize) -> (Arc<Model>, Vec<(Local, Driver)>) {
             &DriverConfig::new(crate::rt::Driver::Epoll, 8, std::time::Duration::ZERO, 1),
             None,
             true,
+            Default::default(),
         )
         .unwrap();
         unparkers.push(d.unparker.clone());
