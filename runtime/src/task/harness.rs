@@ -30,7 +30,8 @@ pub(crate) unsafe fn poll<F: Future, S: Schedule>(ptr: TaskPtr) {
     // so it does not outlive a deallocation by another thread).
     let state = unsafe { &ptr.header().state };
     match state.transition_to_running() {
-        ToRunning::Run { cancelled: false } => {}
+        // SAFETY: as above (we hold a reference and RUNNING).
+        ToRunning::Run { cancelled: false } => unsafe { ptr.header() }.activity.polled(),
         // SAFETY: we hold RUNNING and the notification's reference.
         ToRunning::Run { cancelled: true } => return unsafe { cancel_and_complete::<F, S>(ptr) },
         ToRunning::Skip => return,

@@ -16,6 +16,7 @@ mod group;
 mod handle;
 mod harness;
 mod id;
+pub(crate) mod info;
 mod join;
 pub(crate) mod raw;
 pub(crate) mod registry;
@@ -32,10 +33,13 @@ pub use group::{task_group, ChildError, GroupError, TaskGroup, TaskGroupHandle};
 pub(crate) use handle::Short;
 pub use handle::{Task, TaskRef};
 pub use id::TaskId;
+pub use info::{TaskInfo, TaskState};
 pub use join::{Join, JoinRef};
 pub use set::TaskSet;
 pub use shield::{shield, Shield};
-pub use spawn::{all_tasks, create_task, current, spawn, spawn_blocking, spawn_local, Builder};
+pub use spawn::{
+    all_tasks, create_task, current, dump, spawn, spawn_blocking, spawn_local, Builder,
+};
 pub use yield_now::{yield_now, YieldNow};
 
 use raw::{Header, TaskPtr};

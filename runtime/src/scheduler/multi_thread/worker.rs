@@ -125,6 +125,7 @@ impl WorkerCtx {
 
     fn run_loop(&self) {
         let mt = self.mt();
+        self.rt.refresh_thread_tick(Some(self.index));
         while !mt
             .shutdown
             .load(crate::loom::sync::atomic::Ordering::Acquire)
@@ -149,6 +150,9 @@ impl WorkerCtx {
                 continue;
             }
             self.park();
+            // The tick the polls record (the task dump): on waking, and at
+            // each maintenance tick.
+            self.rt.refresh_thread_tick(Some(self.index));
         }
     }
 
@@ -185,6 +189,7 @@ impl WorkerCtx {
     /// when the worker runs dry, so a task that keeps waking itself cannot
     /// starve them).
     fn maintenance(&self) {
+        self.rt.refresh_thread_tick(Some(self.index));
         self.in_driver.set(true);
         crate::driver::drive(&self.driver, |d| d.poll());
         self.timers.process();
