@@ -113,6 +113,19 @@ impl Schedule for Arc<Shared> {
     fn is_shutting_down(&self) -> bool {
         self.registry.is_closed()
     }
+
+    fn defer(&self, task: Notified) -> Option<Notified> {
+        match &self.flavor {
+            Flavor::MultiThread(_) => crate::scheduler::context::with_worker(|w| match w {
+                Some(w) if Arc::ptr_eq(&w.rt, self) => {
+                    w.defer_task(task);
+                    None
+                }
+                _ => Some(task),
+            }),
+            Flavor::CurrentThread(_) => Some(task),
+        }
+    }
 }
 
 impl Shared {

@@ -40,30 +40,53 @@ pub(crate) unsafe fn poll<F: Future, S: Schedule>(ptr: TaskPtr) {
     }
     // SAFETY: we hold RUNNING and the notification's reference.
     match unsafe { poll_future::<F, S>(ptr) } {
-        // SAFETY: as above; the future is gone.
-        Poll::Ready(out) => unsafe { complete::<F, S>(ptr, out) },
-        Poll::Pending => match state.transition_to_idle() {
-            ToIdle::Ok => {}
-            ToIdle::OkNotified => {
-                // The poller's reference moves into the notification, which
-                // may complete the task before `schedule` returns: hold one
-                // more reference across the call (`schedule`'s `&self` is
-                // in the cell).
-                state.ref_inc();
-                // SAFETY: we hold that extra reference for the call.
-                let scheduler = unsafe { &cell::<F, S>(ptr).core.scheduler };
-                scheduler.schedule(Notified::from_raw(ptr), true);
-                if state.ref_dec() {
-                    // SAFETY: that was the last reference.
-                    unsafe { dealloc::<F, S>(ptr) }
+        Poll::Ready(out) => {
+            // A yield in the last poll (a combinator's branch) is moot.
+            let _ = yielded(ptr);
+            // SAFETY: as above; the future is gone.
+            unsafe { complete::<F, S>(ptr, out) }
+        }
+        Poll::Pending => {
+            let yielded = yielded(ptr);
+            match state.transition_to_idle(yielded) {
+                ToIdle::Ok => {}
+                ToIdle::OkNotified => {
+                    // SAFETY: we hold the notification's reference.
+                    let scheduler = unsafe { &cell::<F, S>(ptr).core.scheduler };
+                    let mut notified = Notified::from_raw(ptr);
+                    if yielded {
+                        // `defer` only queues it on this thread (it cannot
+                        // run, so the cell outlives the call) or gives it back.
+                        match scheduler.defer(notified) {
+                            None => return,
+                            Some(n) => notified = n,
+                        }
+                    }
+                    // The poller's reference moves into the notification, which
+                    // may complete the task before `schedule` returns: hold one
+                    // more reference across the call (`schedule`'s `&self` is
+                    // in the cell).
+                    state.ref_inc();
+                    scheduler.schedule(notified, true);
+                    if state.ref_dec() {
+                        // SAFETY: that was the last reference.
+                        unsafe { dealloc::<F, S>(ptr) }
+                    }
                 }
+                // SAFETY: no reference is left.
+                ToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
+                // SAFETY: still RUNNING, with the notification's reference.
+                ToIdle::Cancelled => unsafe { cancel_and_complete::<F, S>(ptr) },
             }
-            // SAFETY: no reference is left.
-            ToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
-            // SAFETY: still RUNNING, with the notification's reference.
-            ToIdle::Cancelled => unsafe { cancel_and_complete::<F, S>(ptr) },
-        },
+        }
     }
+}
+
+/// Whether the task asked, during this poll, to be deferred (`yield_now`
+/// on a worker with the task's own waker: `scheduler::context`).
+#[inline]
+fn yielded(ptr: TaskPtr) -> bool {
+    crate::scheduler::context::take_self_yield(ptr)
 }
 
 /// Polls the future once under `catch_unwind`; on `Ready` (or a panic) the

@@ -143,14 +143,19 @@ impl State {
         })
     }
 
-    /// A poll returned `Pending`.
-    pub(crate) fn transition_to_idle(&self) -> ToIdle {
+    /// A poll returned `Pending`. `notify`: the task yielded, so it is
+    /// notified again in the same step (its reference kept for the new
+    /// `Notified`, as for a wake during the poll).
+    pub(crate) fn transition_to_idle(&self, notify: bool) -> ToIdle {
         self.fetch_update(|mut s| {
             debug_assert!(s.is_running());
             if s.is_cancelled() {
                 return (ToIdle::Cancelled, None);
             }
             s.0 &= !RUNNING;
+            if notify {
+                s.0 |= NOTIFIED;
+            }
             let action = if s.is_notified() {
                 // Keep the reference for the new `Notified`.
                 ToIdle::OkNotified
@@ -369,7 +374,7 @@ mod tests {
             s.transition_to_running(),
             ToRunning::Run { cancelled: false }
         );
-        assert_eq!(s.transition_to_idle(), ToIdle::Ok);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Ok);
         assert_eq!(s.load().ref_count(), 1);
     }
 
@@ -378,8 +383,24 @@ mod tests {
         let s = State::new(2);
         s.transition_to_running();
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::DoNothing);
-        assert_eq!(s.transition_to_idle(), ToIdle::OkNotified);
+        assert_eq!(s.transition_to_idle(false), ToIdle::OkNotified);
         assert_eq!(s.load().ref_count(), 2);
+    }
+
+    #[test]
+    fn a_yield_notifies_in_the_idle_step_and_keeps_the_reference() {
+        let s = State::new(2);
+        s.transition_to_running();
+        assert_eq!(s.transition_to_idle(true), ToIdle::OkNotified);
+        let now = s.load();
+        assert!(now.is_notified() && !now.is_running());
+        assert_eq!(now.ref_count(), 2);
+        // A wake of the deferred task adds nothing.
+        assert_eq!(s.transition_to_notified_by_ref(), ToNotified::DoNothing);
+        // A cancel of a yielding task still wins.
+        s.transition_to_running();
+        s.transition_to_cancelled();
+        assert_eq!(s.transition_to_idle(true), ToIdle::Cancelled);
     }
 
     #[test]
@@ -387,14 +408,14 @@ mod tests {
         let s = State::new(2);
         s.transition_to_running();
         assert_eq!(s.transition_to_cancelled(), ToCancelled::Marked);
-        assert_eq!(s.transition_to_idle(), ToIdle::Cancelled);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Cancelled);
     }
 
     #[test]
     fn cancel_when_idle_submits_and_after_complete_refuses() {
         let s = State::new(2);
         s.transition_to_running();
-        s.transition_to_idle();
+        s.transition_to_idle(false);
         assert_eq!(s.transition_to_cancelled(), ToCancelled::Submit);
         assert_eq!(
             s.transition_to_running(),

@@ -246,3 +246,44 @@ fn wake_from_another_thread_races_the_poll() {
         assert_eq!(sched.freed.load(SeqCst), 1);
     });
 }
+
+/// A task that yields (`transition_to_idle(true)`: RUNNING off and NOTIFIED
+/// on in one step, the poller's reference kept for the deferred
+/// notification) races a cancel and a wake from other threads: there is
+/// never more than one notification, a cancel during the poll is seen by
+/// the poller, and the reference count matches the notifications.
+#[test]
+fn a_yield_races_cancel_and_wake_with_one_notification() {
+    use crate::task::state::{State, ToCancelled, ToIdle, ToNotified, ToRunning};
+    model(|| {
+        // The poller's notification and the handle.
+        let s = Arc::new(State::new(2));
+        assert_eq!(
+            s.transition_to_running(),
+            ToRunning::Run { cancelled: false }
+        );
+        let (s1, s2) = (s.clone(), s.clone());
+        let canceller = thread::spawn(move || s1.transition_to_cancelled());
+        let waker = thread::spawn(move || {
+            // A waker's own reference, consumed by the wake.
+            s2.ref_inc();
+            s2.transition_to_notified_by_val()
+        });
+        let idle = s.transition_to_idle(true);
+        let cancel = canceller.join().unwrap();
+        let wake = waker.join().unwrap();
+        let submitted =
+            usize::from(cancel == ToCancelled::Submit) + usize::from(wake == ToNotified::Submit);
+        match idle {
+            ToIdle::OkNotified => assert_eq!(submitted, 0, "{cancel:?} {wake:?}"),
+            ToIdle::Cancelled => assert_eq!(submitted, 0, "{cancel:?} {wake:?}"),
+            other => panic!("a yield never idles plainly: {other:?}"),
+        }
+        let now = s.load();
+        // The poller's (or its notification's) reference and the handle's.
+        assert_eq!(now.ref_count(), 2, "{idle:?} {cancel:?} {wake:?}");
+        if cancel != ToCancelled::AlreadyDone {
+            assert!(now.is_cancelled());
+        }
+    });
+}
