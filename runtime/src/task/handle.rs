@@ -488,7 +488,10 @@ impl TaskRef {
 
     pub(crate) fn add_done_callback(&self, f: impl FnOnce(&TaskRef) + Send + 'static) {
         let mut f = Some(f);
-        let run_now = {
+        // Marked first, then added under the lock: a completion that saw
+        // the mark takes the lock and either finds the callback or has set
+        // `done` before it was added (it then runs at once).
+        let run_now = !self.raw.header().state.mark_callbacks() || {
             let mut slot = self.raw.trailer().extras.lock();
             if slot.done {
                 true

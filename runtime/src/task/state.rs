@@ -17,6 +17,8 @@
 //! - `CANCELLED` is sticky; whoever next holds `RUNNING` drops the future.
 //! - `JOIN_WAKER` set means the runtime may read the join waker; the handle
 //!   may write it only while it is clear.
+//! - `CALLBACKS` is set only before `COMPLETE`: completion takes the extras'
+//!   lock (and the callbacks) iff its snapshot has it.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
 use std::fmt;
@@ -33,8 +35,12 @@ pub(crate) const CANCELLED: usize = 0b00_1000;
 pub(crate) const JOIN_INTEREST: usize = 0b01_0000;
 /// The join waker slot is set and owned by the runtime for reading.
 pub(crate) const JOIN_WAKER: usize = 0b10_0000;
+/// Done callbacks may be in the extras: completion must take their lock
+/// (set before completion only, so a task without callbacks completes
+/// without touching the lock).
+pub(crate) const CALLBACKS: usize = 0b100_0000;
 /// Mask of all flag bits.
-const FLAGS: usize = 0b11_1111;
+const FLAGS: usize = 0b111_1111;
 /// One reference, in the high bits.
 pub(crate) const REF_ONE: usize = FLAGS + 1;
 
@@ -121,6 +127,22 @@ impl State {
                 Err(actual) => curr = Snapshot(actual),
             }
         }
+    }
+
+    /// A done callback is about to be added: marks the task so that its
+    /// completion looks for callbacks. False if it is already complete
+    /// (the callback then runs at once).
+    pub(crate) fn mark_callbacks(&self) -> bool {
+        self.fetch_update(|mut s| {
+            if s.is_complete() {
+                (false, None)
+            } else if s.0 & CALLBACKS != 0 {
+                (true, None)
+            } else {
+                s.0 |= CALLBACKS;
+                (true, Some(s))
+            }
+        })
     }
 
     /// A scheduler took a `Notified` out of a queue and wants to poll.
@@ -330,6 +352,9 @@ impl Snapshot {
     }
     pub(crate) fn is_join_waker_set(self) -> bool {
         self.0 & JOIN_WAKER != 0
+    }
+    pub(crate) fn has_callbacks(self) -> bool {
+        self.0 & CALLBACKS != 0
     }
     pub(crate) fn ref_count(self) -> usize {
         self.0 / REF_ONE

@@ -287,3 +287,45 @@ fn a_yield_races_cancel_and_wake_with_one_notification() {
         }
     });
 }
+
+/// The done-callback handshake (`TaskRef::add_done_callback` against
+/// `harness::complete`): the adder marks CALLBACKS (unless complete) and
+/// then adds under the extras' lock unless completion has set `done`;
+/// completion takes the lock only if its snapshot has the mark. The
+/// callback runs exactly once, whichever way they interleave.
+#[test]
+fn a_done_callback_added_while_the_task_completes_runs_once() {
+    use crate::task::state::State;
+    model(|| {
+        let s = Arc::new(State::new(2));
+        s.transition_to_running();
+        // (done, callbacks queued)
+        let slot = Arc::new(Mutex::new((false, 0usize)));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (s1, slot1, ran1) = (s.clone(), slot.clone(), ran.clone());
+        let adder = thread::spawn(move || {
+            let run_now = !s1.mark_callbacks() || {
+                let mut g = slot1.lock();
+                if g.0 {
+                    true
+                } else {
+                    g.1 += 1;
+                    false
+                }
+            };
+            if run_now {
+                ran1.fetch_add(1, SeqCst);
+            }
+        });
+        let snapshot = s.transition_to_complete(|_| {});
+        if snapshot.has_callbacks() {
+            let mut g = slot.lock();
+            g.0 = true;
+            let n = std::mem::take(&mut g.1);
+            drop(g);
+            ran.fetch_add(n, SeqCst);
+        }
+        adder.join().unwrap();
+        assert_eq!(ran.load(SeqCst), 1);
+    });
+}
