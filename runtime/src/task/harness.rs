@@ -176,13 +176,23 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
         // one from a destructor while cancelling) stays, so it gets
         // reported.
         let mut replaced = out.is_err();
-        set_stage(cell, Stage::Finished(out));
+        // A detached task (its handle is gone, and join interest never
+        // comes back) does not store the output only to take it back.
+        let detached = !header.state.load().is_join_interested();
+        let mut kept = None;
+        if detached {
+            kept = Some(out);
+        } else {
+            set_stage(cell, Stage::Finished(out));
+        }
         let snapshot = header.state.transition_to_complete(|s| {
             if s.is_cancelled() && !replaced {
                 // Cancel wins over a Ready in the same poll.
                 replaced = true;
-                let stage = Stage::Finished(Err(TaskError::cancelled(header.id)));
-                let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, stage)));
+                if !detached {
+                    let stage = Stage::Finished(Err(TaskError::cancelled(header.id)));
+                    let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, stage)));
+                }
             }
         });
         // Done callbacks are queued before the joiner is woken, so they
@@ -200,7 +210,19 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
             let task = unsafe { TaskRef::acquire(ptr) };
             cell.core.scheduler.call_soon(Box::new(move || cb(&task)));
         }
-        if !snapshot.is_join_interested() {
+        if let Some(out) = kept {
+            // Replaced by the cancel (an `Ok`): dropped; a panic reported.
+            let out = if replaced && out.is_ok() {
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
+                None
+            } else {
+                Some(out)
+            };
+            if let Some(out) = out {
+                // SAFETY: live (we hold a reference).
+                unsafe { discard_output::<F, S>(ptr, out) };
+            }
+        } else if !snapshot.is_join_interested() {
             // SAFETY: COMPLETE, and the handle is gone: the output is ours.
             unsafe { drop_output::<F, S>(ptr) };
         } else if snapshot.is_join_waker_set() {
@@ -238,7 +260,24 @@ unsafe fn drop_output<F: Future, S: Schedule>(ptr: TaskPtr) {
         // handle is dropping it).
         unsafe { std::mem::replace(&mut *s, Stage::Consumed) }
     });
-    if let Stage::Finished(Err(e)) = stage {
+    match stage {
+        // SAFETY: forwarded from the caller.
+        Stage::Finished(out) => unsafe { discard_output::<F, S>(ptr, out) },
+        stage => {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(stage)));
+        }
+    }
+}
+
+/// Drops an output nobody will read; an unobserved panic is reported.
+///
+/// # Safety
+/// `ptr` is a live `Cell<F, S>` for the call (the caller holds a
+/// reference).
+unsafe fn discard_output<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, TaskError>) {
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if let Err(e) = out {
         if let Some(payload) = e.into_panic_payload() {
             // SAFETY: live (the caller holds a reference).
             let task = unsafe { TaskRef::acquire(ptr) };
@@ -258,7 +297,7 @@ unsafe fn drop_output<F: Future, S: Schedule>(ptr: TaskPtr) {
             }
         }
     } else {
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(stage)));
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
     }
 }
 
