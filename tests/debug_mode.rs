@@ -151,6 +151,12 @@ fn tasks_cancelled_at_shutdown_are_listed_in_debug_mode() {
         .filter(|m| m.starts_with("Task cancelled at shutdown") && m.contains("left-over"))
         .collect();
     assert_eq!(listed.len(), common::flavors().len(), "{got:?}");
+    // Each is its task-dump entry: state, age, polls, spawn location.
+    for m in listed {
+        assert!(m.contains("<Task pending name='left-over' id="), "{m}");
+        assert!(m.contains(" age=") && m.contains(" polls="), "{m}");
+        assert!(m.contains("spawned at tests/debug_mode.rs:"), "{m}");
+    }
 }
 
 #[test]

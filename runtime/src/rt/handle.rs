@@ -336,6 +336,27 @@ impl Handle {
         super::RuntimeMetrics::new(self.shared.clone())
     }
 
+    /// The task dump of this runtime, from any thread: every live task's
+    /// id, name, state, age, polls, time since its last poll, spawn
+    /// location (debug mode) and last worker, in id order. See
+    /// [`TaskInfo`](crate::task::TaskInfo).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aio::task::TaskState;
+    /// let rt = aio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let t = rt.handle().spawn(std::future::pending::<()>());
+    /// let dump = rt.handle().dump();
+    /// assert_eq!(dump.len(), 1);
+    /// assert_eq!(dump[0].id(), t.id());
+    /// assert_eq!(dump[0].state(), TaskState::Scheduled); // not polled yet
+    /// assert_eq!(dump[0].polls(), 0);
+    /// ```
+    pub fn dump(&self) -> Vec<crate::task::TaskInfo> {
+        self.shared.dump()
+    }
+
     /// The I/O driver this runtime runs on: `Driver::IoUring` or
     /// `Driver::Epoll` (never `Auto`: it reports what `Auto` chose).
     ///

@@ -113,9 +113,59 @@ impl Schedule for Arc<Shared> {
     fn is_shutting_down(&self) -> bool {
         self.registry.is_closed()
     }
+
+    fn defer(&self, task: Notified) -> Option<Notified> {
+        match &self.flavor {
+            Flavor::MultiThread(_) => crate::scheduler::context::with_worker(|w| match w {
+                Some(w) if Arc::ptr_eq(&w.rt, self) => {
+                    w.defer_task(task);
+                    None
+                }
+                _ => Some(task),
+            }),
+            Flavor::CurrentThread(_) => Some(task),
+        }
+    }
 }
 
 impl Shared {
+    /// This runtime's clock tick: this thread's copy if it runs the
+    /// runtime (no clock read), else the clock's.
+    #[inline]
+    pub(crate) fn tick(&self) -> u32 {
+        crate::task::info::thread_tick(self as *const Shared as usize)
+            .unwrap_or_else(|| self.clock.now_tick() as u32)
+    }
+
+    /// The live tasks (the `block_on` threads' included, loop internals
+    /// not), in id order.
+    pub(crate) fn live_tasks(&self) -> Vec<crate::task::TaskRef> {
+        let mut all = self.registry.snapshot();
+        let locals = self.locals.lock().clone();
+        for l in locals {
+            all.extend(l.registry.snapshot());
+        }
+        all.retain(|t| !self.call_soon.is_runner(t.id()));
+        all.sort_by_key(|t| t.id());
+        all
+    }
+
+    /// The task dump: the live tasks' info at this moment.
+    pub(crate) fn dump(&self) -> Vec<crate::task::TaskInfo> {
+        let now = self.clock.now_tick() as u32;
+        self.live_tasks().iter().map(|t| t.info(now)).collect()
+    }
+
+    /// Refreshes this scheduler thread's copy of the clock tick (on waking
+    /// and at each maintenance tick); `worker`: its index, if a worker.
+    pub(crate) fn refresh_thread_tick(&self, worker: Option<usize>) {
+        crate::task::info::set_thread_tick(
+            self as *const Shared as usize,
+            self.clock.now_tick(),
+            worker,
+        );
+    }
+
     /// Spawns a `Send` task onto this runtime's scheduler.
     #[track_caller]
     pub(crate) fn spawn<F>(self: &Arc<Self>, f: F) -> Task<F::Output>
@@ -160,6 +210,7 @@ impl Shared {
             name,
             Some(at),
             self.config.debug,
+            self.tick(),
         );
         if let Some(n) = notified {
             self.schedule(n, false);
@@ -212,6 +263,7 @@ pub(crate) fn spawn_into<F, S>(
     name: Option<Arc<str>>,
     at: Option<&'static Location<'static>>,
     record_at: bool,
+    spawn_tick: u32,
 ) -> (Task<F::Output>, Option<Notified>)
 where
     F: Future,
@@ -231,7 +283,7 @@ where
     // The task runs in a copy of the spawner's context (asyncio semantics).
     let f = crate::context::TaskContext::new(f, crate::context::capture());
     // Three references: the notification, the handle, the registry.
-    let ptr = Cell::allocate(f, sched, id, extras, 3);
+    let ptr = Cell::allocate(f, sched, id, extras, 3, spawn_tick);
     let task = Task::from_raw(ptr);
     let notified = Notified::from_raw(ptr);
     if registry.insert(ptr) {

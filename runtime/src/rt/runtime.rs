@@ -221,10 +221,14 @@ impl Runtime {
         crate::signal::registry::remove_runtime(&shared);
         // 1 + 2: no new tasks; cancel the live ones.
         let live = shared.registry.close();
+        // Debug mode: the task dump of what is left, one report each
+        // (state, age, polls, last poll, worker, spawn location).
+        let now = shared.clock.now_tick() as u32;
         for t in &live {
-            if shared.config.debug {
+            if shared.config.debug && !shared.call_soon.is_runner(t.id()) {
                 shared.call_exception_handler(&ExceptionContext::new(format!(
-                    "Task cancelled at shutdown: {t:?}"
+                    "Task cancelled at shutdown: {:#}",
+                    t.info(now)
                 )));
             }
             t.cancel();

@@ -222,10 +222,22 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(Option<&RefCell<Driver>>) -> R) -> R
 /// tasks cannot starve injected ones, and a task that keeps waking itself
 /// cannot starve yielded ones. Elsewhere (current_thread: asyncio's order;
 /// the `block_on` thread) the task goes to the back of the queue at once.
+///
+/// The common case, a task yielding with its own waker, costs no atomic
+/// operation here: the worker notes the task, and the harness sets
+/// NOTIFIED as it clears RUNNING (one step) and hands the notification to
+/// the worker's deferred list (`take_self_yield`, `Schedule::defer`).
+/// Another waker (a combinator's) is cloned and woken later.
 pub(crate) fn defer_yield(waker: &Waker) {
+    let current = CONTEXT.try_with(|c| c.current_task.get()).ok().flatten();
     let deferred = with_worker(|w| match w {
         Some(w) => {
-            w.defer(waker);
+            match current {
+                Some(t) if crate::task::is_waker_of(waker, t) && w.self_yield.get().is_none() => {
+                    w.self_yield.set(Some(t))
+                }
+                _ => w.defer(waker),
+            }
             true
         }
         None => false,
@@ -233,6 +245,21 @@ pub(crate) fn defer_yield(waker: &Waker) {
     if !deferred {
         waker.wake_by_ref();
     }
+}
+
+/// Whether task `ptr` yielded with its own waker during the poll that
+/// just returned (and forgets it).
+#[inline]
+pub(crate) fn take_self_yield(ptr: TaskPtr) -> bool {
+    with_worker(|w| {
+        w.is_some_and(|w| match w.self_yield.get() {
+            Some(t) if t == ptr => {
+                w.self_yield.set(None);
+                true
+            }
+            _ => false,
+        })
+    })
 }
 
 #[track_caller]

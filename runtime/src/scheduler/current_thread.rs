@@ -466,6 +466,8 @@ fn drive(
         if until() {
             return;
         }
+        // Once per batch: the tick the polls below record (the task dump).
+        shared.refresh_thread_tick(Some(0));
         let mut ran = 0;
         while ran < DRIVER_POLL_INTERVAL {
             let next = ct.queue.lock().pop_front();

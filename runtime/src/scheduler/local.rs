@@ -95,7 +95,9 @@ impl LocalShared {
         at: &'static Location<'static>,
     ) -> Task<F::Output> {
         let debug = self.rt.config.debug;
-        let (task, notified) = spawn_into(f, self.clone(), &self.registry, name, Some(at), debug);
+        let tick = self.rt.tick();
+        let (task, notified) =
+            spawn_into(f, self.clone(), &self.registry, name, Some(at), debug, tick);
         if let Some(n) = notified {
             self.schedule(n, false);
         }
@@ -222,6 +224,9 @@ fn drive(
     mut until: impl FnMut() -> bool,
 ) {
     let mut ran: u32 = 0;
+    // The tick the polls record (the task dump): refreshed on waking and
+    // every 61 polls.
+    local.rt.refresh_thread_tick(None);
     loop {
         if until() {
             return;
@@ -235,6 +240,7 @@ fn drive(
                 if ran % 61 == 0 {
                     crate::driver::drive(driver, |d| d.poll());
                     timers.process();
+                    local.rt.refresh_thread_tick(None);
                 }
             }
             None => {
@@ -245,6 +251,7 @@ fn drive(
                 stats.parks.incr();
                 crate::driver::drive(driver, |d| d.park(timeout, true));
                 stats.unparks.incr();
+                local.rt.refresh_thread_tick(None);
                 timers.process();
             }
         }

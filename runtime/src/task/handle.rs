@@ -377,6 +377,31 @@ pub struct TaskRef {
 }
 
 impl TaskRef {
+    /// The task's dump entry at tick `now` of its runtime's clock.
+    pub(crate) fn info(&self, now: u32) -> super::TaskInfo {
+        use super::TaskState;
+        let h = self.raw.header();
+        let s = h.state.load();
+        let state = if s.is_cancelled() {
+            TaskState::Cancelling
+        } else if s.is_running() {
+            TaskState::Running
+        } else if s.is_notified() {
+            TaskState::Scheduled
+        } else {
+            TaskState::Idle
+        };
+        let location = self
+            .raw
+            .trailer()
+            .extras
+            .lock()
+            .extras
+            .as_ref()
+            .and_then(|e| e.spawned_at);
+        super::TaskInfo::new(h.id, self.raw.name(), state, &h.activity, location, now)
+    }
+
     /// Takes a new reference to the task.
     ///
     /// # Safety
@@ -463,7 +488,10 @@ impl TaskRef {
 
     pub(crate) fn add_done_callback(&self, f: impl FnOnce(&TaskRef) + Send + 'static) {
         let mut f = Some(f);
-        let run_now = {
+        // Marked first, then added under the lock: a completion that saw
+        // the mark takes the lock and either finds the callback or has set
+        // `done` before it was added (it then runs at once).
+        let run_now = !self.raw.header().state.mark_callbacks() || {
             let mut slot = self.raw.trailer().extras.lock();
             if slot.done {
                 true

@@ -30,7 +30,8 @@ pub(crate) unsafe fn poll<F: Future, S: Schedule>(ptr: TaskPtr) {
     // so it does not outlive a deallocation by another thread).
     let state = unsafe { &ptr.header().state };
     match state.transition_to_running() {
-        ToRunning::Run { cancelled: false } => {}
+        // SAFETY: as above (we hold a reference and RUNNING).
+        ToRunning::Run { cancelled: false } => unsafe { ptr.header() }.activity.polled(),
         // SAFETY: we hold RUNNING and the notification's reference.
         ToRunning::Run { cancelled: true } => return unsafe { cancel_and_complete::<F, S>(ptr) },
         ToRunning::Skip => return,
@@ -39,30 +40,53 @@ pub(crate) unsafe fn poll<F: Future, S: Schedule>(ptr: TaskPtr) {
     }
     // SAFETY: we hold RUNNING and the notification's reference.
     match unsafe { poll_future::<F, S>(ptr) } {
-        // SAFETY: as above; the future is gone.
-        Poll::Ready(out) => unsafe { complete::<F, S>(ptr, out) },
-        Poll::Pending => match state.transition_to_idle() {
-            ToIdle::Ok => {}
-            ToIdle::OkNotified => {
-                // The poller's reference moves into the notification, which
-                // may complete the task before `schedule` returns: hold one
-                // more reference across the call (`schedule`'s `&self` is
-                // in the cell).
-                state.ref_inc();
-                // SAFETY: we hold that extra reference for the call.
-                let scheduler = unsafe { &cell::<F, S>(ptr).core.scheduler };
-                scheduler.schedule(Notified::from_raw(ptr), true);
-                if state.ref_dec() {
-                    // SAFETY: that was the last reference.
-                    unsafe { dealloc::<F, S>(ptr) }
+        Poll::Ready(out) => {
+            // A yield in the last poll (a combinator's branch) is moot.
+            let _ = yielded(ptr);
+            // SAFETY: as above; the future is gone.
+            unsafe { complete::<F, S>(ptr, out) }
+        }
+        Poll::Pending => {
+            let yielded = yielded(ptr);
+            match state.transition_to_idle(yielded) {
+                ToIdle::Ok => {}
+                ToIdle::OkNotified => {
+                    // SAFETY: we hold the notification's reference.
+                    let scheduler = unsafe { &cell::<F, S>(ptr).core.scheduler };
+                    let mut notified = Notified::from_raw(ptr);
+                    if yielded {
+                        // `defer` only queues it on this thread (it cannot
+                        // run, so the cell outlives the call) or gives it back.
+                        match scheduler.defer(notified) {
+                            None => return,
+                            Some(n) => notified = n,
+                        }
+                    }
+                    // The poller's reference moves into the notification, which
+                    // may complete the task before `schedule` returns: hold one
+                    // more reference across the call (`schedule`'s `&self` is
+                    // in the cell).
+                    state.ref_inc();
+                    scheduler.schedule(notified, true);
+                    if state.ref_dec() {
+                        // SAFETY: that was the last reference.
+                        unsafe { dealloc::<F, S>(ptr) }
+                    }
                 }
+                // SAFETY: no reference is left.
+                ToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
+                // SAFETY: still RUNNING, with the notification's reference.
+                ToIdle::Cancelled => unsafe { cancel_and_complete::<F, S>(ptr) },
             }
-            // SAFETY: no reference is left.
-            ToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
-            // SAFETY: still RUNNING, with the notification's reference.
-            ToIdle::Cancelled => unsafe { cancel_and_complete::<F, S>(ptr) },
-        },
+        }
     }
+}
+
+/// Whether the task asked, during this poll, to be deferred (`yield_now`
+/// on a worker with the task's own waker: `scheduler::context`).
+#[inline]
+fn yielded(ptr: TaskPtr) -> bool {
+    crate::scheduler::context::take_self_yield(ptr)
 }
 
 /// Polls the future once under `catch_unwind`; on `Ready` (or a panic) the
@@ -152,31 +176,53 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
         // one from a destructor while cancelling) stays, so it gets
         // reported.
         let mut replaced = out.is_err();
-        set_stage(cell, Stage::Finished(out));
+        // A detached task (its handle is gone, and join interest never
+        // comes back) does not store the output only to take it back.
+        let detached = !header.state.load().is_join_interested();
+        let mut kept = None;
+        if detached {
+            kept = Some(out);
+        } else {
+            set_stage(cell, Stage::Finished(out));
+        }
         let snapshot = header.state.transition_to_complete(|s| {
             if s.is_cancelled() && !replaced {
                 // Cancel wins over a Ready in the same poll.
                 replaced = true;
-                let stage = Stage::Finished(Err(TaskError::cancelled(header.id)));
-                let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, stage)));
+                if !detached {
+                    let stage = Stage::Finished(Err(TaskError::cancelled(header.id)));
+                    let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, stage)));
+                }
             }
         });
         // Done callbacks are queued before the joiner is woken, so they
         // run no later than the code awaiting the task resumes.
-        let callbacks = {
+        let callbacks = snapshot.has_callbacks().then(|| {
             let mut slot = trailer.extras.lock();
             slot.done = true;
             slot.extras
                 .as_mut()
                 .map(|e| std::mem::take(&mut e.callbacks))
-        };
-        for cb in callbacks.into_iter().flatten() {
+        });
+        for cb in callbacks.into_iter().flatten().flatten() {
             // SAFETY: live (we hold a reference); the new one is the
             // callback's.
             let task = unsafe { TaskRef::acquire(ptr) };
             cell.core.scheduler.call_soon(Box::new(move || cb(&task)));
         }
-        if !snapshot.is_join_interested() {
+        if let Some(out) = kept {
+            // Replaced by the cancel (an `Ok`): dropped; a panic reported.
+            let out = if replaced && out.is_ok() {
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
+                None
+            } else {
+                Some(out)
+            };
+            if let Some(out) = out {
+                // SAFETY: live (we hold a reference).
+                unsafe { discard_output::<F, S>(ptr, out) };
+            }
+        } else if !snapshot.is_join_interested() {
             // SAFETY: COMPLETE, and the handle is gone: the output is ours.
             unsafe { drop_output::<F, S>(ptr) };
         } else if snapshot.is_join_waker_set() {
@@ -214,7 +260,24 @@ unsafe fn drop_output<F: Future, S: Schedule>(ptr: TaskPtr) {
         // handle is dropping it).
         unsafe { std::mem::replace(&mut *s, Stage::Consumed) }
     });
-    if let Stage::Finished(Err(e)) = stage {
+    match stage {
+        // SAFETY: forwarded from the caller.
+        Stage::Finished(out) => unsafe { discard_output::<F, S>(ptr, out) },
+        stage => {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(stage)));
+        }
+    }
+}
+
+/// Drops an output nobody will read; an unobserved panic is reported.
+///
+/// # Safety
+/// `ptr` is a live `Cell<F, S>` for the call (the caller holds a
+/// reference).
+unsafe fn discard_output<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, TaskError>) {
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if let Err(e) = out {
         if let Some(payload) = e.into_panic_payload() {
             // SAFETY: live (the caller holds a reference).
             let task = unsafe { TaskRef::acquire(ptr) };
@@ -234,7 +297,7 @@ unsafe fn drop_output<F: Future, S: Schedule>(ptr: TaskPtr) {
             }
         }
     } else {
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(stage)));
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
     }
 }
 

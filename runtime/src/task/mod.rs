@@ -16,6 +16,7 @@ mod group;
 mod handle;
 mod harness;
 mod id;
+pub(crate) mod info;
 mod join;
 pub(crate) mod raw;
 pub(crate) mod registry;
@@ -32,10 +33,14 @@ pub use group::{task_group, ChildError, GroupError, TaskGroup, TaskGroupHandle};
 pub(crate) use handle::Short;
 pub use handle::{Task, TaskRef};
 pub use id::TaskId;
+pub use info::{TaskInfo, TaskState};
 pub use join::{Join, JoinRef};
 pub use set::TaskSet;
 pub use shield::{shield, Shield};
-pub use spawn::{all_tasks, create_task, current, spawn, spawn_blocking, spawn_local, Builder};
+pub use spawn::{
+    all_tasks, create_task, current, dump, spawn, spawn_blocking, spawn_local, Builder,
+};
+pub(crate) use waker::is_waker_of;
 pub use yield_now::{yield_now, YieldNow};
 
 use raw::{Header, TaskPtr};
@@ -57,6 +62,14 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// Whether the runtime is shutting down (leftover tasks are being
     /// cancelled).
     fn is_shutting_down(&self) -> bool;
+    /// Queues a task that yielded (woken during its poll, or by
+    /// `yield_now`) where only this thread will run it, later: `None`
+    /// once queued. It must not let the task run before returning (the
+    /// caller holds no extra reference); a scheduler that cannot promise
+    /// that gives the notification back, to go through `schedule`.
+    fn defer(&self, task: Notified) -> Option<Notified> {
+        Some(task)
+    }
 }
 
 /// A task that must be polled: owns one reference. Run queues carry these.

@@ -23,6 +23,7 @@
 
 use super::error::TaskError;
 use super::harness;
+use super::info::Activity;
 use super::state::State;
 use super::{Schedule, TaskId};
 use crate::loom::cell::UnsafeCell;
@@ -40,14 +41,16 @@ pub(crate) struct Header {
     pub(crate) id: TaskId,
     /// Links of the live-task registry; guarded by that registry's shard lock.
     pub(crate) links: UnsafeCell<Links>,
+    /// Polls, times and worker, for the task dump (`info.rs`).
+    pub(crate) activity: Activity,
 }
 
-/// Intrusive links of the registry list.
+/// Intrusive links of the registry list. A task is linked iff it has a
+/// `prev` or is its shard's head.
 #[derive(Debug, Default)]
 pub(crate) struct Links {
     pub(crate) prev: Option<TaskPtr>,
     pub(crate) next: Option<TaskPtr>,
-    pub(crate) linked: bool,
 }
 
 /// Functions that know the concrete `F` and `S` of a task.
@@ -133,6 +136,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
         id: TaskId,
         extras: Option<Box<Extras>>,
         refs: usize,
+        spawn_tick: u32,
     ) -> TaskPtr {
         let cell = Box::new(Cell {
             header: Header {
@@ -140,6 +144,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 vtable: &Self::VTABLE,
                 id,
                 links: UnsafeCell::new(Links::default()),
+                activity: Activity::new(spawn_tick),
             },
             core: Core {
                 scheduler,

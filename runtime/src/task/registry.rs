@@ -85,7 +85,6 @@ impl Registry {
             let l = unsafe { &mut *l };
             l.prev = None;
             l.next = old_head;
-            l.linked = true;
         });
         if let Some(h) = old_head {
             // SAFETY: `h` is linked, hence live, and we hold the lock.
@@ -105,10 +104,8 @@ impl Registry {
         let header = unsafe { task.header() };
         let mut shard = self.shard(header).lock();
         // SAFETY: links are only touched under this shard's lock.
-        let (prev, next, linked) = header
-            .links
-            .with(|l| unsafe { ((*l).prev, (*l).next, (*l).linked) });
-        if !linked {
+        let (prev, next) = header.links.with(|l| unsafe { ((*l).prev, (*l).next) });
+        if prev.is_none() && shard.head != Some(task) {
             return false;
         }
         match prev {
@@ -230,7 +227,16 @@ mod tests {
     fn insert_snapshot_remove_close() {
         let reg = Registry::new(4);
         let tasks: Vec<_> = (0..10)
-            .map(|_| Cell::allocate(std::future::pending::<()>(), Nop, TaskId::next(), None, 3))
+            .map(|_| {
+                Cell::allocate(
+                    std::future::pending::<()>(),
+                    Nop,
+                    TaskId::next(),
+                    None,
+                    3,
+                    0,
+                )
+            })
             .collect();
         for &t in &tasks {
             assert!(reg.insert(t));
@@ -243,7 +249,14 @@ mod tests {
         let live = reg.close();
         assert_eq!(live.len(), 9);
         assert!(reg.is_closed());
-        let late = Cell::allocate(std::future::pending::<()>(), Nop, TaskId::next(), None, 3);
+        let late = Cell::allocate(
+            std::future::pending::<()>(),
+            Nop,
+            TaskId::next(),
+            None,
+            3,
+            0,
+        );
         assert!(!reg.insert(late), "a closed registry refuses new tasks");
         drop(live);
         for (i, &t) in tasks.iter().enumerate() {

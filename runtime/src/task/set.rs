@@ -94,7 +94,8 @@ impl<T: Send + 'static> TaskSet<T> {
             let _announce = s;
             f.await
         };
-        let (task, notified) = spawn_into(fut, rt.clone(), &rt.registry, None, None, false);
+        let (task, notified) =
+            spawn_into(fut, rt.clone(), &rt.registry, None, None, false, rt.tick());
         *slot.lock() = Some(Announce {
             ready: self.ready.clone(),
             id: task.id(),

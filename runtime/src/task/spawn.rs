@@ -4,6 +4,7 @@
 //! new task to its scheduler.
 
 use super::handle::{Task, TaskRef};
+use super::info::TaskInfo;
 use crate::loom::sync::Arc;
 use crate::rt::Handle;
 use std::future::Future;
@@ -142,15 +143,32 @@ pub fn current() -> Option<TaskRef> {
 /// });
 /// ```
 pub fn all_tasks() -> Vec<TaskRef> {
-    let handle = Handle::current();
-    let mut all = handle.shared().registry.snapshot();
-    let locals = handle.shared().locals.lock().clone();
-    for l in locals {
-        all.extend(l.registry.snapshot());
-    }
-    all.retain(|t| !handle.shared().call_soon.is_runner(t.id()));
-    all.sort_by_key(|t| t.id());
-    all
+    Handle::current().shared().live_tasks()
+}
+
+/// A dump of the running runtime's live tasks, in id order: for each, its
+/// id, name, state, age, polls, time since its last poll, spawn location
+/// (debug mode) and last worker. `Handle::dump` does the same from
+/// outside the runtime.
+///
+/// # Panics
+/// Panics if called outside an aio runtime.
+///
+/// # Examples
+///
+/// ```
+/// aio::run(async {
+///     let _t = aio::task::Builder::new()
+///         .name("waiter")
+///         .spawn(std::future::pending::<()>());
+///     for info in aio::task::dump() {
+///         println!("{info}"); // <Task pending name='waiter' id=2 polls=0>
+///     }
+///     assert!(aio::task::dump().iter().any(|i| i.name() == "waiter"));
+/// });
+/// ```
+pub fn dump() -> Vec<TaskInfo> {
+    Handle::current().shared().dump()
 }
 
 /// Configures a task before spawning it (asyncio's `create_task(name=...)`).

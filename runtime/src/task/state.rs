@@ -17,6 +17,8 @@
 //! - `CANCELLED` is sticky; whoever next holds `RUNNING` drops the future.
 //! - `JOIN_WAKER` set means the runtime may read the join waker; the handle
 //!   may write it only while it is clear.
+//! - `CALLBACKS` is set only before `COMPLETE`: completion takes the extras'
+//!   lock (and the callbacks) iff its snapshot has it.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
 use std::fmt;
@@ -33,8 +35,12 @@ pub(crate) const CANCELLED: usize = 0b00_1000;
 pub(crate) const JOIN_INTEREST: usize = 0b01_0000;
 /// The join waker slot is set and owned by the runtime for reading.
 pub(crate) const JOIN_WAKER: usize = 0b10_0000;
+/// Done callbacks may be in the extras: completion must take their lock
+/// (set before completion only, so a task without callbacks completes
+/// without touching the lock).
+pub(crate) const CALLBACKS: usize = 0b100_0000;
 /// Mask of all flag bits.
-const FLAGS: usize = 0b11_1111;
+const FLAGS: usize = 0b111_1111;
 /// One reference, in the high bits.
 pub(crate) const REF_ONE: usize = FLAGS + 1;
 
@@ -123,6 +129,22 @@ impl State {
         }
     }
 
+    /// A done callback is about to be added: marks the task so that its
+    /// completion looks for callbacks. False if it is already complete
+    /// (the callback then runs at once).
+    pub(crate) fn mark_callbacks(&self) -> bool {
+        self.fetch_update(|mut s| {
+            if s.is_complete() {
+                (false, None)
+            } else if s.0 & CALLBACKS != 0 {
+                (true, None)
+            } else {
+                s.0 |= CALLBACKS;
+                (true, Some(s))
+            }
+        })
+    }
+
     /// A scheduler took a `Notified` out of a queue and wants to poll.
     pub(crate) fn transition_to_running(&self) -> ToRunning {
         self.fetch_update(|mut s| {
@@ -143,14 +165,19 @@ impl State {
         })
     }
 
-    /// A poll returned `Pending`.
-    pub(crate) fn transition_to_idle(&self) -> ToIdle {
+    /// A poll returned `Pending`. `notify`: the task yielded, so it is
+    /// notified again in the same step (its reference kept for the new
+    /// `Notified`, as for a wake during the poll).
+    pub(crate) fn transition_to_idle(&self, notify: bool) -> ToIdle {
         self.fetch_update(|mut s| {
             debug_assert!(s.is_running());
             if s.is_cancelled() {
                 return (ToIdle::Cancelled, None);
             }
             s.0 &= !RUNNING;
+            if notify {
+                s.0 |= NOTIFIED;
+            }
             let action = if s.is_notified() {
                 // Keep the reference for the new `Notified`.
                 ToIdle::OkNotified
@@ -326,6 +353,9 @@ impl Snapshot {
     pub(crate) fn is_join_waker_set(self) -> bool {
         self.0 & JOIN_WAKER != 0
     }
+    pub(crate) fn has_callbacks(self) -> bool {
+        self.0 & CALLBACKS != 0
+    }
     pub(crate) fn ref_count(self) -> usize {
         self.0 / REF_ONE
     }
@@ -369,7 +399,7 @@ mod tests {
             s.transition_to_running(),
             ToRunning::Run { cancelled: false }
         );
-        assert_eq!(s.transition_to_idle(), ToIdle::Ok);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Ok);
         assert_eq!(s.load().ref_count(), 1);
     }
 
@@ -378,8 +408,24 @@ mod tests {
         let s = State::new(2);
         s.transition_to_running();
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::DoNothing);
-        assert_eq!(s.transition_to_idle(), ToIdle::OkNotified);
+        assert_eq!(s.transition_to_idle(false), ToIdle::OkNotified);
         assert_eq!(s.load().ref_count(), 2);
+    }
+
+    #[test]
+    fn a_yield_notifies_in_the_idle_step_and_keeps_the_reference() {
+        let s = State::new(2);
+        s.transition_to_running();
+        assert_eq!(s.transition_to_idle(true), ToIdle::OkNotified);
+        let now = s.load();
+        assert!(now.is_notified() && !now.is_running());
+        assert_eq!(now.ref_count(), 2);
+        // A wake of the deferred task adds nothing.
+        assert_eq!(s.transition_to_notified_by_ref(), ToNotified::DoNothing);
+        // A cancel of a yielding task still wins.
+        s.transition_to_running();
+        s.transition_to_cancelled();
+        assert_eq!(s.transition_to_idle(true), ToIdle::Cancelled);
     }
 
     #[test]
@@ -387,14 +433,14 @@ mod tests {
         let s = State::new(2);
         s.transition_to_running();
         assert_eq!(s.transition_to_cancelled(), ToCancelled::Marked);
-        assert_eq!(s.transition_to_idle(), ToIdle::Cancelled);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Cancelled);
     }
 
     #[test]
     fn cancel_when_idle_submits_and_after_complete_refuses() {
         let s = State::new(2);
         s.transition_to_running();
-        s.transition_to_idle();
+        s.transition_to_idle(false);
         assert_eq!(s.transition_to_cancelled(), ToCancelled::Submit);
         assert_eq!(
             s.transition_to_running(),

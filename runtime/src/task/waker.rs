@@ -15,6 +15,12 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 
+/// Whether `waker` is a task waker of `ptr` (its own, not one of a
+/// combinator that wraps it).
+pub(crate) fn is_waker_of(waker: &Waker, ptr: TaskPtr) -> bool {
+    std::ptr::eq(waker.vtable(), &VTABLE) && waker.data() == ptr.as_waker_data()
+}
+
 /// A waker that borrows a reference held elsewhere (the poller's).
 pub(crate) struct WakerRef<'a> {
     waker: ManuallyDrop<Waker>,

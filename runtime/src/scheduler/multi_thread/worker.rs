@@ -28,6 +28,7 @@ use crate::loom::sync::Arc;
 use crate::rt::{Flavor, Handle, Shared};
 use crate::scheduler::context;
 use crate::stats::ThreadStats;
+use crate::task::raw::TaskPtr;
 use crate::task::Notified;
 use crate::time::timers::Timers;
 use std::cell::{Cell, RefCell};
@@ -45,6 +46,12 @@ pub(crate) struct WorkerCtx {
     deferred: RefCell<Vec<std::task::Waker>>,
     /// The other buffer of `deferred` (swapped in, so neither reallocates).
     deferred_spare: RefCell<Vec<std::task::Waker>>,
+    /// The running task, if it yielded with its own waker during this
+    /// poll (`context::defer_yield`); the harness takes it.
+    pub(crate) self_yield: Cell<Option<TaskPtr>>,
+    /// Tasks that yielded, queued by `Schedule::defer`, released with
+    /// `deferred`.
+    deferred_tasks: RefCell<Vec<Notified>>,
     is_searching: Cell<bool>,
     in_driver: Cell<bool>,
     /// When this worker last came back from parking (it has had work
@@ -86,6 +93,8 @@ pub(crate) fn run(
         lifo: RefCell::new(None),
         deferred: RefCell::new(Vec::new()),
         deferred_spare: RefCell::new(Vec::new()),
+        self_yield: Cell::new(None),
+        deferred_tasks: RefCell::new(Vec::new()),
         is_searching: Cell::new(false),
         in_driver: Cell::new(false),
         busy_since: Cell::new(Instant::now()),
@@ -103,6 +112,7 @@ pub(crate) fn run(
         // Exit: notifications still queued belong to completed or
         // cancelled tasks; release them.
         drop(std::mem::take(&mut *ctx.deferred.borrow_mut()));
+        drop(std::mem::take(&mut *ctx.deferred_tasks.borrow_mut()));
         drop(ctx.lifo.borrow_mut().take());
         while let Some(t) = ctx.run_queue.pop() {
             drop(t);
@@ -125,6 +135,7 @@ impl WorkerCtx {
 
     fn run_loop(&self) {
         let mt = self.mt();
+        self.rt.refresh_thread_tick(Some(self.index));
         while !mt
             .shutdown
             .load(crate::loom::sync::atomic::Ordering::Acquire)
@@ -149,6 +160,9 @@ impl WorkerCtx {
                 continue;
             }
             self.park();
+            // The tick the polls record (the task dump): on waking, and at
+            // each maintenance tick.
+            self.rt.refresh_thread_tick(Some(self.index));
         }
     }
 
@@ -158,10 +172,26 @@ impl WorkerCtx {
         self.deferred.borrow_mut().push(waker.clone());
     }
 
+    /// Queues a task that yielded until `wake_deferred`.
+    pub(crate) fn defer_task(&self, task: Notified) {
+        self.deferred_tasks.borrow_mut().push(task);
+    }
+
     /// Wakes the deferred tasks (onto this worker's queue). True if any.
     fn wake_deferred(&self) -> bool {
+        let tasks = !self.deferred_tasks.borrow().is_empty();
+        if tasks {
+            let mut q = self.deferred_tasks.borrow_mut();
+            // In yield order, to the back of the queue.
+            for t in q.drain(..) {
+                self.run_queue.push(t);
+            }
+        }
         if self.deferred.borrow().is_empty() {
-            return false;
+            if tasks && self.should_notify_others(1) {
+                self.mt().notify_parked();
+            }
+            return tasks;
         }
         let mut wakers = std::mem::take(&mut *self.deferred_spare.borrow_mut());
         std::mem::swap(&mut wakers, &mut *self.deferred.borrow_mut());
@@ -185,6 +215,7 @@ impl WorkerCtx {
     /// when the worker runs dry, so a task that keeps waking itself cannot
     /// starve them).
     fn maintenance(&self) {
+        self.rt.refresh_thread_tick(Some(self.index));
         self.in_driver.set(true);
         crate::driver::drive(&self.driver, |d| d.poll());
         self.timers.process();

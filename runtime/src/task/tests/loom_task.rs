@@ -58,7 +58,7 @@ impl Sched {
             queue: self.queue.clone(),
             _free: FreeCounter(self.freed.clone()),
         };
-        let ptr = Cell::allocate(f, s, TaskId::next(), None, 2);
+        let ptr = Cell::allocate(f, s, TaskId::next(), None, 2, 0);
         self.queue.lock().push_back(Notified::from_raw(ptr));
         Task::from_raw(ptr)
     }
@@ -244,5 +244,88 @@ fn wake_from_another_thread_races_the_poll() {
         );
         drop(task);
         assert_eq!(sched.freed.load(SeqCst), 1);
+    });
+}
+
+/// A task that yields (`transition_to_idle(true)`: RUNNING off and NOTIFIED
+/// on in one step, the poller's reference kept for the deferred
+/// notification) races a cancel and a wake from other threads: there is
+/// never more than one notification, a cancel during the poll is seen by
+/// the poller, and the reference count matches the notifications.
+#[test]
+fn a_yield_races_cancel_and_wake_with_one_notification() {
+    use crate::task::state::{State, ToCancelled, ToIdle, ToNotified, ToRunning};
+    model(|| {
+        // The poller's notification and the handle.
+        let s = Arc::new(State::new(2));
+        assert_eq!(
+            s.transition_to_running(),
+            ToRunning::Run { cancelled: false }
+        );
+        let (s1, s2) = (s.clone(), s.clone());
+        let canceller = thread::spawn(move || s1.transition_to_cancelled());
+        let waker = thread::spawn(move || {
+            // A waker's own reference, consumed by the wake.
+            s2.ref_inc();
+            s2.transition_to_notified_by_val()
+        });
+        let idle = s.transition_to_idle(true);
+        let cancel = canceller.join().unwrap();
+        let wake = waker.join().unwrap();
+        let submitted =
+            usize::from(cancel == ToCancelled::Submit) + usize::from(wake == ToNotified::Submit);
+        match idle {
+            ToIdle::OkNotified => assert_eq!(submitted, 0, "{cancel:?} {wake:?}"),
+            ToIdle::Cancelled => assert_eq!(submitted, 0, "{cancel:?} {wake:?}"),
+            other => panic!("a yield never idles plainly: {other:?}"),
+        }
+        let now = s.load();
+        // The poller's (or its notification's) reference and the handle's.
+        assert_eq!(now.ref_count(), 2, "{idle:?} {cancel:?} {wake:?}");
+        if cancel != ToCancelled::AlreadyDone {
+            assert!(now.is_cancelled());
+        }
+    });
+}
+
+/// The done-callback handshake (`TaskRef::add_done_callback` against
+/// `harness::complete`): the adder marks CALLBACKS (unless complete) and
+/// then adds under the extras' lock unless completion has set `done`;
+/// completion takes the lock only if its snapshot has the mark. The
+/// callback runs exactly once, whichever way they interleave.
+#[test]
+fn a_done_callback_added_while_the_task_completes_runs_once() {
+    use crate::task::state::State;
+    model(|| {
+        let s = Arc::new(State::new(2));
+        s.transition_to_running();
+        // (done, callbacks queued)
+        let slot = Arc::new(Mutex::new((false, 0usize)));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (s1, slot1, ran1) = (s.clone(), slot.clone(), ran.clone());
+        let adder = thread::spawn(move || {
+            let run_now = !s1.mark_callbacks() || {
+                let mut g = slot1.lock();
+                if g.0 {
+                    true
+                } else {
+                    g.1 += 1;
+                    false
+                }
+            };
+            if run_now {
+                ran1.fetch_add(1, SeqCst);
+            }
+        });
+        let snapshot = s.transition_to_complete(|_| {});
+        if snapshot.has_callbacks() {
+            let mut g = slot.lock();
+            g.0 = true;
+            let n = std::mem::take(&mut g.1);
+            drop(g);
+            ran.fetch_add(n, SeqCst);
+        }
+        adder.join().unwrap();
+        assert_eq!(ran.load(SeqCst), 1);
     });
 }

@@ -75,6 +75,7 @@ impl Model {
             TaskId::next(),
             None,
             1,
+            0,
         );
         // The join interest is never used: drop it by hand so the task
         // frees itself when it completes.
