@@ -25,7 +25,7 @@
 //!
 //! Each runtime is built once per entry and dropped before the next.
 
-use criterion::{Criterion, Throughput};
+use criterion::{Criterion, SamplingMode, Throughput};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -209,9 +209,12 @@ async fn tokio_big(path: &Path, buf: &mut [u8]) -> usize {
 
 fn small_files(c: &mut Criterion, files: &Files) {
     let mut g = c.benchmark_group("fs_read_10k_4k");
+    // Flat sampling (the same iteration count in every sample): an
+    // iteration is long, and the whole bench stays within ~2 minutes.
     g.sample_size(10)
-        .measurement_time(Duration::from_secs(10))
-        .warm_up_time(Duration::from_secs(2))
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(6))
+        .warm_up_time(Duration::from_secs(1))
         .throughput(Throughput::Elements(SMALL_FILES as u64));
     let expect = SMALL_FILES * SMALL_SIZE;
     let paths = std::sync::Arc::new(files.small.clone());
@@ -239,8 +242,9 @@ fn small_files(c: &mut Criterion, files: &Files) {
 fn big_file(c: &mut Criterion, files: &Files) {
     let mut g = c.benchmark_group("fs_read_1gib");
     g.sample_size(10)
-        .measurement_time(Duration::from_secs(15))
-        .warm_up_time(Duration::from_secs(2))
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(8))
+        .warm_up_time(Duration::from_secs(1))
         .throughput(Throughput::Bytes(BIG_SIZE as u64));
     {
         let rt = aio_rt();
