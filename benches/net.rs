@@ -1,5 +1,6 @@
-//! TCP echo benches: aio's server against tokio's, driven by the same
-//! tokio load client, so that only the server differs.
+//! TCP echo benches: aio's server (on its io_uring driver and on its epoll
+//! driver) against tokio's, driven by the same tokio load client, so that
+//! only the server differs.
 //!
 //! Run with:
 //!
@@ -16,12 +17,14 @@
 //! ```
 //!
 //! **Servers.** Each runs in its own process, this bench binary re-executed
-//! with `AIO_NET_BENCH_SERVER=aio|tokio` (checked at the top of `main`,
+//! with `AIO_NET_BENCH_SERVER=aio|aio-epoll|tokio` (checked at the top of `main`,
 //! before criterion starts), so its CPU time can be read from
 //! `/proc/<pid>/stat` and it shares nothing with the client. Both are raw
 //! echo servers on 127.0.0.1 with 2 worker threads: aio's multi_thread
 //! runtime with `TcpStream::read` into a reused 64 KiB `Vec` and
-//! `write_all` of it back (owned buffers); tokio's multi_thread runtime
+//! `write_all` of it back (owned buffers), once on the io_uring driver
+//! ("aio") and once on the epoll driver ("aio-epoll", `Driver::Epoll`);
+//! tokio's multi_thread runtime
 //! with `read` into a 64 KiB buffer and `write_all` of what was read (the
 //! `echo_server` / `echo_server_tokio` examples' `--raw` loops). Both set
 //! `TCP_NODELAY`. Both servers live for the whole run; the idle one costs
@@ -35,8 +38,7 @@
 //!
 //! **The table** (the main figures): per case and server, a fixed-duration
 //! run (0.5 s warm-up, then 3 s measured; `AIO_NET_BENCH_SECS` changes the
-//! window), aio and tokio alternating (even cases aio first, odd cases
-//! tokio first). `AIO_NET_BENCH_CASES` (comma-separated `CONNSxBYTES`)
+//! window), the three servers in an order rotating from case to case. `AIO_NET_BENCH_CASES` (comma-separated `CONNSxBYTES`)
 //! keeps only those cases; `AIO_NET_BENCH_ROUNDS=n` repeats them n times
 //! and adds the median of each ratio over the rounds. Columns: round trips per
 //! second; p50 and p99 round-trip latency (a log-linear histogram, ±1.6 %);
@@ -76,14 +78,14 @@ const BUF_SIZE: usize = 64 * 1024;
 
 // ------------------------------------------------------------------ servers
 
-/// The aio echo server child: 2 workers, owned-buffer echo.
-fn aio_server() -> io::Result<()> {
+/// The aio echo server child on `driver`: 2 workers, owned-buffer echo.
+fn aio_server(driver: aio::runtime::Driver) -> io::Result<()> {
     let workers = std::env::var("AIO_NET_BENCH_AIO_WORKERS")
         .ok()
         .and_then(|w| w.parse().ok())
         .unwrap_or(WORKERS);
     let mut builder = aio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(workers);
+    builder.worker_threads(workers).driver(driver);
     if let Some(us) = std::env::var("AIO_NET_BENCH_AIO_SPIN_US")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -251,6 +253,7 @@ async fn timed_conn(mut s: Conn, size: usize, phase: Arc<AtomicU8>) -> Histogram
 }
 
 /// The figures of one fixed-duration run.
+#[derive(Clone)]
 struct Row {
     server: &'static str,
     conns: usize,
@@ -338,10 +341,11 @@ fn us(d: Option<Duration>) -> String {
     d.map_or("—".into(), |d| format!("{:.1}", d.as_secs_f64() * 1e6))
 }
 
-/// Every case on both servers, alternating; prints the Markdown tables.
+/// Every case on the three servers, in rotating order; prints the
+/// Markdown tables.
 fn table(
     rt: &tokio::runtime::Runtime,
-    servers: &mut [ServerProc; 2],
+    servers: &mut [ServerProc; 3],
     timing: Timing,
     filter: &CaseFilter,
     rounds: usize,
@@ -352,9 +356,10 @@ fn table(
         timing.window.as_millis(),
         load_average(),
     );
-    println!("| conns | msg | server | round trips/s | p50 µs | p99 µs | server CPU µs/rt | client CPU µs/rt | io_uring_enter/rt | conn min/max |");
+    println!("| conns | msg | server | round trips/s | p50 µs | p99 µs | server CPU µs/rt | client CPU µs/rt | driver syscalls/rt | conn min/max |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut pairs = Vec::new();
+    let mut epoll_pairs = Vec::new();
     let mut case = 0;
     let cases: Vec<(usize, usize)> = SIZES
         .iter()
@@ -363,9 +368,9 @@ fn table(
         .collect();
     for _ in 0..rounds {
         for &(size, conns) in &cases {
-            let order: [usize; 2] = if case % 2 == 0 { [0, 1] } else { [1, 0] };
+            let order = [case % 3, (case + 1) % 3, (case + 2) % 3];
             case += 1;
-            let mut rows: [Option<Row>; 2] = [None, None];
+            let mut rows: [Option<Row>; 3] = [None, None, None];
             for i in order {
                 let row = timed_run(rt, &mut servers[i], conns, size, timing);
                 println!(
@@ -386,18 +391,22 @@ fn table(
                 );
                 rows[i] = Some(row);
             }
-            if let [Some(a), Some(t)] = rows {
-                pairs.push((a, t));
+            if let [Some(a), Some(e), Some(t)] = rows {
+                pairs.push((a, t.clone()));
+                epoll_pairs.push((e, t));
             }
         }
     }
-    print_ratios(&pairs, rounds);
+    print_ratios("aio", &pairs, rounds);
+    print_ratios("aio-epoll", &epoll_pairs, rounds);
 }
 
-/// The aio/tokio ratio table of `pairs`, and with several rounds the
+/// The `name`/tokio ratio table of `pairs`, and with several rounds the
 /// median of each ratio per case.
-fn print_ratios(pairs: &[(Row, Row)], rounds: usize) {
-    println!("\naio / tokio (< 1.0: aio lower; for round trips/s > 1.0 means aio faster)\n");
+fn print_ratios(name: &str, pairs: &[(Row, Row)], rounds: usize) {
+    println!(
+        "\n{name} / tokio (< 1.0: {name} lower; for round trips/s > 1.0 means {name} faster)\n"
+    );
     println!("| conns | msg | round trips/s | p50 | p99 | server CPU/rt |");
     println!("|---|---|---|---|---|---|");
     let ratios = |(a, t): &(Row, Row)| -> [f64; 4] {
@@ -423,7 +432,7 @@ fn print_ratios(pairs: &[(Row, Row)], rounds: usize) {
         line(p.0.conns, p.0.size, ratios(p));
     }
     if rounds > 1 {
-        println!("\nmedian over {rounds} rounds\n");
+        println!("\n{name} / tokio, median over {rounds} rounds\n");
         println!("| conns | msg | round trips/s | p50 | p99 | server CPU/rt |");
         println!("|---|---|---|---|---|---|");
         let per_round = pairs.len() / rounds;
@@ -629,7 +638,7 @@ fn timed_iters(
 fn criterion_groups(
     c: &mut Criterion,
     rt: &tokio::runtime::Runtime,
-    servers: &[ServerProc; 2],
+    servers: &[ServerProc; 3],
     quick: bool,
 ) {
     for &size in &SIZES {
@@ -661,7 +670,8 @@ fn criterion_groups(
 fn main() {
     if let Ok(kind) = std::env::var(SERVER_ENV) {
         let res = match kind.as_str() {
-            "aio" => aio_server(),
+            "aio" => aio_server(aio::runtime::Driver::IoUring),
+            "aio-epoll" => aio_server(aio::runtime::Driver::Epoll),
             "tokio" => tokio_server(),
             "aio-accept" => aio_accept_server(false),
             "aio-incoming" => aio_accept_server(true),
@@ -704,7 +714,11 @@ fn main() {
     let rounds = std::env::var("AIO_NET_BENCH_ROUNDS")
         .map_or(1, |r| r.parse().expect("AIO_NET_BENCH_ROUNDS: a count"));
     let filter = CaseFilter::from_env();
-    let mut servers = [ServerProc::spawn("aio"), ServerProc::spawn("tokio")];
+    let mut servers = [
+        ServerProc::spawn("aio"),
+        ServerProc::spawn("aio-epoll"),
+        ServerProc::spawn("tokio"),
+    ];
     let rt = client_runtime();
     if which != "criterion" {
         table(&rt, &mut servers, timing, &filter, rounds);

@@ -1,5 +1,6 @@
-//! The example servers as their users run them: `kv_server`, `http_hello`
-//! and `echo_server` (`--raw` and streams), each with 1 and 4 workers
+//! The example servers as their users run them: `kv_server`, `http_hello`,
+//! `axum_hello` (`aio::hyper::serve`, graceful shutdown) and `echo_server`
+//! (`--raw` and streams), each with 1 and 4 workers
 //! (they are multi_thread programs: current_thread does not apply).
 //!
 //! - Under a low file descriptor limit, with more connections than
@@ -59,6 +60,7 @@ fn servers() -> Vec<Server> {
         for (example, raw) in [
             ("kv_server", false),
             ("http_hello", false),
+            ("axum_hello", false),
             ("echo_server", true),
             ("echo_server", false),
         ] {
@@ -95,6 +97,7 @@ fn examples_dir() -> &'static Path {
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
             .args(["-p", "aio", "--example", "kv_server"])
             .args(["--example", "http_hello", "--example", "echo_server"])
+            .args(["--example", "axum_hello"])
             .status()
             .expect("run cargo to build the example servers");
         assert!(status.success(), "building the example servers: {status}");
@@ -193,7 +196,7 @@ impl Running {
         let mut c = self.connect();
         let (request, reply): (&[u8], &[u8]) = match server.example {
             "kv_server" => (b"PING\r\n", b"+PONG\r\n"),
-            "http_hello" => (
+            "http_hello" | "axum_hello" => (
                 b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                 b"HTTP/1.1 200 OK\r\n",
             ),

@@ -183,6 +183,7 @@ const BUCKETS: usize = (SUB as usize) * (64 - SUB_BITS as usize + 1);
 
 /// A log-linear histogram of nanosecond values, fixed size (30 KiB)
 /// whatever the number of samples.
+#[derive(Clone)]
 pub(crate) struct Histogram {
     counts: Vec<u64>,
     total: u64,

@@ -26,7 +26,12 @@
 //! before the read reports the end. Data is never held back, and the end
 //! of stream only for that one extra poll.
 //!
-//! Called through the trait impls on the socket types; calls the ops.
+//! Vectored writes copy the slices into that buffer in one call, so a
+//! caller that keeps a response's head and body apart (hyper) pays one
+//! copy, not two.
+//!
+//! Called through the trait impls on the socket types (and hyper's
+//! `rt::Read` / `rt::Write` in `hyper/io.rs`); calls the ops.
 
 use aio_runtime::io::ops::{self, Op, Recv, Send};
 use aio_runtime::io::SharedFd;
@@ -60,37 +65,36 @@ impl fmt::Debug for ReadState {
 }
 
 impl ReadState {
-    /// Copies buffered bytes into `out`, receiving more when empty.
-    pub(crate) fn poll_read(
+    /// The buffered bytes, receiving more when none are (at least `want`
+    /// bytes of room, up to 256 KiB); empty at end of stream or when
+    /// `want` is 0. [`consume`](Self::consume) takes them.
+    pub(crate) fn poll_fill(
         &mut self,
         fd: &SharedFd,
         cx: &mut Context<'_>,
-        out: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        loop {
-            if self.pos < self.buf.len() {
-                let n = out.len().min(self.buf.len() - self.pos);
-                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-                self.pos += n;
-                return Poll::Ready(Ok(n));
-            }
-            if out.is_empty() {
-                return Poll::Ready(Ok(0));
-            }
+        want: usize,
+    ) -> Poll<io::Result<&[u8]>> {
+        if self.pos == self.buf.len() && want > 0 {
             let op = self.op.get_or_insert_with(|| {
                 let mut v = std::mem::take(&mut self.buf);
+                self.pos = 0;
                 v.clear();
-                v.reserve(READ_SIZE.max(out.len().min(256 * 1024)));
-                ops::recv(fd, v)
+                v.reserve(READ_SIZE.max(want.min(256 * 1024)));
+                ops::recv_stream(fd, v, true)
             });
             let (res, buf) = ready!(Pin::new(op).poll(cx));
             self.op = None;
             self.buf = buf;
             self.pos = 0;
-            if res? == 0 {
-                return Poll::Ready(Ok(0));
-            }
+            res?;
         }
+        Poll::Ready(Ok(&self.buf[self.pos..]))
+    }
+
+    /// Marks `n` of the bytes [`poll_fill`](Self::poll_fill) returned as
+    /// taken.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
     }
 }
 
@@ -176,6 +180,38 @@ impl WriteState {
         Poll::Ready(Ok(n))
     }
 
+    /// Like [`poll_write`](Self::poll_write) for the buffers in order:
+    /// accepts a prefix of their concatenation, copied in one go.
+    pub(crate) fn poll_write_vectored(
+        &mut self,
+        fd: &SharedFd,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let Some(first) = bufs.iter().position(|b| !b.is_empty()) else {
+            return Poll::Ready(Ok(0));
+        };
+        if let Poll::Ready(r) = self.poll_in_flight(fd, cx) {
+            r?;
+        }
+        if self.pending.len() >= WRITE_HIGH {
+            ready!(self.poll_flush(fd, cx))?;
+        }
+        let mut room = WRITE_HIGH.saturating_sub(self.pending.len()).max(1);
+        let mut n = 0;
+        for b in &bufs[first..] {
+            if room == 0 {
+                break;
+            }
+            let take = b.len().min(room);
+            self.pending.extend_from_slice(&b[..take]);
+            room -= take;
+            n += take;
+        }
+        self.start(fd, cx)?;
+        Poll::Ready(Ok(n))
+    }
+
     pub(crate) fn poll_flush(
         &mut self,
         fd: &SharedFd,
@@ -214,9 +250,37 @@ impl WriteState {
 }
 
 /// A read through the adapter of a stream whose write side is `wr` (`None`
-/// for a read half): `ReadState::poll_read`, with an end of stream held
-/// back once while a flush is awaited (see "End of stream after a
+/// for a read half), into room for `room` bytes: `put` gets the bytes (at
+/// most `room`) and copies them out; returns how many. An end of stream is
+/// held back once while a flush is awaited (see "End of stream after a
 /// flush").
+pub(crate) fn poll_read_with(
+    fd: &SharedFd,
+    rd: &mut ReadState,
+    wr: Option<&mut WriteState>,
+    cx: &mut Context<'_>,
+    room: usize,
+    put: impl FnOnce(&[u8]),
+) -> Poll<io::Result<usize>> {
+    let data = ready!(rd.poll_fill(fd, cx, room))?;
+    let n = data.len().min(room);
+    if n > 0 {
+        put(&data[..n]);
+        rd.consume(n);
+        return Poll::Ready(Ok(n));
+    }
+    if let Some(wr) = wr {
+        if room > 0 && wr.flush_awaited && !wr.eof_held {
+            // The next read asks the kernel again and gets the end again.
+            wr.eof_held = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+    }
+    Poll::Ready(Ok(0))
+}
+
+/// [`poll_read_with`] into a slice.
 pub(crate) fn poll_read(
     fd: &SharedFd,
     rd: &mut ReadState,
@@ -224,16 +288,10 @@ pub(crate) fn poll_read(
     cx: &mut Context<'_>,
     out: &mut [u8],
 ) -> Poll<io::Result<usize>> {
-    let n = ready!(rd.poll_read(fd, cx, out))?;
-    if let Some(wr) = wr {
-        if n == 0 && !out.is_empty() && wr.flush_awaited && !wr.eof_held {
-            // The next read asks the kernel again and gets the end again.
-            wr.eof_held = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-    }
-    Poll::Ready(Ok(n))
+    let room = out.len();
+    poll_read_with(fd, rd, wr, cx, room, |data| {
+        out[..data.len()].copy_from_slice(data)
+    })
 }
 
 /// Implements the adapter traits for a type with `read_parts()` (the fd,
@@ -283,6 +341,15 @@ macro_rules! impl_async_write {
                 let (fd, st) = this.write_parts();
                 st.poll_write(fd, cx, buf)
             }
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let this = self.get_mut();
+                let (fd, st) = this.write_parts();
+                st.poll_write_vectored(fd, cx, bufs)
+            }
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -311,6 +378,18 @@ macro_rules! impl_async_write {
                 let this = self.get_mut();
                 let (fd, st) = this.write_parts();
                 st.poll_write(fd, cx, buf)
+            }
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let this = self.get_mut();
+                let (fd, st) = this.write_parts();
+                st.poll_write_vectored(fd, cx, bufs)
+            }
+            fn is_write_vectored(&self) -> bool {
+                true
             }
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,

@@ -25,7 +25,7 @@ impl Conn {
     }
 
     pub(crate) async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        ops::recv(&self.fd, buf).await
+        ops::recv_stream(&self.fd, buf, true).await
     }
 
     pub(crate) async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
@@ -84,7 +84,10 @@ impl Conn {
     }
 }
 
-/// The read half of a stream split with `into_split`.
+/// The read half of a stream split with `into_split`. It implements the
+/// same reading traits as the stream (futures-io's `AsyncRead`, tokio's
+/// and hyper's with their features); the owned-buffer `read` shadows the
+/// extension traits' `read`: call theirs on [`compat()`](Self::compat).
 ///
 /// # Examples
 ///
@@ -106,7 +109,9 @@ pub struct OwnedReadHalf {
 
 /// The write half of a stream split with `into_split`. Dropping it shuts
 /// down the write direction (the peer reads end of stream), as tokio's
-/// does.
+/// does. It implements the same writing traits as the stream; the
+/// owned-buffer `write` and `write_all` shadow the extension traits'
+/// methods: call theirs on [`compat()`](Self::compat).
 ///
 /// # Examples
 ///
@@ -143,8 +148,33 @@ pub(crate) fn split(conn: Conn, rd: ReadState, wr: WriteState) -> (OwnedReadHalf
 }
 
 impl OwnedReadHalf {
-    fn read_parts(&mut self) -> (&SharedFd, &mut ReadState, Option<&mut WriteState>) {
+    pub(crate) fn read_parts(&mut self) -> (&SharedFd, &mut ReadState, Option<&mut WriteState>) {
         (&self.conn.fd, &mut self.rd, None)
+    }
+
+    /// Wraps the read half in a [`Compat`](crate::Compat), which has only the
+    /// ecosystem's I/O traits: with futures' or tokio's extension traits
+    /// in scope, `write_all(&payload)`, `read(&mut buf)`, `read_to_end`
+    /// are then theirs, not the owned-buffer methods of this type (which
+    /// Rust would pick first). See "Owned buffers, and the ecosystem's
+    /// `read` and `write_all`" in `aio::net`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::AsyncReadExt;
+    /// # aio::run(async {
+    /// let (a, b) = aio::net::UnixStream::pair()?;
+    /// let (r, _w) = a.into_split();
+    /// b.write_all(b"pong".to_vec()).await.0?;
+    /// drop(b);
+    /// let mut got = String::new();
+    /// r.compat().read_to_string(&mut got).await?;
+    /// assert_eq!(got, "pong");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
+    pub fn compat(self) -> crate::Compat<Self> {
+        crate::Compat::new(self)
     }
 
     /// Reads into `buf` from its start, up to its capacity; returns how
@@ -160,8 +190,33 @@ impl OwnedReadHalf {
 }
 
 impl OwnedWriteHalf {
-    fn write_parts(&mut self) -> (&SharedFd, &mut WriteState) {
+    pub(crate) fn write_parts(&mut self) -> (&SharedFd, &mut WriteState) {
         (&self.conn.fd, &mut self.wr)
+    }
+
+    /// Wraps the write half in a [`Compat`](crate::Compat), which has only the
+    /// ecosystem's I/O traits: with futures' or tokio's extension traits
+    /// in scope, `write_all(&payload)`, `read(&mut buf)`, `read_to_end`
+    /// are then theirs, not the owned-buffer methods of this type (which
+    /// Rust would pick first). See "Owned buffers, and the ecosystem's
+    /// `read` and `write_all`" in `aio::net`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::AsyncWriteExt;
+    /// # aio::run(async {
+    /// let (a, b) = aio::net::UnixStream::pair()?;
+    /// let (_r, w) = a.into_split();
+    /// let mut w = w.compat();
+    /// w.write_all(&b"pong".to_vec()).await?;
+    /// w.flush().await?;
+    /// let (n, buf) = b.read(Vec::with_capacity(8)).await;
+    /// assert_eq!(&buf[..n?], b"pong");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
+    pub fn compat(self) -> crate::Compat<Self> {
+        crate::Compat::new(self)
     }
 
     /// Writes some of `buf`'s initialized bytes; returns how many.

@@ -1,13 +1,13 @@
-//! `aio-net`: sockets and asyncio streams on io_uring.
+//! `aio-net`: sockets and asyncio streams on aio's drivers.
 //!
 //! TCP, UDP and Unix sockets are created with `socket2` (non-blocking,
-//! close-on-exec) and driven by io_uring operations through `aio-runtime`'s
-//! `io` door: every operation takes an owned buffer and gives it back
+//! close-on-exec) and driven by `aio-runtime`'s op layer (its `io` door),
+//! on io_uring or on epoll: every operation takes an owned buffer and gives it back
 //! (`BufResult<T, B>`), so a dropped future never leaves the kernel writing
 //! into freed memory. The asyncio streams (`open_connection`,
 //! `start_server`, `StreamReader`, `StreamWriter`) sit on top and own their
-//! buffers, so their reads are cancel-safe. See `DESIGN.md` §3 and `API.md`
-//! (aio::io and aio::net).
+//! buffers, so their reads are cancel-safe. See `docs/ARCHITECTURE.md` §5
+//! (the op layer) and §9 (networking).
 //!
 //! Under `--cfg loom` (the runtime's model checks) the crate is empty: the
 //! op layer it sits on is not built there.
@@ -15,7 +15,11 @@
 
 mod addr;
 mod compat;
+mod compat_wrapper;
 mod conn;
+#[cfg(feature = "hyper")]
+#[doc(hidden)] // shown as `aio::hyper`, with its guide
+pub mod hyper;
 mod incoming;
 mod listening;
 mod loom;
@@ -25,6 +29,7 @@ mod udp;
 mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
+pub use compat_wrapper::Compat;
 pub use conn::{OwnedReadHalf, OwnedWriteHalf};
 pub use incoming::{Accepted, Incoming};
 pub use stream::{

@@ -8,6 +8,8 @@ pub(crate) mod sync {
     pub(crate) use std::sync::Arc;
 
     pub(crate) mod atomic {
+        #[cfg(feature = "hyper")]
+        pub(crate) use std::sync::atomic::AtomicUsize;
         pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
     }
 

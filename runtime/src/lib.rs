@@ -31,6 +31,7 @@ pub mod io;
 pub mod queue;
 mod rt;
 mod scheduler;
+mod stats;
 #[doc(hidden)]
 pub mod stream_gen;
 pub mod sync;
@@ -41,7 +42,7 @@ pub mod time;
 pub mod runtime {
     pub use crate::rt::{
         run, Builder, CallbackHandle, Driver, ExceptionContext, Handle, NoRuntime, Runtime,
-        TimerHandle,
+        RuntimeMetrics, TimerHandle, WorkerMetrics,
     };
 }
 

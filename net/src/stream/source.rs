@@ -51,7 +51,7 @@ impl ByteSource for SocketSource {
             let mut v = std::mem::take(&mut self.spare);
             v.clear();
             v.reserve(self.size);
-            ops::recv_with(&self.fd, v, !self.full)
+            ops::recv_stream(&self.fd, v, !self.full)
         });
         let (res, mut v) = ready!(Pin::new(op).poll(cx));
         self.op = None;

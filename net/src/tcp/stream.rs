@@ -15,6 +15,13 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 /// in-flight operations completed); [`close`](Self::close) does so and
 /// reports the error.
 ///
+/// It also implements futures-io's `AsyncRead` / `AsyncWrite` (tokio's
+/// with feature `tokio-compat`, hyper's `rt::Read` / `rt::Write` with
+/// feature `hyper`) through internally buffered adapters, so it can be
+/// handed to codecs, hyper or TLS as it is. The owned-buffer `read`,
+/// `write` and `write_all` shadow the extension traits' methods of the
+/// same names; call those on [`compat()`](Self::compat).
+///
 /// # Examples
 ///
 /// ```
@@ -59,11 +66,11 @@ impl TcpStream {
         }
     }
 
-    fn read_parts(&mut self) -> (&SharedFd, &mut ReadState, Option<&mut WriteState>) {
+    pub(crate) fn read_parts(&mut self) -> (&SharedFd, &mut ReadState, Option<&mut WriteState>) {
         (&self.conn.fd, &mut self.rd, Some(&mut self.wr))
     }
 
-    fn write_parts(&mut self) -> (&SharedFd, &mut WriteState) {
+    pub(crate) fn write_parts(&mut self) -> (&SharedFd, &mut WriteState) {
         (&self.conn.fd, &mut self.wr)
     }
 
@@ -146,6 +153,34 @@ impl TcpStream {
     /// Dropping the future cancels the write; some bytes may have gone.
     pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
         self.conn.writev(bufs).await
+    }
+
+    /// Wraps the stream in a [`Compat`](crate::Compat), which has only the
+    /// ecosystem's I/O traits: with futures' or tokio's extension traits
+    /// in scope, `write_all(&payload)`, `read(&mut buf)`, `read_to_end`
+    /// are then theirs, not the owned-buffer methods of this type (which
+    /// Rust would pick first). See "Owned buffers, and the ecosystem's
+    /// `read` and `write_all`" in `aio::net`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    /// # aio::run(async {
+    /// use aio::net::{TcpListener, TcpStream};
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// let (server, _) = listener.accept().await?;
+    /// let mut client = client.compat();
+    /// client.write_all(b"ping").await?; // futures' write_all(&[u8])
+    /// client.close().await?;
+    /// let mut got = Vec::new();
+    /// server.compat().read_to_end(&mut got).await?;
+    /// assert_eq!(got, b"ping");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
+    pub fn compat(self) -> crate::Compat<Self> {
+        crate::Compat::new(self)
     }
 
     /// Shuts down the read, write or both directions.

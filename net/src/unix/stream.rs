@@ -16,9 +16,14 @@ use std::path::Path;
 /// buffers and give them back (`BufResult`), so a dropped future never
 /// leaves the kernel writing into freed memory. Dropping the stream closes
 /// it (once its in-flight operations completed); [`close`](Self::close)
-/// does so and reports the error. It also implements `futures-io`'s
-/// `AsyncRead` / `AsyncWrite` (and tokio's, with `tokio-compat`) through
-/// internally buffered adapters, as `TcpStream` does.
+/// does so and reports the error.
+///
+/// It also implements futures-io's `AsyncRead` / `AsyncWrite` (tokio's
+/// with feature `tokio-compat`, hyper's `rt::Read` / `rt::Write` with
+/// feature `hyper`) through internally buffered adapters, so it can be
+/// handed to codecs, hyper or TLS as it is. The owned-buffer `read`,
+/// `write` and `write_all` shadow the extension traits' methods of the
+/// same names; call those on [`compat()`](Self::compat).
 ///
 /// # Examples
 ///
@@ -54,12 +59,35 @@ impl UnixStream {
         }
     }
 
-    fn read_parts(&mut self) -> (&SharedFd, &mut ReadState, Option<&mut WriteState>) {
+    pub(crate) fn read_parts(&mut self) -> (&SharedFd, &mut ReadState, Option<&mut WriteState>) {
         (&self.conn.fd, &mut self.rd, Some(&mut self.wr))
     }
 
-    fn write_parts(&mut self) -> (&SharedFd, &mut WriteState) {
+    pub(crate) fn write_parts(&mut self) -> (&SharedFd, &mut WriteState) {
         (&self.conn.fd, &mut self.wr)
+    }
+
+    /// Wraps the stream in a [`Compat`](crate::Compat), which has only the
+    /// ecosystem's I/O traits: with futures' or tokio's extension traits
+    /// in scope, `write_all(&payload)`, `read(&mut buf)`, `read_to_end`
+    /// are then theirs, not the owned-buffer methods of this type (which
+    /// Rust would pick first). See "Owned buffers, and the ecosystem's
+    /// `read` and `write_all`" in `aio::net`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::AsyncWriteExt;
+    /// # aio::run(async {
+    /// let (a, b) = aio::net::UnixStream::pair()?;
+    /// let payload = b"ping".to_vec();
+    /// a.compat().write_all(&payload).await?;
+    /// let (n, buf) = b.read(Vec::with_capacity(8)).await;
+    /// assert_eq!(&buf[..n?], b"ping");
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
+    pub fn compat(self) -> crate::Compat<Self> {
+        crate::Compat::new(self)
     }
 
     /// Connects to the socket listening at `path`.

@@ -71,6 +71,12 @@ impl fmt::Debug for Pool {
 }
 
 impl Pool {
+    /// (threads alive, idle ones, jobs queued), for the metrics.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let s = self.inner.state.lock();
+        (s.threads, s.idle, s.queue.len())
+    }
+
     pub(crate) fn new(max_threads: usize, thread_name: String) -> Pool {
         // The builder refuses 0 (`Builder::max_blocking_threads` panics).
         debug_assert!(max_threads > 0, "a blocking pool needs a thread");

@@ -44,7 +44,6 @@
 //! Called by `driver/mod.rs` (park, poll, wakes) and by the ops
 //! (registration); calls the kernel.
 
-use super::config::EnterCounter;
 use super::unpark::{Prepared, Signal, Unparker};
 use super::SpinGate;
 use crate::io::ready::{
@@ -52,6 +51,7 @@ use crate::io::ready::{
 };
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
+use crate::stats::ThreadStats;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -74,6 +74,10 @@ pub(crate) struct Poller {
     registered: AtomicUsize,
     /// The driver is gone: nobody delivers events any more.
     dead: AtomicBool,
+    /// The owning thread's counters: registrations count as submissions
+    /// (`register` runs on the owner: ops register with their own
+    /// thread's driver), registered fds as ops in flight.
+    stats: Arc<ThreadStats>,
 }
 
 impl std::fmt::Debug for Poller {
@@ -122,7 +126,9 @@ impl Poller {
             self.regs.lock().remove(&token);
             return Err(e);
         }
-        self.registered.fetch_add(1, Relaxed);
+        let n = self.registered.fetch_add(1, Relaxed) + 1;
+        self.stats.submissions.incr();
+        self.stats.in_flight.set(n as u64);
         Ok(Registration {
             io,
             poller: self.clone(),
@@ -183,8 +189,8 @@ pub(crate) struct Driver {
     /// Wakers of ops whose fds became ready, woken by the scheduler after
     /// it released the driver.
     pub(crate) woken: Vec<Waker>,
-    /// This driver's waits (`epoll_wait` calls), like a ring's enters.
-    enters: EnterCounter,
+    /// The owning thread's counters.
+    stats: Arc<ThreadStats>,
     max_park: Option<Duration>,
     spin: Arc<SpinGate>,
 }
@@ -198,7 +204,7 @@ impl std::fmt::Debug for Driver {
 }
 
 impl Driver {
-    pub(crate) fn new(spin: Arc<SpinGate>, enters: EnterCounter) -> io::Result<Driver> {
+    pub(crate) fn new(spin: Arc<SpinGate>, stats: Arc<ThreadStats>) -> io::Result<Driver> {
         // SAFETY: plain syscall; the result is checked.
         let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if epfd < 0 {
@@ -244,12 +250,13 @@ impl Driver {
                 next_token: AtomicU64::new(TOKEN_WAKE + 1),
                 registered: AtomicUsize::new(0),
                 dead: AtomicBool::new(false),
+                stats: stats.clone(),
             }),
             eventfd,
             unparker: Arc::new(Unparker::new(Box::new(signal))),
             events: Vec::with_capacity(EVENTS),
             woken: Vec::new(),
-            enters,
+            stats,
             max_park: super::max_park_from_env(),
             spin,
         })
@@ -332,7 +339,7 @@ impl Driver {
     }
 
     fn count_enter(&self) {
-        self.enters.bump();
+        self.stats.enters.incr();
     }
 
     /// Without blocking: collects the events that are there. No syscall
@@ -347,6 +354,10 @@ impl Driver {
 
     /// Turns the events in `self.events` into readiness and wakers.
     fn dispatch(&mut self) {
+        // Deregistrations run on any thread: the owner refreshes the gauge.
+        self.stats
+            .in_flight
+            .set(self.poller.registered.load(Relaxed) as u64);
         if self.events.is_empty() {
             return;
         }
@@ -361,6 +372,7 @@ impl Driver {
                 }
                 // A deregistered fd's late event finds nothing.
                 if let Some(io) = regs.get(&token) {
+                    self.stats.completions.incr();
                     io.set_readiness(bits_of(ev.events), &mut self.woken);
                 }
             }
@@ -474,7 +486,7 @@ mod tests {
 
     fn driver() -> Driver {
         let cfg = super::super::DriverConfig::new(crate::rt::Driver::Epoll, 8, Duration::ZERO, 0);
-        Driver::new(cfg.spin.clone(), cfg.enters.counter()).unwrap()
+        Driver::new(cfg.spin.clone(), Default::default()).unwrap()
     }
 
     /// A connected pair of non-blocking Unix stream sockets, made so at

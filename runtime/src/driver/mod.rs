@@ -32,6 +32,7 @@ pub(crate) mod unpark;
 mod uring;
 
 pub(crate) use config::DriverConfig;
+#[cfg(not(loom))]
 pub(crate) use spin::SpinGate;
 pub(crate) use unpark::Unparker;
 #[cfg(not(loom))]
@@ -51,6 +52,7 @@ mod real {
     use super::{epoll, uring, DriverConfig, Unparker};
     use crate::loom::sync::Arc;
     use crate::rt::Driver as Kind;
+    use crate::stats::ThreadStats;
     use std::io;
     use std::os::fd::{FromRawFd, OwnedFd, RawFd};
     use std::task::Waker;
@@ -72,16 +74,15 @@ mod real {
         /// Creates the driver `cfg.kind` names. `attach`: share the first
         /// ring's kernel worker pool. `single_issuer`: only one thread (a
         /// worker) will ever use it, which must call `enable` on itself.
+        /// `stats`: the counters of the thread that will own it.
         pub(crate) fn new(
             cfg: &DriverConfig,
             attach: Option<&Driver>,
             single_issuer: bool,
+            stats: Arc<ThreadStats>,
         ) -> io::Result<Driver> {
             match cfg.kind {
-                Kind::Epoll => Ok(Driver::Epoll(epoll::Driver::new(
-                    cfg.spin.clone(),
-                    cfg.enters.counter(),
-                )?)),
+                Kind::Epoll => Ok(Driver::Epoll(epoll::Driver::new(cfg.spin.clone(), stats)?)),
                 _ => {
                     let attach = match attach {
                         Some(Driver::Uring(u)) => Some(u),
@@ -91,6 +92,7 @@ mod real {
                         cfg,
                         attach,
                         single_issuer,
+                        stats,
                     )?))
                 }
             }

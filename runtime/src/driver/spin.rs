@@ -53,7 +53,7 @@ impl Drop for SpinTurn<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

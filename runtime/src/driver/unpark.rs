@@ -162,6 +162,7 @@ pub(crate) mod loom_driver {
             _cfg: &crate::driver::DriverConfig,
             _attach: Option<&Driver>,
             _single: bool,
+            _stats: Arc<crate::stats::ThreadStats>,
         ) -> std::io::Result<Driver> {
             let signal = Arc::new(CondvarSignal::default());
             let unparker = Arc::new(Unparker::new(Box::new(signal.clone())));

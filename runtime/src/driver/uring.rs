@@ -9,12 +9,13 @@
 //! `user_data` space: small constants are the driver's own tokens;
 //! everything else is reserved for op records (their addresses).
 
-use super::config::{DriverConfig, EnterCounter};
+use super::config::DriverConfig;
 use super::spin::SpinGate;
 use super::unpark::{Prepared, Signal, Unparker};
 use crate::io::record::{Completion, Header, CANCEL_TAG};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
+use crate::stats::ThreadStats;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -76,8 +77,8 @@ pub(crate) struct Driver {
     mailbox: Arc<Mailbox>,
     /// SQEs that hold a record reference and have not completed yet.
     in_flight: usize,
-    /// This ring's `io_uring_enter` calls.
-    enters: EnterCounter,
+    /// The owning thread's counters (enters, submissions, completions).
+    stats: Arc<ThreadStats>,
     /// Wakers of completed ops, woken by the scheduler after it released
     /// the driver (a waker may submit the next op).
     pub(crate) woken: Vec<Waker>,
@@ -157,6 +158,7 @@ impl Driver {
         cfg: &DriverConfig,
         attach: Option<&Driver>,
         single_issuer: bool,
+        stats: Arc<ThreadStats>,
     ) -> io::Result<Driver> {
         let ring = build_ring(
             cfg.entries,
@@ -199,7 +201,7 @@ impl Driver {
             msg_ring,
             eventfd_armed: false,
             in_flight: 0,
-            enters: cfg.enters.counter(),
+            stats,
             woken: Vec::new(),
             max_park: super::max_park_from_env(),
             spin: cfg.spin.clone(),
@@ -262,6 +264,8 @@ impl Driver {
     /// driver now owns, and the SQE references only that record's data.
     pub(crate) unsafe fn submit_op(&mut self, sqe: squeue::Entry) {
         self.in_flight += 1;
+        self.stats.submissions.incr();
+        self.stats.in_flight.set(self.in_flight as u64);
         // SAFETY: the record (and so what the SQE references) lives until
         // the completion releases the reference we were given.
         unsafe { self.push_raw(&sqe) }
@@ -296,7 +300,7 @@ impl Driver {
     }
 
     fn count_enter(&self) {
-        self.enters.bump();
+        self.stats.enters.incr();
     }
 
     /// Parks: waits for one completion (a wake, an op) or `timeout`.
@@ -443,6 +447,7 @@ impl Driver {
                     // kernel keeps its reference until the last CQE.
                     let more = ud & CANCEL_TAG == 0 && cqueue::more(cqe.flags());
                     if ud & CANCEL_TAG == 0 {
+                        self.stats.completions.incr();
                         let c = Completion {
                             res: cqe.result(),
                             flags: cqe.flags(),
@@ -475,6 +480,7 @@ impl Driver {
         for p in pauses {
             self.submit_cancel(p);
         }
+        self.stats.in_flight.set(self.in_flight as u64);
     }
 
     /// Posts a wake into another ring (`IORING_OP_MSG_RING`) from this one.
@@ -568,7 +574,10 @@ fn build_ring(entries: u32, attach: Option<RawFd>, single_issuer: bool) -> io::R
 
 /// Turns a refusal of `io_uring_setup` into an error that says why and what
 /// to do.
-#[cfg_attr(miri, allow(dead_code, reason = "under Miri no ring is set up (`build_ring`)"))]
+#[cfg_attr(
+    miri,
+    allow(dead_code, reason = "under Miri no ring is set up (`build_ring`)")
+)]
 pub(crate) fn explain(e: io::Error) -> io::Error {
     let msg = match e.raw_os_error() {
         Some(libc::ENOSYS) => "io_uring is not available (ENOSYS): either this kernel has no \
@@ -736,7 +745,7 @@ mod tests {
 
     /// A driver whose parks poll for up to `spin`.
     fn spinning_driver(spin: Duration) -> Driver {
-        let mut d = Driver::new(&cfg(spin, 1), None, true).unwrap();
+        let mut d = Driver::new(&cfg(spin, 1), None, true, Default::default()).unwrap();
         d.enable().unwrap();
         d
     }
@@ -811,7 +820,7 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
     fn a_capped_park_comes_back_without_a_wake() {
-        let mut d = Driver::new(&cfg(Duration::ZERO, 0), None, false).unwrap();
+        let mut d = Driver::new(&cfg(Duration::ZERO, 0), None, false, Default::default()).unwrap();
         d.enable().unwrap();
         d.max_park = Some(Duration::from_millis(1));
         // Nothing will wake it: without the cap this park never returns.
@@ -821,7 +830,7 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
     fn a_ring_parks_with_a_timeout_and_wakes_on_eventfd() {
-        let mut d = Driver::new(&cfg(Duration::ZERO, 0), None, false).unwrap();
+        let mut d = Driver::new(&cfg(Duration::ZERO, 0), None, false, Default::default()).unwrap();
         d.enable().unwrap();
         let t0 = std::time::Instant::now();
         d.park(Some(Duration::from_millis(5)), false);
@@ -840,8 +849,9 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
     fn msg_ring_wakes_another_ring() {
-        let mut a = Driver::new(&cfg(Duration::ZERO, 0), None, true).unwrap();
-        let mut b = Driver::new(&cfg(Duration::ZERO, 0), Some(&a), true).unwrap();
+        let mut a = Driver::new(&cfg(Duration::ZERO, 0), None, true, Default::default()).unwrap();
+        let mut b =
+            Driver::new(&cfg(Duration::ZERO, 0), Some(&a), true, Default::default()).unwrap();
         a.enable().unwrap();
         b.enable().unwrap();
         assert!(

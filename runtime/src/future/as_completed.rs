@@ -17,7 +17,10 @@ use std::time::Duration;
 /// ```
 /// use std::time::Duration;
 /// use aio::stream::StreamExt;
-/// aio::run(async {
+/// // A paused clock: the sleeps end in deadline order however loaded the
+/// // machine is.
+/// let rt = aio::runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+/// rt.block_on(async {
 ///     let mut s = aio::future::as_completed([30u64, 10, 20].map(|ms| async move {
 ///         aio::sleep(Duration::from_millis(ms)).await;
 ///         ms

@@ -50,6 +50,12 @@ pub type BufResult<T, B> = (std::io::Result<T>, B);
 /// assert_eq!(&tail[..], b"llo");
 /// assert_eq!(tail.into_inner(), b"hello");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an owned buffer (`aio::io::IoBuf`)",
+    label = "aio's socket methods take the buffer by value and give it back",
+    note = "pass an owned buffer: `stream.write_all(payload).await.0?` (a `Vec<u8>`, `Box<[u8]>`, `&'static [u8]`, ...)",
+    note = "for the `write_all(&[u8])` / `write(&[u8])` of futures' or tokio's AsyncWriteExt, which the inherent methods shadow, call them on `stream.compat()` (see `aio::net::Compat`)"
+)]
 pub unsafe trait IoBuf: Unpin + Send + 'static {
     /// The start of the buffer.
     fn stable_ptr(&self) -> *const u8;
@@ -132,6 +138,12 @@ pub unsafe trait IoBuf: Unpin + Send + 'static {
 /// unsafe { v.stable_mut_ptr().write(b'x'); v.set_init(1) };
 /// assert_eq!(v, b"x");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an owned buffer aio can read into (`aio::io::IoBufMut`)",
+    label = "aio's socket methods take the buffer by value and give it back",
+    note = "pass an owned buffer: `let (n, buf) = stream.read(Vec::with_capacity(4096)).await;`",
+    note = "for the `read(&mut [u8])` / `read_to_end` of futures' or tokio's AsyncReadExt, which the inherent methods shadow, call them on `stream.compat()` (see `aio::net::Compat`)"
+)]
 pub unsafe trait IoBufMut: IoBuf {
     /// The start of the buffer, for writing.
     fn stable_mut_ptr(&mut self) -> *mut u8;

@@ -126,6 +126,17 @@ impl SharedFd {
 
 #[cfg(not(loom))]
 impl SharedFd {
+    /// The fd's live registration with an epoll, if it has one (without
+    /// making one): an op starting on an fd that already waited reads its
+    /// readiness before it tries the syscall.
+    pub(crate) fn registered(&self) -> Option<Arc<super::ready::ScheduledIo>> {
+        let reg = self.inner.reg.lock();
+        match &*reg {
+            Some(r) if !r.is_dead() && !r.io.is_shut_down() => Some(r.io.clone()),
+            _ => None,
+        }
+    }
+
     /// The fd's readiness under the epoll driver: its registration with
     /// the epoll of this thread's driver, made on first use (or again if
     /// the driver it was registered with is gone).

@@ -308,7 +308,7 @@ mod op {
                 },
                 State::Ready(data, wait) => {
                     let (_, interest) = data.ready_on();
-                    wait.poll(data, fd_of::<T>, interest, cx, T::attempt)
+                    wait.poll(data, fd_of::<T>, interest, cx, T::attempt, |_, _| false)
                         .map(|r| Some(T::item(r)))
                 }
                 State::Idle(_) | State::Ended => Poll::Ready(None),

@@ -52,6 +52,13 @@ pub unsafe trait OpAble: OpData + Sized {
     /// The epoll driver: one non-blocking try of the syscall; `None` if it
     /// would block (`EAGAIN`), else its result as a CQE would carry it.
     fn attempt(&mut self) -> Option<io::Result<u32>>;
+    /// The epoll driver: whether a successful `attempt` returning `n`
+    /// proves the fd drained in its direction (a stream receive that got
+    /// less than it had room for), so that the next op waits for the next
+    /// event instead of trying a syscall that would fail with `EAGAIN`.
+    fn drained(&self, _n: u32) -> bool {
+        false
+    }
     /// Turns the result into the output, giving the data back.
     fn complete(self, res: io::Result<u32>) -> Self::Output;
 }
@@ -143,7 +150,14 @@ impl<T: OpAble> Future for Op<T> {
             State::Ready(data, wait) => {
                 let res = match data.ready_on() {
                     Some((_, interest)) => {
-                        match wait.poll(data, fd_of::<T>, interest, cx, T::attempt) {
+                        match wait.poll(
+                            data,
+                            fd_of::<T>,
+                            interest,
+                            cx,
+                            T::attempt,
+                            |d: &T, n: &u32| d.drained(*n),
+                        ) {
                             Poll::Pending => return Poll::Pending,
                             Poll::Ready(r) => r,
                         }

@@ -27,7 +27,15 @@ impl Wait {
     /// Runs `attempt` on `data` (one non-blocking try of the syscall;
     /// `None` if it would block) until it does not block, waiting between
     /// tries until the fd (`fd_of(data)`) is ready in `interest`'s
-    /// direction.
+    /// direction. `drained(data, result)` says whether a success proves
+    /// the fd drained in that direction (a short stream receive).
+    ///
+    /// An fd that already has a registration is read before the first
+    /// try: if the last op in this direction saw it drained (`EAGAIN` or
+    /// a short receive) and no event came since, the op waits for the
+    /// next event instead of making a syscall that would fail. A snapshot
+    /// taken before every try lets a failed or draining try clear the
+    /// readiness (only if no event came meanwhile: `ready.rs`).
     pub(crate) fn poll<D, R>(
         &mut self,
         data: &mut D,
@@ -35,12 +43,29 @@ impl Wait {
         interest: Interest,
         cx: &mut Context<'_>,
         attempt: fn(&mut D) -> Option<io::Result<R>>,
+        drained: fn(&D, &R) -> bool,
     ) -> Poll<io::Result<R>> {
+        if self.io.is_none() {
+            self.io = fd_of(data).registered();
+            if let Some(io) = &self.io {
+                if io
+                    .poll_ready(interest, &mut self.key, cx.waker())
+                    .is_pending()
+                {
+                    return Poll::Pending;
+                }
+            }
+        }
         loop {
             let before = self.io.as_ref().map(|io| io.snapshot());
             match attempt(data) {
                 Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Some(res) => {
+                    if let (Ok(r), Some(io), Some(snap)) = (&res, &self.io, before) {
+                        if drained(data, r) {
+                            io.clear(snap, interest);
+                        }
+                    }
                     self.stop_waiting();
                     return Poll::Ready(res);
                 }

@@ -8,6 +8,7 @@ use crate::blocking::Pool;
 use crate::driver::DriverConfig;
 use crate::loom::sync::Arc;
 use crate::scheduler::{current_thread, multi_thread};
+use crate::stats::StatsRegistry;
 use crate::task::registry::Registry;
 use crate::time::clock::Clock;
 use std::fmt;
@@ -347,6 +348,7 @@ impl Builder {
             Driver::Auto => match self.build_on(Driver::IoUring) {
                 Err(e) if crate::driver::is_refusal(&e) => {
                     let rt = self.build_on(Driver::Epoll)?;
+                    trace_fallback(&e);
                     if rt.handle().is_debug() {
                         report_fallback(&e);
                     }
@@ -385,11 +387,12 @@ impl Builder {
             ),
         };
         let driver = config.driver.clone();
+        let stats = Arc::new(StatsRegistry::new(workers));
         let clock = Arc::new(Clock::new(self.start_paused));
         let blocking = Pool::new(self.max_blocking_threads, "aio-blocking".into());
         match self.kind {
             Kind::CurrentThread => {
-                let ct = current_thread::CtShared::new(&driver, clock.clone())?;
+                let ct = current_thread::CtShared::new(&driver, clock.clone(), &stats)?;
                 let shared = Arc::new(Shared {
                     flavor: Flavor::CurrentThread(ct),
                     registry: Registry::new(1),
@@ -398,11 +401,12 @@ impl Builder {
                     config,
                     call_soon: CallSoonInit::default(),
                     locals: Default::default(),
+                    stats: stats.clone(),
                 });
                 Ok(Runtime::from_shared(shared))
             }
             Kind::MultiThread => {
-                let (mt, inits) = multi_thread::MtShared::new(workers, &driver)?;
+                let (mt, inits) = multi_thread::MtShared::new(workers, &driver, &stats)?;
                 let shared = Arc::new(Shared {
                     flavor: Flavor::MultiThread(mt),
                     registry: Registry::new(workers * 4),
@@ -411,6 +415,7 @@ impl Builder {
                     config,
                     call_soon: CallSoonInit::default(),
                     locals: Default::default(),
+                    stats: stats.clone(),
                 });
                 multi_thread::start(&shared, inits)?;
                 Ok(Runtime::from_shared(shared))
@@ -422,6 +427,12 @@ impl Builder {
 /// Says once per process, on stderr, that `Auto` fell back to epoll and why.
 #[cfg(loom)]
 fn report_fallback(_: &io::Error) {}
+
+/// An event for every `Auto` fallback (feature "tracing").
+fn trace_fallback(_e: &io::Error) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(target: "aio::runtime", error = %_e, "io_uring refused: running on the epoll driver");
+}
 
 /// Says once per process, on stderr, that `Auto` fell back to epoll and why.
 #[cfg(not(loom))]

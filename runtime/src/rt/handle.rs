@@ -252,7 +252,23 @@ impl Handle {
     /// assert!(rt.handle().io_uring_enters() > before); // parking enters the driver
     /// ```
     pub fn io_uring_enters(&self) -> u64 {
-        self.shared.config.driver.enters.total()
+        self.shared.stats.enters()
+    }
+
+    /// The runtime's counters and gauges, live: per worker (polls, parks,
+    /// steals, driver syscalls, …) and runtime-wide (tasks alive, queue
+    /// depths, the blocking pool). See [`RuntimeMetrics`](super::RuntimeMetrics).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = aio::runtime::Runtime::new().unwrap();
+    /// let m = rt.handle().metrics();
+    /// rt.block_on(async { aio::spawn(async {}).await.unwrap() });
+    /// assert!((0..m.num_workers()).map(|i| m.worker(i).polls()).sum::<u64>() >= 1);
+    /// ```
+    pub fn metrics(&self) -> super::RuntimeMetrics {
+        super::RuntimeMetrics::new(self.shared.clone())
     }
 
     /// The I/O driver this runtime runs on: `Driver::IoUring` or

@@ -11,15 +11,19 @@ pub(crate) mod call_soon;
 mod driver;
 pub(crate) mod exception;
 mod handle;
+mod metrics;
 mod runtime;
 #[cfg(not(loom))]
 mod signal;
+#[cfg(feature = "tracing")]
+pub(crate) mod trace;
 
 pub use builder::Builder;
 pub use call_soon::{CallbackHandle, TimerHandle};
 pub use driver::Driver;
 pub use exception::ExceptionContext;
 pub use handle::{Handle, NoRuntime};
+pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use runtime::{run, Runtime};
 
 use crate::blocking::Pool;
@@ -69,6 +73,8 @@ pub(crate) struct Shared {
     /// The local executors of threads inside `block_on` (multi_thread),
     /// so that `all_tasks()` sees their tasks from any thread.
     pub(crate) locals: crate::loom::sync::Mutex<Vec<Arc<crate::scheduler::local::LocalShared>>>,
+    /// Every scheduler thread's counters (`Handle::metrics`).
+    pub(crate) stats: Arc<crate::stats::StatsRegistry>,
 }
 
 impl fmt::Debug for Shared {
@@ -152,7 +158,8 @@ impl Shared {
             self.clone(),
             &self.registry,
             name,
-            self.config.debug.then_some(at),
+            Some(at),
+            self.config.debug,
         );
         if let Some(n) = notified {
             self.schedule(n, false);
@@ -175,6 +182,8 @@ impl Shared {
 
     /// Calls the exception handler, containing a panic in it.
     pub(crate) fn call_exception_handler(&self, ctx: &ExceptionContext) {
+        #[cfg(feature = "tracing")]
+        trace::exception(ctx);
         let h = &self.config.exception_handler;
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(ctx))).is_err() {
             eprintln!(
@@ -193,18 +202,25 @@ impl Shared {
 
 /// Allocates a task for scheduler `S`, registers it, and returns its
 /// handle plus its first notification (`None` if the registry is closed:
-/// the task was then cancelled and its future dropped right here).
+/// the task was then cancelled and its future dropped right here). `at`
+/// (the spawn location) is kept with the task when `record_at` (debug
+/// mode); the tracing span gets it either way.
 pub(crate) fn spawn_into<F, S>(
     f: F,
     sched: S,
     registry: &Registry,
     name: Option<Arc<str>>,
     at: Option<&'static Location<'static>>,
+    record_at: bool,
 ) -> (Task<F::Output>, Option<Notified>)
 where
     F: Future,
     S: Schedule,
 {
+    let id = TaskId::next();
+    #[cfg(feature = "tracing")]
+    let f = crate::rt::trace::instrument(f, id, name.as_deref(), at);
+    let at = at.filter(|_| record_at);
     let extras = (name.is_some() || at.is_some()).then(|| {
         Box::new(Extras {
             name,
@@ -215,7 +231,7 @@ where
     // The task runs in a copy of the spawner's context (asyncio semantics).
     let f = crate::context::TaskContext::new(f, crate::context::capture());
     // Three references: the notification, the handle, the registry.
-    let ptr = Cell::allocate(f, sched, TaskId::next(), extras, 3);
+    let ptr = Cell::allocate(f, sched, id, extras, 3);
     let task = Task::from_raw(ptr);
     let notified = Notified::from_raw(ptr);
     if registry.insert(ptr) {

@@ -26,6 +26,7 @@ use crate::driver::{Driver, DriverConfig, Unparker};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Mutex};
 use crate::rt::{Flavor, Handle, Shared};
+use crate::stats::{StatsRegistry, ThreadStats};
 use crate::task::{Notified, Task};
 use crate::time::clock::Clock;
 use crate::time::timers::Timers;
@@ -62,6 +63,8 @@ struct Core {
     driver: RefCell<Driver>,
     timers: Timers,
     enabled: bool,
+    /// The loop's counters (worker 0's), written by the core's holder.
+    stats: Arc<ThreadStats>,
 }
 
 impl fmt::Debug for CtShared {
@@ -73,18 +76,26 @@ impl fmt::Debug for CtShared {
 }
 
 impl CtShared {
-    pub(crate) fn new(ring: &DriverConfig, clock: Arc<Clock>) -> std::io::Result<CtShared> {
+    /// `stats`: the runtime's counters; the loop's are worker 0's (whichever
+    /// thread holds the core writes them, one at a time).
+    pub(crate) fn new(
+        ring: &DriverConfig,
+        clock: Arc<Clock>,
+        stats: &StatsRegistry,
+    ) -> std::io::Result<CtShared> {
+        let stats = stats.worker(0).clone();
         // Not single-issuer: block_on may be called from different threads
         // over the runtime's life.
-        let driver = Driver::new(ring, None, false)?;
+        let driver = Driver::new(ring, None, false, stats.clone())?;
         let unparker = driver.unparker().clone();
         Ok(CtShared {
             queue: Mutex::new(VecDeque::new()),
             local_owner: Mutex::new(None),
             core: Mutex::new(Some(Box::new(Core {
                 driver: RefCell::new(driver),
-                timers: Timers::new(clock),
+                timers: Timers::new(clock, stats.clone()),
                 enabled: false,
+                stats,
             }))),
             core_waiters: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
@@ -99,6 +110,11 @@ impl CtShared {
 
     pub(crate) fn unpark(&self) {
         self.unparker.unpark();
+    }
+
+    /// Tasks waiting in the FIFO.
+    pub(crate) fn queue_depth(&self) -> usize {
+        self.queue.lock().len()
     }
 
     pub(crate) fn unpark_count(&self) -> u64 {
@@ -286,7 +302,9 @@ pub(crate) fn block_on<F: Future>(
     let core = match ct.try_take_core() {
         Some(core) => core,
         None => {
-            let wheel = waited.insert(Timers::new(shared.clock.clone()));
+            // A wheel of its own while it waits (not one of the runtime's
+            // counted threads).
+            let wheel = waited.insert(Timers::new(shared.clock.clone(), Default::default()));
             let _io = context::set_io(Some(NonNull::from(&*wheel)), None);
             match ct.wait_for_core(Some(wheel), |cx| poll_slot(slot.as_mut(), cx)) {
                 Ok(core) => core,
@@ -443,6 +461,7 @@ fn drive(
     mut until: impl FnMut() -> bool,
     deadline: Option<Instant>,
 ) {
+    let mut busy_since = Instant::now();
     loop {
         if until() {
             return;
@@ -452,6 +471,7 @@ fn drive(
             let next = ct.queue.lock().pop_front();
             let Some(task) = next else { break };
             super::run_task(shared, task);
+            core.stats.polls.incr();
             ran += 1;
             if until() {
                 return;
@@ -462,7 +482,13 @@ fn drive(
             wheels.process();
             continue;
         }
+        core.stats
+            .busy_ns
+            .add(busy_since.elapsed().as_nanos() as u64);
+        core.stats.parks.incr();
         park(shared, ct, core, wheels, deadline);
+        core.stats.unparks.incr();
+        busy_since = Instant::now();
     }
 }
 

@@ -12,6 +12,7 @@ use super::context::{self, LocalTarget};
 use crate::driver::{Driver, Unparker};
 use crate::loom::sync::{Arc, Mutex};
 use crate::rt::{spawn_into, Handle, Shared};
+use crate::stats::ThreadStats;
 use crate::task::raw::TaskPtr;
 use crate::task::registry::Registry;
 use crate::task::{Notified, Schedule, Task};
@@ -93,8 +94,8 @@ impl LocalShared {
         name: Option<Arc<str>>,
         at: &'static Location<'static>,
     ) -> Task<F::Output> {
-        let at = self.rt.config.debug.then_some(at);
-        let (task, notified) = spawn_into(f, self.clone(), &self.registry, name, at);
+        let debug = self.rt.config.debug;
+        let (task, notified) = spawn_into(f, self.clone(), &self.registry, name, Some(at), debug);
         if let Some(n) = notified {
             self.schedule(n, false);
         }
@@ -166,10 +167,19 @@ pub(crate) fn block_on<F: Future>(
         crate::rt::Flavor::MultiThread(mt) => mt.take_block_on_ring(),
         crate::rt::Flavor::CurrentThread(_) => None,
     };
-    let driver = spare
-        .map_or_else(|| Driver::new(&rt.config.driver, None, true), Ok)
-        .and_then(|mut d| d.enable().map(|()| d))
-        .unwrap_or_else(|e| panic!("aio: could not create this thread's io_uring ring: {e}"));
+    // Declared before the driver, so that its count is retired after the
+    // driver's last syscall.
+    let (driver, stats_guard) = spare
+        .map_or_else(
+            || {
+                let stats = rt.stats.other();
+                Driver::new(&rt.config.driver, None, true, stats.stats.clone()).map(|d| (d, stats))
+            },
+            Ok,
+        )
+        .and_then(|(mut d, s)| d.enable().map(|()| (d, s)))
+        .unwrap_or_else(|e| panic!("aio: could not create this thread's I/O driver: {e}"));
+    let thread_stats = stats_guard.stats.clone();
     let local = Arc::new(LocalShared::new(rt.clone(), driver.unparker().clone()));
     let driver = RefCell::new(driver);
     rt.locals.lock().push(local.clone());
@@ -181,19 +191,25 @@ pub(crate) fn block_on<F: Future>(
     }
     let _unlist = Unlist(rt, &local);
     let _enter = context::enter_runtime(handle.clone(), Some(LocalTarget::Local(local.clone())));
-    let timers = Timers::new(rt.clock.clone());
+    let timers = Timers::new(rt.clock.clone(), thread_stats);
     let _io = context::set_io(Some(NonNull::from(&timers)), Some(NonNull::from(&driver)));
     let main = spawn_main(f, name, at, |f, name, at| {
         // SAFETY: `drive` below runs on this thread until the main task is
         // done, i.e. its future dropped; `run_until_done` aborts otherwise.
         unsafe { local.spawn_unchecked(f, name, at) }
     });
-    let mut main = main.run_until_done(|main| drive(&local, &timers, &driver, || main.is_done()));
+    let mut main = main.run_until_done(|main| {
+        drive(&local, &timers, &driver, &stats_guard.stats, || {
+            main.is_done()
+        })
+    });
     // Leftover local tasks cannot run anywhere else: cancel and drop them.
     for t in local.registry.close() {
         t.cancel();
     }
-    drive(&local, &timers, &driver, || local.registry.len() == 0);
+    drive(&local, &timers, &driver, &stats_guard.stats, || {
+        local.registry.len() == 0
+    });
     drop(std::mem::take(&mut *local.queue.lock()));
     main.result()
 }
@@ -202,6 +218,7 @@ fn drive(
     local: &LocalShared,
     timers: &Timers,
     driver: &RefCell<Driver>,
+    stats: &ThreadStats,
     mut until: impl FnMut() -> bool,
 ) {
     let mut ran: u32 = 0;
@@ -213,6 +230,7 @@ fn drive(
         match next {
             Some(task) => {
                 super::run_task(&local.rt, task);
+                stats.polls.incr();
                 ran = ran.wrapping_add(1);
                 if ran % 61 == 0 {
                     crate::driver::drive(driver, |d| d.poll());
@@ -224,7 +242,9 @@ fn drive(
                     continue;
                 }
                 let timeout = timers.next_timeout();
+                stats.parks.incr();
                 crate::driver::drive(driver, |d| d.park(timeout, true));
+                stats.unparks.incr();
                 timers.process();
             }
         }

@@ -21,6 +21,10 @@ use std::fmt;
 ///     task.await.unwrap_err()
 /// });
 /// assert!(err.is_panic());
+/// assert_eq!(err.to_string(), format!("task {} panicked with message \"boom\"", err.id()));
+/// // Send + Sync, like any error: it converts into io::Error.
+/// let io: std::io::Error = std::io::Error::other(err);
+/// let err = io.into_inner().unwrap().downcast::<aio::task::TaskError>().unwrap();
 /// assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
 /// ```
 pub struct TaskError {
@@ -30,9 +34,34 @@ pub struct TaskError {
 
 enum Repr {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    Panic(SyncPayload),
     Failed,
     InvalidState,
+}
+
+/// A panic payload that makes `TaskError` `Sync` (so it converts into
+/// `io::Error` and `Box<dyn Error + Send + Sync>`, as tokio's `JoinError`
+/// does): the payload is only ever reached by value, or by shared
+/// reference once it is known to be a `Sync` type.
+struct SyncPayload(Box<dyn Any + Send + 'static>);
+
+// SAFETY: a `&SyncPayload` gives no access to the payload except through
+// `downcast_ref_sync`, which hands out `&T` only for `T: Sync`; asking the
+// type id reads the vtable, not the value. Everything else takes it by
+// value.
+unsafe impl Sync for SyncPayload {}
+
+impl SyncPayload {
+    fn downcast_ref_sync<T: Any + Sync>(&self) -> Option<&T> {
+        // `type_id` goes through the vtable only.
+        if (*self.0).type_id() == std::any::TypeId::of::<T>() {
+            // SAFETY: the value is a `T` (checked above), and `T: Sync`, so
+            // a shared reference to it may be used from any thread.
+            Some(unsafe { &*(&*self.0 as *const (dyn Any + Send) as *const T) })
+        } else {
+            None
+        }
+    }
 }
 
 impl TaskError {
@@ -53,7 +82,7 @@ impl TaskError {
         }
         TaskError {
             id,
-            repr: Repr::Panic(payload),
+            repr: Repr::Panic(SyncPayload(payload)),
         }
     }
 
@@ -109,7 +138,7 @@ impl TaskError {
     /// The panic payload, or the error back if it is not a panic.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p),
+            Repr::Panic(p) => Ok(p.0),
             repr => Err(TaskError { id: self.id, repr }),
         }
     }
@@ -130,7 +159,11 @@ impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
-            Repr::Panic(p) => match panic_message(&**p) {
+            Repr::Panic(p) => match p
+                .downcast_ref_sync::<&'static str>()
+                .copied()
+                .or_else(|| p.downcast_ref_sync::<String>().map(String::as_str))
+            {
                 Some(m) => write!(f, "task {} panicked with message {m:?}", self.id),
                 None => write!(f, "task {} panicked", self.id),
             },
@@ -161,11 +194,10 @@ impl fmt::Debug for TaskError {
 
 impl std::error::Error for TaskError {}
 
-/// For `?` in functions returning `io::Result` (as tokio's `JoinError`).
+/// For `?` in functions returning `io::Result` (as tokio's `JoinError`):
+/// the error becomes the I/O error's source.
 impl From<TaskError> for std::io::Error {
     fn from(e: TaskError) -> std::io::Error {
-        // The panic payload is not Sync; the message is what an I/O error
-        // can carry.
-        std::io::Error::other(e.to_string())
+        std::io::Error::other(e)
     }
 }

@@ -279,7 +279,7 @@ where
             }
         }
     };
-    let (task, notified) = spawn_into(fut, rt.clone(), &rt.registry, None, None);
+    let (task, notified) = spawn_into(fut, rt.clone(), &rt.registry, None, None, false);
     let accept = {
         let mut st = inner.state.lock();
         let accept = !st.failed && !st.closed;

@@ -94,7 +94,7 @@ impl<T: Send + 'static> TaskSet<T> {
             let _announce = s;
             f.await
         };
-        let (task, notified) = spawn_into(fut, rt.clone(), &rt.registry, None, None);
+        let (task, notified) = spawn_into(fut, rt.clone(), &rt.registry, None, None, false);
         *slot.lock() = Some(Announce {
             ready: self.ready.clone(),
             id: task.id(),

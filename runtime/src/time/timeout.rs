@@ -2,7 +2,7 @@
 //!
 //! The wrapped future is polled first, so a future that is ready wins even
 //! with a zero timeout. On expiry `wait_for` drops the future at once (a
-//! `Task` passed by value is then cancelled: API.md bend 2). A timeout
+//! `Task` passed by value is then cancelled: a linked join). A timeout
 //! never cancels the task it runs in; it only returns `Err(Elapsed)`.
 
 use super::{sleep_until, Instant, Sleep};

@@ -11,6 +11,7 @@
 use super::clock::Clock;
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
+use crate::stats::ThreadStats;
 use aio_timer::{Key, Wheel};
 use std::cell::RefCell;
 use std::fmt;
@@ -74,6 +75,8 @@ pub(crate) struct Timers {
     wheel: RefCell<Wheel<Arc<TimerEntry>>>,
     pub(crate) owner: Arc<TimerOwner>,
     clock: Arc<Clock>,
+    /// The owning thread's counters (`timers_pending`).
+    stats: Arc<ThreadStats>,
 }
 
 impl fmt::Debug for Timers {
@@ -85,7 +88,8 @@ impl fmt::Debug for Timers {
 }
 
 impl Timers {
-    pub(crate) fn new(clock: Arc<Clock>) -> Timers {
+    /// `stats`: the counters of the thread that owns the wheel.
+    pub(crate) fn new(clock: Arc<Clock>, stats: Arc<ThreadStats>) -> Timers {
         let mut wheel = Wheel::new();
         // Start the wheel at the clock's current tick.
         wheel.advance(clock.now_tick(), |_, _: Arc<TimerEntry>| {});
@@ -93,6 +97,7 @@ impl Timers {
             wheel: RefCell::new(wheel),
             owner: Arc::new(TimerOwner::default()),
             clock,
+            stats,
         }
     }
 
@@ -102,13 +107,19 @@ impl Timers {
 
     /// Registers `entry` to fire at `deadline_tick`.
     pub(crate) fn insert(&self, deadline_tick: u64, entry: Arc<TimerEntry>) -> Key {
-        self.wheel.borrow_mut().insert(deadline_tick, entry)
+        let mut wheel = self.wheel.borrow_mut();
+        let key = wheel.insert(deadline_tick, entry);
+        self.stats.timers_pending.set(wheel.len() as u64);
+        key
     }
 
     /// Removes a timer of this wheel (from its owner thread).
     pub(crate) fn remove(&self, key: Key) {
         match self.wheel.try_borrow_mut() {
-            Ok(mut w) => drop(w.remove(key)),
+            Ok(mut w) => {
+                drop(w.remove(key));
+                self.stats.timers_pending.set(w.len() as u64);
+            }
             // Dropped while this wheel is firing: defer to the mailbox.
             Err(_) => self.owner.post_cancel(key),
         }
@@ -131,6 +142,7 @@ impl Timers {
             if next.is_some_and(|n| n <= now) {
                 wheel.advance(now, |_, e| due.push(e));
             }
+            self.stats.timers_pending.set(wheel.len() as u64);
         }
         let n = due.len();
         // Wake outside the borrow: a wake may drop a task, and its Sleep.

@@ -14,7 +14,7 @@ mod shutdown;
 
 pub use accept::{accept, accept_multi, Accept, AcceptMulti, ACCEPT_QUEUE_MAX};
 pub use connect::{connect, Connect};
-pub use recv::{recv, recv_with, Recv};
+pub use recv::{recv, recv_stream, recv_with, Recv};
 pub use recvmsg::{recv_from, RecvFrom};
 pub use send::{send, Send};
 pub use sendmsg::{send_to, writev, SendMsg};

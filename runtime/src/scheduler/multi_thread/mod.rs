@@ -21,6 +21,7 @@ use crate::driver::{Driver, DriverConfig, Unparker};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use crate::rt::Shared;
+use crate::stats::{OtherStats, StatsRegistry};
 use crate::task::Notified;
 use idle::Idle;
 use queue::{Inject, Local, Stealer};
@@ -62,7 +63,7 @@ pub(crate) struct MtShared {
     /// by `build`, so that a process short of file descriptors gets the
     /// error from `build`, not a panic in `run`. Later `block_on` calls
     /// create their own.
-    block_on_ring: Mutex<Option<Driver>>,
+    block_on_ring: Mutex<Option<(Driver, OtherStats)>>,
 }
 
 /// What a worker thread starts with.
@@ -83,15 +84,23 @@ impl fmt::Debug for MtShared {
 
 impl MtShared {
     /// Creates the queues and the (disabled) rings of `n` workers.
+    /// `stats`: the runtime's counters (worker `i` writes block `i`).
     pub(crate) fn new(
         n: usize,
         ring: &DriverConfig,
+        stats: &Arc<StatsRegistry>,
     ) -> std::io::Result<(MtShared, Vec<WorkerInit>)> {
         let mut remotes = Vec::with_capacity(n);
         let mut inits: Vec<WorkerInit> = Vec::with_capacity(n);
-        let block_on_ring = Driver::new(ring, None, true)?;
+        let block_on_stats = stats.other();
+        let block_on_ring = Driver::new(ring, None, true, block_on_stats.stats.clone())?;
         for index in 0..n {
-            let driver = Driver::new(ring, inits.first().map(|w| &w.driver), true)?;
+            let driver = Driver::new(
+                ring,
+                inits.first().map(|w| &w.driver),
+                true,
+                stats.worker(index).clone(),
+            )?;
             let (local, steal) = queue::local();
             remotes.push(Remote {
                 steal,
@@ -110,7 +119,7 @@ impl MtShared {
             idle: Idle::new(n),
             shutdown: AtomicBool::new(false),
             threads: Mutex::new(Vec::with_capacity(n)),
-            block_on_ring: Mutex::new(Some(block_on_ring)),
+            block_on_ring: Mutex::new(Some((block_on_ring, block_on_stats))),
         };
         Ok((mt, inits))
     }
@@ -148,7 +157,7 @@ impl MtShared {
 
     /// The ring `build` made for a `block_on` thread, if no call has
     /// taken it yet.
-    pub(crate) fn take_block_on_ring(&self) -> Option<Driver> {
+    pub(crate) fn take_block_on_ring(&self) -> Option<(Driver, OtherStats)> {
         self.block_on_ring.lock().take()
     }
 

@@ -27,6 +27,7 @@ use crate::loom::sync::atomic::{fence, Ordering};
 use crate::loom::sync::Arc;
 use crate::rt::{Flavor, Handle, Shared};
 use crate::scheduler::context;
+use crate::stats::ThreadStats;
 use crate::task::Notified;
 use crate::time::timers::Timers;
 use std::cell::{Cell, RefCell};
@@ -53,6 +54,8 @@ pub(crate) struct WorkerCtx {
     rand: Cell<u32>,
     driver: RefCell<Driver>,
     timers: Timers,
+    /// This worker's counters (`Handle::metrics`), written only here.
+    stats: Arc<ThreadStats>,
 }
 
 /// The worker thread's body.
@@ -73,9 +76,11 @@ pub(crate) fn run(
     let _ = ready.send(Ok(()));
     context::set_thread_runtime(Handle::from_shared(rt.clone()));
     context::set_entered();
+    let stats = rt.stats.worker(index).clone();
     let ctx = WorkerCtx {
         index,
-        timers: Timers::new(rt.clock.clone()),
+        timers: Timers::new(rt.clock.clone(), stats.clone()),
+        stats,
         rt,
         run_queue: local,
         lifo: RefCell::new(None),
@@ -218,6 +223,7 @@ impl WorkerCtx {
             }
         }
         if let Some(t) = self.lifo.borrow_mut().take() {
+            self.stats.lifo_hits.incr();
             return Some(t);
         }
         if let Some(t) = self.run_queue.pop() {
@@ -254,7 +260,11 @@ impl WorkerCtx {
                     continue;
                 }
                 match mt.remotes[victim].steal.steal_into(&self.run_queue) {
-                    Steal::Success(t) => return Some(t),
+                    Steal::Success(t) => {
+                        self.stats.steals.incr();
+                        self.stats.stolen_tasks.add(1 + self.run_queue.len() as u64);
+                        return Some(t);
+                    }
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
                 }
@@ -275,6 +285,7 @@ impl WorkerCtx {
             self.mt().notify_parked();
         }
         crate::scheduler::run_task(&self.rt, task);
+        self.stats.polls.incr();
         let mut lifo_polls = 0;
         loop {
             let Some(t) = self.lifo.borrow_mut().take() else {
@@ -285,6 +296,8 @@ impl WorkerCtx {
                 break;
             }
             lifo_polls += 1;
+            self.stats.lifo_hits.incr();
+            self.stats.polls.incr();
             crate::scheduler::run_task(&self.rt, t);
         }
     }
@@ -366,7 +379,12 @@ impl WorkerCtx {
     }
 
     fn park(&self) {
+        self.stats
+            .busy_ns
+            .add(self.busy_since.get().elapsed().as_nanos() as u64);
         let _busy = BusyAgain(&self.busy_since);
+        // Counted when parking ends, however it ends (shutdown included).
+        let _unpark = CountUnpark(&self.stats);
         let mt = self.mt();
         // Saturated until a busy spell ends within `SATURATED_AFTER` (one
         // spell of hysteresis: a loaded worker that runs dry for a moment
@@ -397,6 +415,7 @@ impl WorkerCtx {
             self.in_driver.set(true);
             // No spin after a hand-off: the sibling that took the tasks
             // needs the CPU more.
+            self.stats.parks.incr();
             crate::driver::drive(&self.driver, |d| d.park(timeout, !recheck));
             self.timers.process();
             self.in_driver.set(false);
@@ -426,6 +445,15 @@ impl WorkerCtx {
 /// Ticks between saturation checks of a busy worker (a clock read until
 /// it is saturated).
 const SATURATION_CHECK_INTERVAL: u32 = 16;
+
+/// Counts the end of a park.
+struct CountUnpark<'a>(&'a ThreadStats);
+
+impl Drop for CountUnpark<'_> {
+    fn drop(&mut self) {
+        self.0.unparks.incr();
+    }
+}
 
 /// Restarts the busy clock when parking ends, however it ends.
 struct BusyAgain<'a>(&'a Cell<Instant>);

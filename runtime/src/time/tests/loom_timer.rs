@@ -43,7 +43,7 @@ fn fire_vs_register_never_loses_the_wake() {
 fn remote_cancel_vs_owner_fire() {
     model(|| {
         let clock = Arc::new(Clock::new(true));
-        let timers = Timers::new(clock.clone());
+        let timers = Timers::new(clock.clone(), Default::default());
         let entry = Arc::new(TimerEntry::default());
         let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
         assert!(!entry.register(&Waker::from(count.clone())));

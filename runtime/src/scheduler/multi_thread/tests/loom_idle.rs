@@ -197,6 +197,7 @@ fn build(total: usize) -> (Arc<Model>, Vec<(Local, Driver)>) {
             &DriverConfig::new(crate::rt::Driver::Epoll, 8, std::time::Duration::ZERO, 1),
             None,
             true,
+            Default::default(),
         )
         .unwrap();
         unparkers.push(d.unparker.clone());

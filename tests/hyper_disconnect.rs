@@ -1,0 +1,175 @@
+//! Clients that leave in the middle of a response: `aio::hyper::serve`
+//! reports nothing to the exception handler (the peer went away; that is
+//! not the server's error), every connection's task ends, and no file
+//! descriptor is left open, on current_thread, 1 and 4 workers. An error
+//! of the server's own (its service fails) is reported, once per
+//! connection.
+//!
+//! Open fds are counted in `/proc/self/fd`, so the tests of this file run
+//! one at a time (`SERIAL`); closed sockets are released when their last
+//! in-flight operation completes, so the count is awaited with
+//! `eventually`, a bounded loop (waiting for a condition, not sleeping as
+//! synchronisation).
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aio::net::{TcpListener, TcpStream};
+use aio::sync::CancellationToken;
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use hyper::body::Bytes;
+
+use common::{on_all_flavors_with, Reports};
+
+/// Clients per flavor that leave mid-response.
+const CLIENTS: usize = 20;
+/// The response body: far more than the socket buffers hold, so the
+/// server is still writing when the client goes.
+const BIG: usize = 32 << 20;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("list /proc/self/fd")
+        .count()
+}
+
+async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..10_000 {
+        if cond() {
+            return true;
+        }
+        aio::sleep(Duration::from_millis(1)).await;
+    }
+    cond()
+}
+
+fn router() -> Router {
+    let big = Bytes::from(vec![b'x'; BIG]);
+    Router::new()
+        .route("/big", get(move || async move { big.clone() }))
+        .route(
+            "/fails",
+            get(|| async {
+                // A streamed body whose second chunk is an error.
+                let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                    Ok(Bytes::from_static(b"partial")),
+                    Err(std::io::Error::other("the database went away")),
+                ];
+                Body::from_stream(futures::stream::iter(chunks))
+            }),
+        )
+}
+
+/// Serves `router()` gracefully until `stop`, runs `clients`, then stops
+/// it and waits for it to end.
+async fn with_server<F, Fut>(clients: F)
+where
+    F: FnOnce(std::net::SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let stop = CancellationToken::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = aio::hyper::serve(listener, router()).with_graceful_shutdown({
+        let stop = stop.clone();
+        async move { stop.cancelled().await }
+    });
+    let addr = server.local_addr();
+    let server = aio::spawn(server);
+    clients(addr).await;
+    stop.cancel();
+    // Resolves once every connection's task has ended.
+    server.await.unwrap().unwrap();
+}
+
+/// Sends `GET path`, reads until `at_least` bytes of the response came,
+/// then closes without reading the rest (the kernel resets the
+/// connection: unread data was pending).
+async fn leave_mid_response(addr: std::net::SocketAddr, path: &str, at_least: usize) {
+    let s = TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    s.write_all(req.into_bytes()).await.0.unwrap();
+    let mut got = 0;
+    while got < at_least {
+        let (n, _) = s.read(Vec::with_capacity(16 * 1024)).await;
+        let n = n.unwrap();
+        assert!(n > 0, "end of stream after {got} bytes");
+        got += n;
+    }
+    drop(s);
+}
+
+#[test]
+fn clients_leaving_mid_response_cause_no_report_and_leak_no_fd() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let reports = Reports::new();
+    on_all_flavors_with(
+        |_, b| {
+            b.exception_handler(reports.handler());
+        },
+        |flavor| async move {
+            let base = open_fds();
+            with_server(|addr| async move {
+                let clients: Vec<_> = (0..CLIENTS)
+                    .map(|_| aio::spawn(leave_mid_response(addr, "/big", 64 * 1024)))
+                    .collect();
+                for c in clients {
+                    c.await.unwrap();
+                }
+            })
+            .await;
+            let back = eventually(|| open_fds() <= base).await;
+            assert!(
+                back,
+                "[{flavor:?}] open fds: {} before, {} after",
+                base,
+                open_fds()
+            );
+        },
+    );
+    assert_eq!(reports.messages(), Vec::<String>::new());
+}
+
+#[test]
+fn a_failing_response_body_is_reported_once_per_connection() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let reports = Reports::new();
+    on_all_flavors_with(
+        |_, b| {
+            b.exception_handler(reports.handler());
+        },
+        |flavor| {
+            let reports = reports.clone();
+            async move {
+                with_server(|addr| async move {
+                    let s = TcpStream::connect(addr).await.unwrap();
+                    s.write_all(b"GET /fails HTTP/1.1\r\nHost: x\r\n\r\n".to_vec())
+                        .await
+                        .0
+                        .unwrap();
+                    // The server closes the connection after the failure.
+                    loop {
+                        let (n, _) = s.read(Vec::with_capacity(4096)).await;
+                        if n.map_or(true, |n| n == 0) {
+                            break;
+                        }
+                    }
+                })
+                .await;
+                let got = reports.take();
+                assert_eq!(got.len(), 1, "[{flavor:?}] {got:?}");
+                let msg = &got[0].message;
+                assert!(
+                    msg.starts_with("aio::hyper::serve: error serving 127.0.0.1:")
+                        && msg.contains("the database went away"),
+                    "[{flavor:?}] {msg}"
+                );
+            }
+        },
+    );
+}
