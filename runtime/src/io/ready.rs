@@ -9,13 +9,17 @@
 //!
 //! # The protocol (model-checked in `tests/loom_ready.rs`)
 //!
-//! The readiness word holds direction bits and a tick that the driver
-//! increments with every event it delivers.
+//! The readiness word holds direction bits and two ticks, one per
+//! direction: the driver increments the read tick with every event that
+//! concerns reads (readable, read side closed, error) and the write tick
+//! with every event that concerns writes, so that the `EPOLLOUT` edges a
+//! busy connection gets after each send do not spoil its reads' clears.
 //!
 //! - An op loads the word (a *snapshot*), then tries its syscall.
-//! - On `EAGAIN` it clears its direction's bit **only if the tick is
-//!   still the snapshot's** (a compare-exchange): an event that arrived
-//!   after the snapshot (after the syscall began) is not erased.
+//! - On `EAGAIN` it clears its direction's bit **only if that direction's
+//!   tick is still the snapshot's** (a compare-exchange loop): an event
+//!   that arrived after the snapshot (after the syscall began) is not
+//!   erased.
 //! - It then registers its waker under the waiters' lock, after checking
 //!   the word once more under that lock; if ready, it tries again.
 //! - The driver sets the bits and the tick first, then takes the lock and
@@ -32,7 +36,7 @@
 //!
 //! Called by the op futures (`op.rs`, `multi.rs`) and by the epoll driver.
 
-use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::loom::sync::atomic::{AtomicU64, Ordering::*};
 use crate::loom::sync::Mutex;
 use std::task::{Poll, Waker};
 
@@ -48,10 +52,16 @@ pub(crate) const WRITE_CLOSED: usize = 0b0000_1000;
 pub(crate) const ERROR: usize = 0b0001_0000;
 /// The driver delivering this fd's events is gone: re-register.
 pub(crate) const SHUTDOWN: usize = 0b0010_0000;
-/// The bits below the tick.
-const BITS: usize = 0xffff;
-/// The tick: one per event delivered.
-const TICK_ONE: usize = 1 << 16;
+/// The flag bits, below the ticks.
+const BITS: u64 = 0xff;
+/// The read tick: one per event that concerns reads (28 bits, wrapping).
+const READ_TICK_SHIFT: u32 = 8;
+/// The write tick: one per event that concerns writes (28 bits, wrapping).
+const WRITE_TICK_SHIFT: u32 = 36;
+const TICK_MASK: u64 = (1 << 28) - 1;
+/// Events that move the read tick, and the write tick.
+const READ_EVENTS: usize = READABLE | READ_CLOSED | ERROR | SHUTDOWN;
+const WRITE_EVENTS: usize = WRITABLE | WRITE_CLOSED | ERROR | SHUTDOWN;
 
 /// Which way an operation moves data, and so which readiness it waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +106,22 @@ struct Waiters {
 
 /// The readiness of one registered fd and its waiting ops.
 pub(crate) struct ScheduledIo {
-    readiness: AtomicUsize,
+    readiness: AtomicU64,
     waiters: Mutex<Waiters>,
+}
+
+/// `interest`'s tick in a readiness word.
+fn tick(word: u64, interest: Interest) -> u64 {
+    let shift = match interest {
+        Interest::Read => READ_TICK_SHIFT,
+        Interest::Write => WRITE_TICK_SHIFT,
+    };
+    (word >> shift) & TICK_MASK
+}
+
+/// `word` with the tick at `shift` set to `t` (wrapping).
+fn with_tick(word: u64, shift: u32, t: u64) -> u64 {
+    (word & !(TICK_MASK << shift)) | ((t & TICK_MASK) << shift)
 }
 
 impl std::fmt::Debug for ScheduledIo {
@@ -110,7 +134,7 @@ impl std::fmt::Debug for ScheduledIo {
 
 /// What an op saw of the readiness before its syscall.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Snapshot(usize);
+pub(crate) struct Snapshot(u64);
 
 impl Default for ScheduledIo {
     fn default() -> Self {
@@ -121,7 +145,7 @@ impl Default for ScheduledIo {
 impl ScheduledIo {
     pub(crate) fn new() -> ScheduledIo {
         ScheduledIo {
-            readiness: AtomicUsize::new(0),
+            readiness: AtomicU64::new(0),
             waiters: Mutex::new(Waiters {
                 list: Vec::new(),
                 next_key: 0,
@@ -136,21 +160,28 @@ impl ScheduledIo {
 
     /// The driver that delivers this fd's events is gone.
     pub(crate) fn is_shut_down(&self) -> bool {
-        self.readiness.load(Acquire) & SHUTDOWN != 0
+        self.readiness.load(Acquire) & SHUTDOWN as u64 != 0
     }
 
     /// After `EAGAIN`: the fd is not ready in `interest`'s direction, as
-    /// of `snap`. Left alone if an event came since (the tick moved).
+    /// of `snap`. Left alone if an event of that direction came since (its
+    /// tick moved); an event of the other direction does not matter.
     pub(crate) fn clear(&self, snap: Snapshot, interest: Interest) {
-        let cur = snap.0;
-        if cur & interest.clear_mask() == 0 {
-            return;
+        let mask = interest.clear_mask() as u64;
+        let mut cur = self.readiness.load(Acquire);
+        loop {
+            if tick(cur, interest) != tick(snap.0, interest) || cur & mask == 0 {
+                return;
+            }
+            match self
+                .readiness
+                .compare_exchange_weak(cur, cur & !mask, AcqRel, Acquire)
+            {
+                Ok(_) => return,
+                // The other direction's event, or a spurious failure.
+                Err(now) => cur = now,
+            }
         }
-        // One attempt: a failure means the tick moved (a new event) or
-        // another op cleared it; either way nothing is left to do.
-        let _ = self
-            .readiness
-            .compare_exchange(cur, cur & !interest.clear_mask(), AcqRel, Acquire);
     }
 
     /// Ready (try the syscall again), or `waker` registered under `key`
@@ -161,7 +192,7 @@ impl ScheduledIo {
         key: &mut Option<u64>,
         waker: &Waker,
     ) -> Poll<()> {
-        let mask = interest.ready_mask();
+        let mask = interest.ready_mask() as u64;
         if self.readiness.load(Acquire) & mask != 0 {
             return Poll::Ready(());
         }
@@ -212,12 +243,19 @@ impl ScheduledIo {
         drop(gone);
     }
 
-    /// The driver's side: an event brought `bits`. Adds them (and a tick),
-    /// then moves the wakers of the directions now ready into `woken`.
+    /// The driver's side: an event brought `bits`. Adds them (and moves
+    /// the tick of each direction they concern), then moves the wakers of
+    /// the directions now ready into `woken`.
     pub(crate) fn set_readiness(&self, bits: usize, woken: &mut Vec<Waker>) {
         let mut cur = self.readiness.load(Relaxed);
         loop {
-            let next = ((cur & !BITS).wrapping_add(TICK_ONE)) | (cur & BITS) | bits;
+            let mut next = cur | bits as u64;
+            if bits & READ_EVENTS != 0 {
+                next = with_tick(next, READ_TICK_SHIFT, tick(cur, Interest::Read) + 1);
+            }
+            if bits & WRITE_EVENTS != 0 {
+                next = with_tick(next, WRITE_TICK_SHIFT, tick(cur, Interest::Write) + 1);
+            }
             match self
                 .readiness
                 .compare_exchange_weak(cur, next, AcqRel, Relaxed)
@@ -226,7 +264,7 @@ impl ScheduledIo {
                 Err(now) => cur = now,
             }
         }
-        let now = cur | bits;
+        let now = cur as usize | bits;
         let mut w = self.waiters.lock();
         let mut i = 0;
         while i < w.list.len() {
@@ -282,6 +320,28 @@ mod tests {
         // A hang-up ends both directions' waits.
         io.set_readiness(READ_CLOSED | WRITE_CLOSED, &mut woken);
         assert_eq!(woken.len(), 1, "the writer");
+    }
+
+    #[test]
+    fn an_event_of_the_other_direction_does_not_spoil_a_clear() {
+        let io = ScheduledIo::new();
+        let mut woken = Vec::new();
+        io.set_readiness(READABLE, &mut woken);
+        let snap = io.snapshot();
+        // The send's completion edge while the receive ran: writable.
+        io.set_readiness(WRITABLE, &mut woken);
+        io.clear(snap, Interest::Read);
+        let (_, w) = waker();
+        assert!(
+            io.poll_ready(Interest::Read, &mut None, &w).is_pending(),
+            "the receive's EAGAIN still clears READABLE"
+        );
+        assert!(io.poll_ready(Interest::Write, &mut None, &w).is_ready());
+        // Ticks wrap without touching the flags.
+        assert_eq!(
+            with_tick(u64::MAX, READ_TICK_SHIFT, TICK_MASK + 1) & BITS,
+            BITS
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! `EAGAIN` whose clear erased a later event, or a waker registered after
 //! the driver looked) leaves it parked forever: loom reports the deadlock.
 
-use crate::io::ready::{Interest, ScheduledIo, READABLE, SHUTDOWN};
+use crate::io::ready::{Interest, ScheduledIo, READABLE, SHUTDOWN, WRITABLE};
 use crate::loom::model::model;
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Arc;
@@ -72,6 +72,32 @@ fn readiness_racing_an_op_is_never_lost() {
         let driver = thread::spawn(move || deliver(&i, &d, READABLE));
         run_op(&io, &data);
         driver.join().unwrap();
+    });
+}
+
+/// A write event (the other direction's tick) racing a read op and the
+/// read event: the read readiness is still never lost.
+#[test]
+fn a_write_event_racing_a_read_op_loses_no_read_readiness() {
+    model(|| {
+        let io = Arc::new(ScheduledIo::new());
+        let mut woken = Vec::new();
+        io.set_readiness(READABLE, &mut woken); // stale: already read
+        let data = Arc::new(AtomicBool::new(false));
+        let (i, d) = (io.clone(), data.clone());
+        let reader_event = thread::spawn(move || deliver(&i, &d, READABLE));
+        let i = io.clone();
+        let writer_event = thread::spawn(move || {
+            let mut woken = Vec::new();
+            i.set_readiness(WRITABLE, &mut woken);
+            // A reader woken here saw the read event's bits: wake it.
+            for w in woken {
+                w.wake();
+            }
+        });
+        run_op(&io, &data);
+        reader_event.join().unwrap();
+        writer_event.join().unwrap();
     });
 }
 
