@@ -3,6 +3,12 @@
 //! These functions are the only code that touches the stage of a task; each
 //! follows the state transitions of `state.rs`. Called through the vtable
 //! from `Notified::run`, wakers, and the join handle.
+//!
+//! A function that may free the cell (`poll`, `complete`,
+//! `drop_join_handle`, ...) takes the `TaskPtr` (see `raw.rs`, provenance)
+//! and borrows the cell only in a scope that ends before the reference it
+//! holds is released: a `&Cell` argument would be a protected borrow, live
+//! across the deallocation.
 
 use super::error::TaskError;
 use super::raw::{Cell, Header, Stage, TaskPtr, Trailer};
