@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Server load figures against peers, same run, rounds in rotating order.
 #
-#   benches/servers.sh [http|kv|all]     (default: all)
+#   benches/servers.sh [http|axum|kv|all]     (default: all)
 #
 # http: examples/http_hello (aio on io_uring, aio on epoll) against
 #       examples/http_hello_tokio, under `wrk -t1 -c64 -d${SECS}s`.
+# axum: examples/axum_hello and hyper_hello (aio::hyper::serve, on
+#       io_uring and on epoll) against axum_hello_tokio and
+#       hyper_hello_tokio (axum::serve, hyper-util on tokio), same load.
 # kv:   examples/kv_server (aio on io_uring, aio on epoll) against Redis
 #       (apt's redis-server) and mini-redis 0.4 (tokio; `cargo install`ed
 #       into target/peers), under `redis-benchmark -c 50 -t set,get -n $N`
@@ -45,8 +48,9 @@ need() {
 
 build() {
     log "building the example servers (release)"
-    cargo build --release --example http_hello --example http_hello_tokio \
-        --example kv_server >&2
+    cargo build --release --features hyper --example http_hello --example http_hello_tokio \
+        --example kv_server --example axum_hello --example axum_hello_tokio \
+        --example hyper_hello --example hyper_hello_tokio >&2
 }
 
 peers_kv() {
@@ -71,6 +75,12 @@ start() {
         aio) exec "$ex/http_hello" --port "$port" --workers "$WORKERS" ;;
         aio-epoll) exec env AIO_DRIVER=epoll "$ex/http_hello" --port "$port" --workers "$WORKERS" ;;
         tokio) exec "$ex/http_hello_tokio" --port "$port" --workers "$WORKERS" ;;
+        axum-aio) exec "$ex/axum_hello" --port "$port" --workers "$WORKERS" ;;
+        axum-aio-epoll) exec env AIO_DRIVER=epoll "$ex/axum_hello" --port "$port" --workers "$WORKERS" ;;
+        axum-tokio) exec "$ex/axum_hello_tokio" --port "$port" --workers "$WORKERS" ;;
+        hyper-aio) exec "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
+        hyper-aio-epoll) exec env AIO_DRIVER=epoll "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
+        hyper-tokio) exec "$ex/hyper_hello_tokio" --port "$port" --workers "$WORKERS" ;;
         kv-aio) exec "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
         kv-aio-epoll) exec env AIO_DRIVER=epoll "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
         redis) exec redis-server --port "$port" --save '' --appendonly no --daemonize no ;;
@@ -187,12 +197,20 @@ case $WHAT in
         echo "### http_hello under \`wrk -t1 -c64 -d${SECS}s\`"
         batch http aio aio-epoll tokio
         ;;&
+    axum | all)
+        echo
+        echo "### axum_hello under \`wrk -t1 -c64 -d${SECS}s\`"
+        batch http axum-aio axum-aio-epoll axum-tokio
+        echo
+        echo "### hyper_hello under \`wrk -t1 -c64 -d${SECS}s\`"
+        batch http hyper-aio hyper-aio-epoll hyper-tokio
+        ;;&
     kv | all)
         peers_kv
         echo
         echo "### kv_server under \`redis-benchmark -c 50 -n $N -t set,get\`"
         batch kv kv-aio kv-aio-epoll redis mini-redis
         ;;
-    http) ;;
-    *) log "usage: $0 [http|kv|all]"; exit 2 ;;
+    http | axum) ;;
+    *) log "usage: $0 [http|axum|kv|all]"; exit 2 ;;
 esac
