@@ -1,6 +1,7 @@
 //! TCP echo benches: aio's server (on its io_uring driver and on its epoll
-//! driver) against tokio's, driven by the same tokio load client, so that
-//! only the server differs.
+//! driver) against tokio's and against a raw io_uring loop with no runtime
+//! (the floor: what the kernel costs), driven by the same tokio load
+//! client, so that only the server differs.
 //!
 //! Run with:
 //!
@@ -17,18 +18,28 @@
 //! ```
 //!
 //! **Servers.** Each runs in its own process, this bench binary re-executed
-//! with `AIO_NET_BENCH_SERVER=aio|aio-epoll|tokio` (checked at the top of `main`,
-//! before criterion starts), so its CPU time can be read from
-//! `/proc/<pid>/stat` and it shares nothing with the client. Both are raw
-//! echo servers on 127.0.0.1 with 2 worker threads: aio's multi_thread
-//! runtime with `TcpStream::read` into a reused 64 KiB `Vec` and
-//! `write_all` of it back (owned buffers), once on the io_uring driver
-//! ("aio") and once on the epoll driver ("aio-epoll", `Driver::Epoll`);
-//! tokio's multi_thread runtime
-//! with `read` into a 64 KiB buffer and `write_all` of what was read (the
-//! `echo_server` / `echo_server_tokio` examples' `--raw` loops). Both set
-//! `TCP_NODELAY`. Both servers live for the whole run; the idle one costs
-//! nothing.
+//! with `AIO_NET_BENCH_SERVER=aio|aio-epoll|tokio|raw-uring` (checked at
+//! the top of `main`, before criterion starts), so its CPU time can be read
+//! from `/proc/<pid>/stat` and it shares nothing with the client. All are
+//! echo servers on 127.0.0.1 with 2 threads:
+//! - "aio": aio's multi_thread runtime on its io_uring driver, with
+//!   `TcpStream::read` into a reused 64 KiB `Vec` and `write_all` of it
+//!   back (owned buffers); "aio-epoll": the same on the epoll driver
+//!   (`Driver::Epoll`);
+//! - "tokio": tokio's multi_thread runtime with `read` into a 64 KiB buffer
+//!   and `write_all` of what was read (the `echo_server` /
+//!   `echo_server_tokio` examples' `--raw` loops);
+//! - "raw-uring" (`net_raw`): the `io-uring` crate used directly, no
+//!   runtime: one ring per thread with aio's ring setup (256 entries,
+//!   `SINGLE_ISSUER | DEFER_TASKRUN | COOP_TASKRUN | TASKRUN_FLAG`,
+//!   `R_DISABLED` then enabled on its thread, `ATTACH_WQ` to the first);
+//!   ring 0 holds a multishot accept and deals connections round-robin to
+//!   the rings (`MSG_RING`); per connection a `recv` into a 64 KiB buffer,
+//!   `send`s of what was read (short sends looped), `recv` again; each
+//!   thread parks in `submit_and_wait(1)`.
+//!
+//! All set `TCP_NODELAY`. All servers live for the whole run; the idle ones
+//! cost nothing.
 //!
 //! **Client.** One tokio multi_thread runtime with 1 worker thread (the
 //! machine has 2 vCPUs: the server's 2 workers and the client share them).
@@ -38,24 +49,34 @@
 //!
 //! **The table** (the main figures): per case and server, a fixed-duration
 //! run (0.5 s warm-up, then 3 s measured; `AIO_NET_BENCH_SECS` changes the
-//! window), the three servers in an order rotating from case to case. `AIO_NET_BENCH_CASES` (comma-separated `CONNSxBYTES`)
+//! window), the four servers in an order rotating from case to case
+//! (printed in a fixed order). `AIO_NET_BENCH_CASES` (comma-separated `CONNSxBYTES`)
 //! keeps only those cases; `AIO_NET_BENCH_ROUNDS=n` repeats them n times
 //! and adds the median of each ratio over the rounds. Columns: round trips per
 //! second; p50 and p99 round-trip latency (a log-linear histogram, ±1.6 %);
 //! server CPU per round trip (the child's on-CPU time over the window, the
 //! sum of its threads' `/proc/<pid>/task/*/schedstat`, in ns; utime + stime
-//! from `/proc/<pid>/stat` where schedstat is missing); client CPU per
-//! round trip (this process, same source); for aio, `io_uring_enter` calls
-//! per round trip (`Handle::io_uring_enters`, asked from the child over its
-//! stdin); "conn min/max", the round trips of the slowest connection over
-//! those of the fastest (1.00: every connection served alike). Printed as
-//! Markdown for `BENCHMARKS.md`.
+//! from `/proc/<pid>/stat` where schedstat is missing); "CPU / raw", that
+//! server CPU per round trip over raw-uring's in the same case and round
+//! (1.00: as cheap as the raw loop); client CPU per round trip (this
+//! process, same source); "driver syscalls/rt", the driver's blocking or
+//! submitting syscalls per round trip, asked from the child over its stdin:
+//! `io_uring_enter` for aio (`Handle::io_uring_enters`) and for raw-uring
+//! (its own count of `submit*` calls, each of which enters the kernel),
+//! `epoll_wait` for aio-epoll, "—" for tokio (no counter); "conn min/max",
+//! the round trips of the slowest connection over those of the fastest
+//! (1.00: every connection served alike). Then two ratio tables: "CPU /
+//! raw" of aio, aio-epoll and tokio side by side per case, and aio/tokio
+//! and aio-epoll/tokio (round trips/s, p50, p99, server CPU per round
+//! trip); with several rounds, each also as the median per case. Printed
+//! as Markdown for `BENCHMARKS.md`.
 //!
-//! **Criterion** (`echo_<size>_<conns>c/{aio,tokio}`): `iter_custom`, one
+//! **Criterion** (`echo_<size>_<conns>c/{aio,aio-epoll,tokio,raw-uring}`): `iter_custom`, one
 //! iteration = one round trip, the iterations spread over the connections
 //! (wall time / round trips, i.e. the inverse of throughput).
 
 mod net_common;
+mod net_raw;
 
 use std::io;
 use std::net::SocketAddr;
@@ -67,8 +88,14 @@ use criterion::{Criterion, SamplingMode, Throughput};
 use net_common::{announce, cpu_time, load_average, Histogram, ServerProc, SERVER_ENV};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Server worker threads, both runtimes.
+/// Server worker threads, both runtimes (and the raw loop's threads).
 const WORKERS: usize = 2;
+/// The echo servers, each a child process (`AIO_NET_BENCH_SERVER=<name>`).
+const SERVERS: [&str; 4] = ["aio", "aio-epoll", "tokio", "raw-uring"];
+/// `SERVERS`' index of tokio's server, the peer of the ratio tables.
+const TOKIO: usize = 2;
+/// `SERVERS`' index of the raw io_uring loop, the floor of "CPU / raw".
+const RAW: usize = 3;
 /// Concurrent connections of the workloads.
 const CONNS: [usize; 3] = [1, 16, 100];
 /// Message sizes of the workloads.
@@ -341,11 +368,11 @@ fn us(d: Option<Duration>) -> String {
     d.map_or("—".into(), |d| format!("{:.1}", d.as_secs_f64() * 1e6))
 }
 
-/// Every case on the three servers, in rotating order; prints the
+/// Every case on the four servers, in rotating order; prints the
 /// Markdown tables.
 fn table(
     rt: &tokio::runtime::Runtime,
-    servers: &mut [ServerProc; 3],
+    servers: &mut [ServerProc; 4],
     timing: Timing,
     filter: &CaseFilter,
     rounds: usize,
@@ -356,10 +383,9 @@ fn table(
         timing.window.as_millis(),
         load_average(),
     );
-    println!("| conns | msg | server | round trips/s | p50 µs | p99 µs | server CPU µs/rt | client CPU µs/rt | driver syscalls/rt | conn min/max |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    let mut pairs = Vec::new();
-    let mut epoll_pairs = Vec::new();
+    println!("| conns | msg | server | round trips/s | p50 µs | p99 µs | server CPU µs/rt | CPU / raw | client CPU µs/rt | driver syscalls/rt | conn min/max |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut runs: Vec<[Row; 4]> = Vec::new();
     let mut case = 0;
     let cases: Vec<(usize, usize)> = SIZES
         .iter()
@@ -368,13 +394,17 @@ fn table(
         .collect();
     for _ in 0..rounds {
         for &(size, conns) in &cases {
-            let order = [case % 3, (case + 1) % 3, (case + 2) % 3];
+            let mut rows: [Option<Row>; 4] = Default::default();
+            for k in 0..servers.len() {
+                let i = (case + k) % servers.len();
+                rows[i] = Some(timed_run(rt, &mut servers[i], conns, size, timing));
+            }
             case += 1;
-            let mut rows: [Option<Row>; 3] = [None, None, None];
-            for i in order {
-                let row = timed_run(rt, &mut servers[i], conns, size, timing);
+            let rows = rows.map(|r| r.expect("every server ran"));
+            let raw_cpu = rows[RAW].per_rt(rows[RAW].server_cpu);
+            for row in &rows {
                 println!(
-                    "| {} | {} | {} | {:.0} | {} | {} | {:.1} | {:.1} | {} | {:.2} |",
+                    "| {} | {} | {} | {:.0} | {} | {} | {:.1} | {:.2} | {:.1} | {} | {:.2} |",
                     row.conns,
                     size_label(row.size),
                     row.server,
@@ -382,6 +412,7 @@ fn table(
                     us(row.hist.quantile(0.5)),
                     us(row.hist.quantile(0.99)),
                     row.per_rt(row.server_cpu),
+                    row.per_rt(row.server_cpu) / raw_cpu,
                     row.per_rt(row.client_cpu),
                     row.enters.map_or("—".into(), |e| format!(
                         "{:.2}",
@@ -389,16 +420,68 @@ fn table(
                     )),
                     row.fairness,
                 );
-                rows[i] = Some(row);
             }
-            if let [Some(a), Some(e), Some(t)] = rows {
-                pairs.push((a, t.clone()));
-                epoll_pairs.push((e, t));
-            }
+            runs.push(rows);
         }
     }
-    print_ratios("aio", &pairs, rounds);
-    print_ratios("aio-epoll", &epoll_pairs, rounds);
+    print_vs_raw(&runs, rounds);
+    for a in 0..TOKIO {
+        let pairs: Vec<(Row, Row)> = runs
+            .iter()
+            .map(|r| (r[a].clone(), r[TOKIO].clone()))
+            .collect();
+        print_ratios(SERVERS[a], &pairs, rounds);
+    }
+}
+
+/// The median of `v` (upper median for an even count).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// "CPU / raw" side by side: each server's CPU per round trip over the
+/// raw io_uring loop's, per case, and with several rounds the median of
+/// each ratio per case.
+fn print_vs_raw(runs: &[[Row; 4]], rounds: usize) {
+    let ratios = |r: &[Row; 4]| -> [f64; RAW] {
+        let raw = r[RAW].per_rt(r[RAW].server_cpu);
+        std::array::from_fn(|i| r[i].per_rt(r[i].server_cpu) / raw)
+    };
+    let header = || {
+        println!("| conns | msg | {} |", SERVERS[..RAW].join(" | "));
+        println!("|---|---|{}", "---|".repeat(RAW));
+    };
+    let line = |r: &Row, v: [f64; RAW]| {
+        let cols: Vec<String> = v.iter().map(|x| format!("{x:.2}")).collect();
+        println!(
+            "| {} | {} | {} |",
+            r.conns,
+            size_label(r.size),
+            cols.join(" | ")
+        );
+    };
+    println!(
+        "\nserver CPU per round trip / raw-uring's (CPU / raw; 1.00: as cheap as the raw io_uring loop)\n"
+    );
+    header();
+    for r in runs {
+        line(&r[0], ratios(r));
+    }
+    if rounds > 1 {
+        println!("\nCPU / raw, median over {rounds} rounds\n");
+        header();
+        let per_round = runs.len() / rounds;
+        for c in 0..per_round {
+            let mut cols: [Vec<f64>; RAW] = Default::default();
+            for r in runs.iter().skip(c).step_by(per_round) {
+                for (col, v) in cols.iter_mut().zip(ratios(r)) {
+                    col.push(v);
+                }
+            }
+            line(&runs[c][0], cols.map(median));
+        }
+    }
 }
 
 /// The `name`/tokio ratio table of `pairs`, and with several rounds the
@@ -443,11 +526,7 @@ fn print_ratios(name: &str, pairs: &[(Row, Row)], rounds: usize) {
                     col.push(v);
                 }
             }
-            let med = cols.map(|mut v| {
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            });
-            line(pairs[c].0.conns, pairs[c].0.size, med);
+            line(pairs[c].0.conns, pairs[c].0.size, cols.map(median));
         }
     }
     println!();
@@ -638,7 +717,7 @@ fn timed_iters(
 fn criterion_groups(
     c: &mut Criterion,
     rt: &tokio::runtime::Runtime,
-    servers: &[ServerProc; 3],
+    servers: &[ServerProc; 4],
     quick: bool,
 ) {
     for &size in &SIZES {
@@ -673,10 +752,13 @@ fn main() {
             "aio" => aio_server(aio::runtime::Driver::IoUring),
             "aio-epoll" => aio_server(aio::runtime::Driver::Epoll),
             "tokio" => tokio_server(),
+            "raw-uring" => net_raw::raw_uring_server(),
             "aio-accept" => aio_accept_server(false),
             "aio-incoming" => aio_accept_server(true),
             "tokio-accept" => tokio_accept_server(),
-            other => panic!("{SERVER_ENV}={other}: expected aio or tokio"),
+            other => {
+                panic!("{SERVER_ENV}={other}: expected one of {SERVERS:?} or an accept server")
+            }
         };
         if let Err(e) = res {
             eprintln!("{kind} server: {e}");
@@ -714,11 +796,7 @@ fn main() {
     let rounds = std::env::var("AIO_NET_BENCH_ROUNDS")
         .map_or(1, |r| r.parse().expect("AIO_NET_BENCH_ROUNDS: a count"));
     let filter = CaseFilter::from_env();
-    let mut servers = [
-        ServerProc::spawn("aio"),
-        ServerProc::spawn("aio-epoll"),
-        ServerProc::spawn("tokio"),
-    ];
+    let mut servers = SERVERS.map(ServerProc::spawn);
     let rt = client_runtime();
     if which != "criterion" {
         table(&rt, &mut servers, timing, &filter, rounds);

@@ -128,7 +128,7 @@ fn echo_on(mut b: Builder) -> Driver {
 }
 
 fn child(case: &str) {
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         match case {
             "auto" => {
                 let mut b = builder(flavor);
@@ -191,7 +191,7 @@ fn without_the_filter_auto_picks_what_the_override_says() {
         Ok("epoll") => Driver::Epoll,
         _ => Driver::IoUring,
     };
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         assert_eq!(echo_on(builder(flavor)), want, "{flavor:?}");
     }
 }

@@ -14,7 +14,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::Flavor;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Subscriber};
@@ -112,7 +111,7 @@ fn tasks_have_spans_entered_on_each_poll_and_reports_are_events() {
     );
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 
-    for flavor in Flavor::ALL {
+    for flavor in common::flavors() {
         let _dog = common::Watchdog::new(flavor, common::WATCHDOG);
         *capture.0.lock().unwrap() = Seen::default();
         let mut b = flavor.builder();

@@ -16,7 +16,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The environment variable that turns the bench binary into a server
-/// child: `aio` or `tokio`.
+/// child: one of `net.rs`'s `SERVERS` (`aio`, `aio-epoll`, `tokio`,
+/// `raw-uring`) or an accept-rate server.
 pub(crate) const SERVER_ENV: &str = "AIO_NET_BENCH_SERVER";
 
 // ------------------------------------------------------------- CPU time
@@ -101,7 +102,7 @@ pub(crate) fn announce(addr: SocketAddr, enters: impl Fn() -> Option<u64> + Send
 /// A server child process: this bench binary re-executed with
 /// [`SERVER_ENV`] set.
 pub(crate) struct ServerProc {
-    /// `aio` or `tokio`.
+    /// The server's name (the value of [`SERVER_ENV`]).
     pub(crate) name: &'static str,
     /// Where it listens.
     pub(crate) addr: SocketAddr,

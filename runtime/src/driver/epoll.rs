@@ -45,7 +45,7 @@
 //! (registration); calls the kernel.
 
 use super::unpark::{Prepared, Signal, Unparker};
-use super::SpinGate;
+use super::{SpinBudget, SpinGate};
 use crate::io::ready::{
     ScheduledIo, ERROR, READABLE, READ_CLOSED, SHUTDOWN, WRITABLE, WRITE_CLOSED,
 };
@@ -206,6 +206,8 @@ pub(crate) struct Driver {
     stats: Arc<ThreadStats>,
     max_park: Option<Duration>,
     spin: Arc<SpinGate>,
+    /// This poller's spin length, adapted to what its spins find.
+    spin_budget: SpinBudget,
 }
 
 impl std::fmt::Debug for Driver {
@@ -272,6 +274,7 @@ impl Driver {
             woken: Vec::new(),
             stats,
             max_park: super::max_park_from_env(),
+            spin_budget: SpinBudget::new(spin.spin),
             spin,
         })
     }
@@ -314,21 +317,30 @@ impl Driver {
             return Some(Duration::ZERO);
         }
         let gate = self.spin.clone();
+        let budget = self.spin_budget.next(gate.spin);
+        if budget.is_zero() {
+            return Some(Duration::ZERO);
+        }
         let Some(_turn) = gate.enter() else {
             return Some(Duration::ZERO);
         };
-        let spin = timeout.map_or(gate.spin, |t| t.min(gate.spin));
+        let spin = timeout.map_or(budget, |t| t.min(budget));
         let start = Instant::now();
         loop {
-            if self.unparker.state.load(Acquire) != super::unpark::PARKED {
-                return None;
-            }
-            self.wait(Some(Duration::ZERO));
-            if !self.events.is_empty() {
-                return None;
-            }
+            let work = self.unparker.state.load(Acquire) != super::unpark::PARKED || {
+                self.wait(Some(Duration::ZERO));
+                !self.events.is_empty()
+            };
             let spent = start.elapsed();
+            if work {
+                self.spin_budget.hit(spent, gate.spin);
+                return None;
+            }
             if spent >= spin {
+                // A spin cut short by a timer is not a miss.
+                if spin == budget {
+                    self.spin_budget.miss();
+                }
                 return Some(spent);
             }
             std::thread::yield_now();

@@ -9,6 +9,14 @@
 //! gives the CPU to any runnable thread, so a loaded machine loses
 //! little. At most `max` drivers spin at once.
 //!
+//! Each driver adapts its own spin length to what its spins find
+//! ([`SpinBudget`]): a spin that waits its whole length for nothing halves
+//! the next one (down to none, then a short probe every
+//! `PROBE_EVERY` parks), a spin that finds work after `t` makes the next
+//! at least `2t` (up to `spin`). So a worker whose completions come back
+//! within microseconds keeps spinning, and one that waits on a slow or
+//! single-threaded client stops burning a core it would share with it.
+//!
 //! Called by the drivers' `park`.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -44,6 +52,56 @@ impl SpinGate {
     }
 }
 
+/// The shortest spin worth doing; below it a driver does not spin.
+const FLOOR: Duration = Duration::from_micros(4);
+/// While a driver does not spin, it probes (a quarter of the full spin)
+/// once every this many parks.
+const PROBE_EVERY: u32 = 16;
+
+/// One driver's spin length, adapted to what its spins find.
+#[derive(Debug)]
+pub(crate) struct SpinBudget {
+    now: Duration,
+    skipped: u32,
+}
+
+impl SpinBudget {
+    /// Starts at the full spin `max`.
+    pub(crate) fn new(max: Duration) -> SpinBudget {
+        SpinBudget {
+            now: max,
+            skipped: 0,
+        }
+    }
+
+    /// How long to spin at this park (zero: block at once).
+    pub(crate) fn next(&mut self, max: Duration) -> Duration {
+        if !self.now.is_zero() {
+            return self.now.min(max);
+        }
+        self.skipped += 1;
+        if self.skipped >= PROBE_EVERY {
+            self.skipped = 0;
+            max / 4
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Work came after `spent` of spinning.
+    pub(crate) fn hit(&mut self, spent: Duration, max: Duration) {
+        self.now = max.min(self.now.max(spent * 2).max(FLOOR));
+    }
+
+    /// A whole spin found nothing.
+    pub(crate) fn miss(&mut self) {
+        self.now /= 2;
+        if self.now < FLOOR {
+            self.now = Duration::ZERO;
+        }
+    }
+}
+
 /// A driver's turn to spin; ends when dropped.
 pub(crate) struct SpinTurn<'a>(&'a SpinGate);
 
@@ -68,5 +126,33 @@ mod tests {
         let off = SpinGate::new(Duration::ZERO, 2);
         assert!(off.enter().is_none(), "a zero spin never spins");
         assert_eq!(off.spinning.load(Relaxed), 0, "and counts no spinner");
+    }
+
+    #[test]
+    fn spins_that_find_nothing_shrink_to_none_then_probe_and_a_hit_restores_them() {
+        let max = Duration::from_micros(50);
+        let mut b = SpinBudget::new(max);
+        assert_eq!(b.next(max), max);
+        let mut lengths = Vec::new();
+        for _ in 0..6 {
+            b.miss();
+            lengths.push(b.now.as_nanos());
+        }
+        assert_eq!(lengths, [25_000, 12_500, 6_250, 0, 0, 0]);
+        // Off: no spin for PROBE_EVERY - 1 parks, then a quarter probe.
+        for _ in 0..PROBE_EVERY - 1 {
+            assert_eq!(b.next(max), Duration::ZERO);
+        }
+        assert_eq!(b.next(max), max / 4);
+        // The probe found work after 10 µs: spin at least 20 µs again.
+        b.hit(Duration::from_micros(10), max);
+        assert_eq!(b.next(max), Duration::from_micros(20));
+        // A hit never grows past the full spin, and a shorter timer bounds it.
+        b.hit(Duration::from_micros(40), max);
+        assert_eq!(b.next(max), max);
+        assert_eq!(b.next(Duration::from_micros(5)), Duration::from_micros(5));
+        // A quick hit does not shrink a long budget.
+        b.hit(Duration::from_micros(1), max);
+        assert_eq!(b.next(max), max);
     }
 }

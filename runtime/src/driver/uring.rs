@@ -10,7 +10,7 @@
 //! everything else is reserved for op records (their addresses).
 
 use super::config::DriverConfig;
-use super::spin::SpinGate;
+use super::spin::{SpinBudget, SpinGate};
 use super::unpark::{Prepared, Signal, Unparker};
 use crate::io::record::{Completion, Header, CANCEL_TAG};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
@@ -91,6 +91,8 @@ pub(crate) struct Driver {
     max_park: Option<Duration>,
     /// Polling before blocking.
     spin: Arc<SpinGate>,
+    /// This ring's spin length, adapted to what its spins find.
+    spin_budget: SpinBudget,
     /// Parks that work ended while the ring was polling.
     #[cfg(test)]
     spins_won: u64,
@@ -219,6 +221,7 @@ impl Driver {
             stats,
             woken: Vec::new(),
             max_park: super::max_park_from_env(),
+            spin_budget: SpinBudget::new(cfg.spin.spin),
             spin: cfg.spin.clone(),
             #[cfg(test)]
             spins_won: 0,
@@ -376,10 +379,14 @@ impl Driver {
             return Spun::Nothing(Duration::ZERO);
         }
         let gate = self.spin.clone();
+        let budget = self.spin_budget.next(gate.spin);
+        if budget.is_zero() {
+            return Spun::Nothing(Duration::ZERO);
+        }
         let Some(_turn) = gate.enter() else {
             return Spun::Nothing(Duration::ZERO);
         };
-        let spin = timeout.map_or(gate.spin, |t| t.min(gate.spin));
+        let spin = timeout.map_or(budget, |t| t.min(budget));
         // The ops queued may be what we wait for: the kernel needs them
         // first.
         if !self.ring.submission().is_empty() {
@@ -387,24 +394,31 @@ impl Driver {
         }
         let start = Instant::now();
         loop {
-            if self.unparker.state.load(Acquire) != super::unpark::PARKED {
-                return Spun::Work;
-            }
-            let run_deferred = {
-                let mut sq = self.ring.submission();
-                sq.sync();
-                sq.taskrun() || sq.cq_overflow()
-            };
-            if run_deferred {
-                // GETEVENTS (set by `submit` on TASKRUN) runs them.
-                let _ = self.enter_submit();
-                return Spun::Work;
-            }
-            if !self.ring.completion().is_empty() {
-                return Spun::Work;
+            let mut work = self.unparker.state.load(Acquire) != super::unpark::PARKED;
+            if !work {
+                let run_deferred = {
+                    let mut sq = self.ring.submission();
+                    sq.sync();
+                    sq.taskrun() || sq.cq_overflow()
+                };
+                if run_deferred {
+                    // GETEVENTS (set by `submit` on TASKRUN) runs them.
+                    let _ = self.enter_submit();
+                    work = true;
+                } else {
+                    work = !self.ring.completion().is_empty();
+                }
             }
             let spent = start.elapsed();
+            if work {
+                self.spin_budget.hit(spent, gate.spin);
+                return Spun::Work;
+            }
             if spent >= spin {
+                // A spin cut short by a timer is not a miss.
+                if spin == budget {
+                    self.spin_budget.miss();
+                }
                 return Spun::Nothing(spent);
             }
             std::thread::yield_now();

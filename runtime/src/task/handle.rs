@@ -56,13 +56,7 @@ impl Raw {
 
     fn name(&self) -> Arc<str> {
         let h = self.header();
-        let named = self
-            .trailer()
-            .extras
-            .lock()
-            .extras
-            .as_ref()
-            .and_then(|e| e.name.clone());
+        let named = self.trailer().read_extras(|e| e.name.clone());
         named.unwrap_or_else(|| format!("Task-{}", h.id).into())
     }
 
@@ -74,14 +68,7 @@ impl Raw {
     fn describe_short(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let h = self.header();
         write!(f, "<Task name='{}' id={}", &*self.name(), h.id)?;
-        if let Some(loc) = self
-            .trailer()
-            .extras
-            .lock()
-            .extras
-            .as_ref()
-            .and_then(|e| e.spawned_at)
-        {
+        if let Some(loc) = self.trailer().read_extras(|e| e.spawned_at) {
             write!(f, " spawned at {}:{}", loc.file(), loc.line())?;
         }
         write!(f, ">")
@@ -98,14 +85,7 @@ impl Raw {
             "finished"
         };
         write!(f, "<{kind} name={:?} id={} {state}", &*self.name(), h.id)?;
-        if let Some(loc) = self
-            .trailer()
-            .extras
-            .lock()
-            .extras
-            .as_ref()
-            .and_then(|e| e.spawned_at)
-        {
+        if let Some(loc) = self.trailer().read_extras(|e| e.spawned_at) {
             write!(f, " spawned at {}:{}", loc.file(), loc.line())?;
         }
         write!(f, ">")
@@ -391,14 +371,7 @@ impl TaskRef {
         } else {
             TaskState::Idle
         };
-        let location = self
-            .raw
-            .trailer()
-            .extras
-            .lock()
-            .extras
-            .as_ref()
-            .and_then(|e| e.spawned_at);
+        let location = self.raw.trailer().read_extras(|e| e.spawned_at);
         super::TaskInfo::new(h.id, self.raw.name(), state, &h.activity, location, now)
     }
 
@@ -488,19 +461,18 @@ impl TaskRef {
 
     pub(crate) fn add_done_callback(&self, f: impl FnOnce(&TaskRef) + Send + 'static) {
         let mut f = Some(f);
-        // Marked first, then added under the lock: a completion that saw
-        // the mark takes the lock and either finds the callback or has set
-        // `done` before it was added (it then runs at once).
+        // The extras exist before the mark (a completion that sees the mark
+        // finds them); marked, then added under their lock: a completion
+        // that saw the mark takes the lock and either finds the callback or
+        // has set `done` before it was added (it then runs at once).
+        let extras = self.raw.trailer().extras.get_or_create();
         let run_now = !self.raw.header().state.mark_callbacks() || {
-            let mut slot = self.raw.trailer().extras.lock();
+            let mut slot = extras.lock();
             if slot.done {
                 true
             } else {
                 let f = f.take().expect("callback present");
-                slot.extras
-                    .get_or_insert_with(Default::default)
-                    .callbacks
-                    .push(Box::new(f));
+                slot.extras.callbacks.push(Box::new(f));
                 false
             }
         };

@@ -3,6 +3,12 @@
 //! These functions are the only code that touches the stage of a task; each
 //! follows the state transitions of `state.rs`. Called through the vtable
 //! from `Notified::run`, wakers, and the join handle.
+//!
+//! A function that may free the cell (`poll`, `complete`,
+//! `drop_join_handle`, ...) takes the `TaskPtr` (see `raw.rs`, provenance)
+//! and borrows the cell only in a scope that ends before the reference it
+//! holds is released: a `&Cell` argument would be a protected borrow, live
+//! across the deallocation.
 
 use super::error::TaskError;
 use super::raw::{Cell, Header, Stage, TaskPtr, Trailer};
@@ -197,14 +203,16 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
         });
         // Done callbacks are queued before the joiner is woken, so they
         // run no later than the code awaiting the task resumes.
-        let callbacks = snapshot.has_callbacks().then(|| {
-            let mut slot = trailer.extras.lock();
-            slot.done = true;
-            slot.extras
-                .as_mut()
-                .map(|e| std::mem::take(&mut e.callbacks))
-        });
-        for cb in callbacks.into_iter().flatten().flatten() {
+        let callbacks = snapshot
+            .has_callbacks()
+            .then(|| trailer.extras.get())
+            .flatten()
+            .map(|m| {
+                let mut slot = m.lock();
+                slot.done = true;
+                std::mem::take(&mut slot.extras.callbacks)
+            });
+        for cb in callbacks.into_iter().flatten() {
             // SAFETY: live (we hold a reference); the new one is the
             // callback's.
             let task = unsafe { TaskRef::acquire(ptr) };

@@ -27,6 +27,7 @@ use super::info::Activity;
 use super::state::State;
 use super::{Schedule, TaskId};
 use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{AtomicPtr, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use std::future::Future;
 use std::panic::Location;
@@ -86,7 +87,66 @@ pub(crate) struct Extras {
 #[derive(Default)]
 pub(crate) struct ExtrasSlot {
     pub(crate) done: bool,
-    pub(crate) extras: Option<Box<Extras>>,
+    pub(crate) extras: Extras,
+}
+
+/// The extras, boxed on first use (most tasks never have any): one
+/// pointer in the cell instead of a lock and a slot. Once set, the pointer
+/// never changes until the cell is freed.
+pub(crate) struct ExtrasPtr(AtomicPtr<Mutex<ExtrasSlot>>);
+
+impl ExtrasPtr {
+    fn new(extras: Option<Box<Extras>>) -> ExtrasPtr {
+        let p = match extras {
+            Some(e) => Box::into_raw(Box::new(Mutex::new(ExtrasSlot {
+                done: false,
+                extras: *e,
+            }))),
+            None => std::ptr::null_mut(),
+        };
+        ExtrasPtr(AtomicPtr::new(p))
+    }
+
+    /// The extras, if any were ever made.
+    pub(crate) fn get(&self) -> Option<&Mutex<ExtrasSlot>> {
+        let p = self.0.load(Acquire);
+        // SAFETY: a non-null pointer came from `Box::into_raw` (above or in
+        // `get_or_create`), was published with Release, and is freed only
+        // by `Drop`, which `&self` rules out.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// The extras, made now if there were none.
+    pub(crate) fn get_or_create(&self) -> &Mutex<ExtrasSlot> {
+        if let Some(m) = self.get() {
+            return m;
+        }
+        let new = Box::into_raw(Box::new(Mutex::new(ExtrasSlot::default())));
+        match self
+            .0
+            .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
+        {
+            // SAFETY: ours, just published; freed only by `Drop`.
+            Ok(_) => unsafe { &*new },
+            Err(theirs) => {
+                // SAFETY: `new` was never published: still ours to free.
+                drop(unsafe { Box::from_raw(new) });
+                // SAFETY: as in `get`.
+                unsafe { &*theirs }
+            }
+        }
+    }
+}
+
+impl Drop for ExtrasPtr {
+    fn drop(&mut self) {
+        let p = self.0.load(Acquire);
+        if !p.is_null() {
+            // SAFETY: the cell is being freed: no reference to the box is
+            // left, and it came from `Box::into_raw`.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
 }
 
 /// The end of every task: join waker and extras.
@@ -94,7 +154,7 @@ pub(crate) struct Trailer {
     /// Written by the join handle while `JOIN_WAKER` is clear, read by the
     /// runtime while it is set.
     pub(crate) waker: UnsafeCell<Option<Waker>>,
-    pub(crate) extras: Mutex<ExtrasSlot>,
+    pub(crate) extras: ExtrasPtr,
 }
 
 /// The future, then its output, then nothing.
@@ -152,10 +212,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
             },
             trailer: Trailer {
                 waker: UnsafeCell::new(None),
-                extras: Mutex::new(ExtrasSlot {
-                    done: false,
-                    extras,
-                }),
+                extras: ExtrasPtr::new(extras),
             },
         });
         // `into_raw`, not `leak`: the pointer is the allocation's own, with
@@ -246,8 +303,12 @@ impl std::fmt::Debug for TaskPtr {
 impl Trailer {
     /// Locks the extras, creating them on first use.
     pub(crate) fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
-        let mut guard = self.extras.lock();
-        f(guard.extras.get_or_insert_with(Default::default))
+        f(&mut self.extras.get_or_create().lock().extras)
+    }
+
+    /// Reads the extras, if the task has any.
+    pub(crate) fn read_extras<R>(&self, f: impl FnOnce(&Extras) -> Option<R>) -> Option<R> {
+        self.extras.get().and_then(|m| f(&m.lock().extras))
     }
 
     /// Wakes the join handle's waker.

@@ -8,6 +8,15 @@
 //! contract (loom cannot see inside crossbeam's atomics), so the models
 //! check the scheduler protocols built on top.
 //!
+//! Under Miri the mock is used too. crossbeam-epoch, which the deque frees
+//! its buffers through, breaks Stacked Borrows in its intrusive list of
+//! thread handles (`&*local_ptr` widened from a reference to the list
+//! entry: crossbeam-rs/crossbeam#545; crossbeam runs its own Miri tests
+//! under Tree Borrows for that reason), so a multi_thread runtime stops at
+//! the first steal. With the mock, Miri checks the task core and the
+//! scheduler under Stacked Borrows on every flavor; crossbeam's own code is
+//! its project's to check.
+//!
 //! The contract (`RunQueue`): a pushed task is popped or stolen exactly
 //! once; `is_empty` may be stale but never hides a task pushed before a
 //! SeqCst fence that the caller observed.
@@ -36,7 +45,7 @@ pub(crate) trait RunQueue {
     }
 }
 
-#[cfg(not(loom))]
+#[cfg(not(any(loom, miri)))]
 mod imp {
     use super::*;
     use crossbeam_deque as cb;
@@ -127,7 +136,7 @@ mod imp {
     }
 }
 
-#[cfg(loom)]
+#[cfg(any(loom, miri))]
 mod imp {
     use super::*;
     use crate::loom::sync::{Arc, Mutex};

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Server load figures against peers, same run, rounds in rotating order.
+#
+#   benches/servers.sh [http|axum|kv|all]     (default: all)
+#
+# http: examples/http_hello (aio on io_uring, aio on epoll) against
+#       examples/http_hello_tokio, under `wrk -t1 -c64 -d${SECS}s`.
+# axum: examples/axum_hello and hyper_hello (aio::hyper::serve, on
+#       io_uring and on epoll) against axum_hello_tokio and
+#       hyper_hello_tokio (axum::serve, hyper-util on tokio), same load.
+# kv:   examples/kv_server (aio on io_uring, aio on epoll) against Redis
+#       (apt's redis-server) and mini-redis 0.4 (tokio; `cargo install`ed
+#       into target/peers), under `redis-benchmark -c 50 -t set,get -n $N`
+#       (not pipelined).
+#
+# For each server and round: requests per second; server CPU per request
+# (the sum of its threads' on-CPU time from /proc/<pid>/task/*/schedstat
+# over the load window, in µs); driver syscalls per request
+# (io_uring_enter + epoll_wait/epoll_pwait/epoll_pwait2, counted with
+# `perf stat` tracepoints when perf can, else "-"). Then the median of
+# each over the rounds, and each server's ratio to the first peer's
+# median. Markdown on stdout, for BENCHMARKS.md; progress on stderr.
+#
+# Environment: ROUNDS (3), SECS (5, the wrk window), N (200000 requests
+# per redis-benchmark test), WORKERS (2: aio's and the tokio peers' worker
+# threads). Installs its peers itself (apt-get, cargo install) if missing.
+# Bounded: 127.0.0.1 only; each run has a fixed duration or count.
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+SECS=${SECS:-5}
+N=${N:-200000}
+WORKERS=${WORKERS:-2}
+WHAT=${1:-all}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+PEERS=$TARGET/peers
+log() { echo "$*" >&2; }
+
+need() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    log "installing $2 (apt)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$2" >&2
+}
+
+# --- the servers -------------------------------------------------------------
+
+build() {
+    log "building the example servers (release)"
+    cargo build --release --features hyper --example http_hello --example http_hello_tokio \
+        --example kv_server --example axum_hello --example axum_hello_tokio \
+        --example hyper_hello --example hyper_hello_tokio >&2
+}
+
+peers_kv() {
+    need redis-server redis-server
+    need redis-benchmark redis-tools
+    if [ ! -x "$PEERS/bin/mini-redis-server" ]; then
+        log "installing mini-redis 0.4.1 (cargo install, into $PEERS)"
+        cargo install mini-redis --version 0.4.1 --locked --root "$PEERS" >&2 ||
+            cargo install mini-redis --version 0.4.1 --root "$PEERS" >&2
+    fi
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start NAME PORT: starts server NAME on PORT, sets PID.
+start() {
+    local name=$1 port=$2 ex=$TARGET/release/examples
+    # `exec`: the background job is the server itself, so $! is its pid.
+    case $name in
+        aio) exec "$ex/http_hello" --port "$port" --workers "$WORKERS" ;;
+        aio-epoll) exec env AIO_DRIVER=epoll "$ex/http_hello" --port "$port" --workers "$WORKERS" ;;
+        tokio) exec "$ex/http_hello_tokio" --port "$port" --workers "$WORKERS" ;;
+        axum-aio) exec "$ex/axum_hello" --port "$port" --workers "$WORKERS" ;;
+        axum-aio-epoll) exec env AIO_DRIVER=epoll "$ex/axum_hello" --port "$port" --workers "$WORKERS" ;;
+        axum-tokio) exec "$ex/axum_hello_tokio" --port "$port" --workers "$WORKERS" ;;
+        hyper-aio) exec "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
+        hyper-aio-epoll) exec env AIO_DRIVER=epoll "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
+        hyper-tokio) exec "$ex/hyper_hello_tokio" --port "$port" --workers "$WORKERS" ;;
+        kv-aio) exec "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
+        kv-aio-epoll) exec env AIO_DRIVER=epoll "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
+        redis) exec redis-server --port "$port" --save '' --appendonly no --daemonize no ;;
+        mini-redis) exec "$PEERS/bin/mini-redis-server" --port "$port" ;;
+        *) log "unknown server $name"; exit 2 ;;
+    esac >/dev/null 2>&1 &
+    PID=$!
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.05
+    done
+    log "$name did not start on port $port"
+    kill "$PID" 2>/dev/null || true
+    exit 1
+}
+
+stop() {
+    kill -INT "$PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
+}
+
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
+
+PERF_EVENTS='syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_pwait2'
+perf_ok() { perf stat -e "$PERF_EVENTS" -- true >/dev/null 2>&1; }
+
+# measure NAME KIND: one round of server NAME under load KIND; prints
+# "name rps cpu_us_per_req syscalls_per_req".
+measure() {
+    local name=$1 kind=$2 port rps reqs c0 c1 st="" out
+    port=$(free_port)
+    start "$name" "$port"
+    out=$(mktemp)
+    if [ "$kind" = http ]; then
+        wrk -t1 -c64 -d1s "http://127.0.0.1:$port/" >/dev/null # warm-up
+    else
+        redis-benchmark -p "$port" -c 50 -n 20000 -t set,get -q >/dev/null
+    fi
+    if perf_ok; then
+        perf stat -x, -e "$PERF_EVENTS" -p "$PID" -o "$out.perf" &
+        st=$!
+        sleep 0.2
+    fi
+    c0=$(cpu_ns "$PID")
+    if [ "$kind" = http ]; then
+        reqs=$(wrk -t1 -c64 -d"${SECS}s" "http://127.0.0.1:$port/" | awk '/requests in/ {print $1}')
+        rps=$(awk -v r="$reqs" -v s="$SECS" 'BEGIN {printf "%.0f", r / s}')
+    else
+        # Two tests of N requests each; throughput: their mean.
+        rps=$(redis-benchmark -p "$port" -c 50 -n "$N" -t set,get --csv |
+            awk -F'"' 'NR > 1 {s += $4; n++} END {printf "%.0f", s / n}')
+        reqs=$((2 * N))
+    fi
+    c1=$(cpu_ns "$PID")
+    local sys="-"
+    if [ -n "$st" ]; then
+        kill -INT "$st" 2>/dev/null || true
+        wait "$st" 2>/dev/null || true
+        sys=$(awk -F, -v r="$reqs" '$3 ~ /syscalls/ && $1 ~ /^[0-9]+$/ {s += $1} END {printf "%.3f", s / r}' "$out.perf")
+    fi
+    stop
+    rm -f "$out" "$out.perf"
+    awk -v n="$name" -v r="$rps" -v c=$((c1 - c0)) -v q="$reqs" -v s="$sys" \
+        'BEGIN {printf "%s %s %.2f %s\n", n, r, c / q / 1000, s}'
+}
+
+median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+# batch KIND SERVER...: ROUNDS rounds, the order rotating; the first
+# server after the aio ones is the peer the ratios use (the last name).
+batch() {
+    local kind=$1; shift
+    local servers=("$@") n=${#servers[@]} res
+    res=$(mktemp)
+    log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for r in $(seq "$ROUNDS"); do
+        for i in $(seq 0 $((n - 1))); do
+            local s=${servers[$(((i + r - 1) % n))]}
+            log "round $r: $s"
+            measure "$s" "$kind" | tee -a "$res" >&2
+        done
+    done
+    local peer=${servers[$((n - 1))]}
+    local prps pcpu
+    prps=$(awk -v s="$peer" '$1 == s {print $2}' "$res" | median)
+    pcpu=$(awk -v s="$peer" '$1 == s {print $3}' "$res" | median)
+    echo
+    echo "| server | req/s (median of $ROUNDS) | server CPU µs/req | driver syscalls/req | req/s vs $peer | CPU vs $peer |"
+    echo "|---|---|---|---|---|---|"
+    for s in "${servers[@]}"; do
+        local rps cpu sys
+        rps=$(awk -v s="$s" '$1 == s {print $2}' "$res" | median)
+        cpu=$(awk -v s="$s" '$1 == s {print $3}' "$res" | median)
+        sys=$(awk -v s="$s" '$1 == s && $4 != "-" {print $4}' "$res" | median)
+        awk -v s="$s" -v r="$rps" -v c="$cpu" -v y="$sys" -v pr="$prps" -v pc="$pcpu" \
+            'BEGIN {printf "| %s | %d | %.2f | %s | %.2f | %.2f |\n", s, r, c, y, r / pr, c / pc}'
+    done
+    echo
+    echo "Rounds (server, req/s, CPU µs/req, syscalls/req):"
+    echo '```'
+    cat "$res"
+    echo '```'
+    rm -f "$res"
+}
+
+echo "commit $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), load at start $(cut -d' ' -f1-3 /proc/loadavg)"
+need wrk wrk
+build
+case $WHAT in
+    http | all)
+        echo
+        echo "### http_hello under \`wrk -t1 -c64 -d${SECS}s\`"
+        batch http aio aio-epoll tokio
+        ;;&
+    axum | all)
+        echo
+        echo "### axum_hello under \`wrk -t1 -c64 -d${SECS}s\`"
+        batch http axum-aio axum-aio-epoll axum-tokio
+        echo
+        echo "### hyper_hello under \`wrk -t1 -c64 -d${SECS}s\`"
+        batch http hyper-aio hyper-aio-epoll hyper-tokio
+        ;;&
+    kv | all)
+        peers_kv
+        echo
+        echo "### kv_server under \`redis-benchmark -c 50 -n $N -t set,get\`"
+        batch kv kv-aio kv-aio-epoll redis mini-redis
+        ;;
+    http | axum) ;;
+    *) log "usage: $0 [http|axum|kv|all]"; exit 2 ;;
+esac
