@@ -104,7 +104,8 @@ stop() {
     wait "$PID" 2>/dev/null || true
 }
 
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
+# (%.0f, not %d: mawk clamps %d to 2^31 - 1, about 2 s of CPU.)
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
 
 PERF_EVENTS='syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_pwait2'
 perf_ok() { perf stat -e "$PERF_EVENTS" -- true >/dev/null 2>&1; }
