@@ -56,6 +56,11 @@ fn run_op(io: &ScheduledIo, data: &AtomicBool) -> usize {
 /// The kernel makes data arrive, then the driver delivers the event.
 fn deliver(io: &ScheduledIo, data: &AtomicBool, bits: usize) {
     data.store(true, SeqCst);
+    event(io, bits);
+}
+
+/// The driver delivers an event and wakes the ops it concerns.
+fn event(io: &ScheduledIo, bits: usize) {
     let mut woken = Vec::new();
     io.set_readiness(bits, &mut woken);
     for w in woken {
@@ -87,14 +92,8 @@ fn a_write_event_racing_a_read_op_loses_no_read_readiness() {
         let (i, d) = (io.clone(), data.clone());
         let reader_event = thread::spawn(move || deliver(&i, &d, READABLE));
         let i = io.clone();
-        let writer_event = thread::spawn(move || {
-            let mut woken = Vec::new();
-            i.set_readiness(WRITABLE, &mut woken);
-            // A reader woken here saw the read event's bits: wake it.
-            for w in woken {
-                w.wake();
-            }
-        });
+        // A reader woken by it saw the read event's bits too: it is woken.
+        let writer_event = thread::spawn(move || event(&i, WRITABLE));
         run_op(&io, &data);
         reader_event.join().unwrap();
         writer_event.join().unwrap();
