@@ -45,7 +45,7 @@
 //! (registration); calls the kernel.
 
 use super::unpark::{Prepared, Signal, Unparker};
-use super::{SpinBudget, SpinGate};
+use super::{SpinBudget, SpinGate, SpinStep};
 use crate::io::ready::{
     ScheduledIo, ERROR, READABLE, READ_CLOSED, SHUTDOWN, WRITABLE, WRITE_CLOSED,
 };
@@ -56,7 +56,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The token of the eventfd (registration tokens count up from 1).
 const TOKEN_WAKE: u64 = 0;
@@ -317,33 +317,19 @@ impl Driver {
             return Some(Duration::ZERO);
         }
         let gate = self.spin.clone();
-        let budget = self.spin_budget.next(gate.spin);
-        if budget.is_zero() {
-            return Some(Duration::ZERO);
-        }
-        let Some(_turn) = gate.enter() else {
+        let Some(spin) = self.spin_budget.start(&gate, timeout) else {
             return Some(Duration::ZERO);
         };
-        let spin = timeout.map_or(budget, |t| t.min(budget));
-        let start = Instant::now();
         loop {
             let work = self.unparker.state.load(Acquire) != super::unpark::PARKED || {
                 self.wait(Some(Duration::ZERO));
                 !self.events.is_empty()
             };
-            let spent = start.elapsed();
-            if work {
-                self.spin_budget.hit(spent, gate.spin);
-                return None;
+            match self.spin_budget.step(&spin, work) {
+                SpinStep::Work => return None,
+                SpinStep::Nothing(spent) => return Some(spent),
+                SpinStep::Again => std::thread::yield_now(),
             }
-            if spent >= spin {
-                // A spin cut short by a timer is not a miss.
-                if spin == budget {
-                    self.spin_budget.miss();
-                }
-                return Some(spent);
-            }
-            std::thread::yield_now();
         }
     }
 
@@ -509,6 +495,7 @@ impl Drop for Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn driver() -> Driver {
         let cfg = super::super::DriverConfig::new(crate::rt::Driver::Epoll, 8, Duration::ZERO, 0);

@@ -33,7 +33,7 @@ mod uring;
 
 pub(crate) use config::DriverConfig;
 #[cfg(not(loom))]
-pub(crate) use spin::{SpinBudget, SpinGate};
+pub(crate) use spin::{SpinBudget, SpinGate, SpinStep};
 pub(crate) use unpark::Unparker;
 #[cfg(not(loom))]
 pub(crate) use uring::Mailbox;

@@ -20,7 +20,7 @@
 //! Called by the drivers' `park`.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The spin budget shared by the drivers of one runtime.
 #[derive(Debug)]
@@ -88,18 +88,76 @@ impl SpinBudget {
         }
     }
 
+    /// Starts a spin bounded by `timeout`, if this driver's budget and
+    /// the gate allow one.
+    pub(crate) fn start<'g>(
+        &mut self,
+        gate: &'g SpinGate,
+        timeout: Option<Duration>,
+    ) -> Option<Spin<'g>> {
+        let budget = self.next(gate.spin);
+        if budget.is_zero() {
+            return None;
+        }
+        let turn = gate.enter()?;
+        Some(Spin {
+            _turn: turn,
+            len: timeout.map_or(budget, |t| t.min(budget)),
+            budget,
+            max: gate.spin,
+            start: Instant::now(),
+        })
+    }
+
+    /// After one turn of `spin` (whether it found `work`): what to do,
+    /// the budget updated when the spin is over.
+    pub(crate) fn step(&mut self, spin: &Spin<'_>, work: bool) -> SpinStep {
+        let spent = spin.start.elapsed();
+        if work {
+            self.hit(spent, spin.max);
+            return SpinStep::Work;
+        }
+        if spent < spin.len {
+            return SpinStep::Again;
+        }
+        // A spin cut short by a timer is not a miss.
+        if spin.len == spin.budget {
+            self.miss();
+        }
+        SpinStep::Nothing(spent)
+    }
+
     /// Work came after `spent` of spinning.
-    pub(crate) fn hit(&mut self, spent: Duration, max: Duration) {
+    fn hit(&mut self, spent: Duration, max: Duration) {
         self.now = max.min(self.now.max(spent * 2).max(FLOOR));
     }
 
     /// A whole spin found nothing.
-    pub(crate) fn miss(&mut self) {
+    fn miss(&mut self) {
         self.now /= 2;
         if self.now < FLOOR {
             self.now = Duration::ZERO;
         }
     }
+}
+
+/// One spin in progress: its turn at the gate, its length, its clock.
+pub(crate) struct Spin<'g> {
+    _turn: SpinTurn<'g>,
+    len: Duration,
+    budget: Duration,
+    max: Duration,
+    start: Instant,
+}
+
+/// What a spinning driver does after a turn.
+pub(crate) enum SpinStep {
+    /// Work came: no need to block.
+    Work,
+    /// Nothing came in the whole spin, this long.
+    Nothing(Duration),
+    /// Yield the CPU and look again.
+    Again,
 }
 
 /// A driver's turn to spin; ends when dropped.

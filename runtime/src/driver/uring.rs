@@ -10,7 +10,7 @@
 //! everything else is reserved for op records (their addresses).
 
 use super::config::DriverConfig;
-use super::spin::{SpinBudget, SpinGate};
+use super::spin::{SpinBudget, SpinGate, SpinStep};
 use super::unpark::{Prepared, Signal, Unparker};
 use crate::io::record::{Completion, Header, CANCEL_TAG};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
@@ -379,20 +379,14 @@ impl Driver {
             return Spun::Nothing(Duration::ZERO);
         }
         let gate = self.spin.clone();
-        let budget = self.spin_budget.next(gate.spin);
-        if budget.is_zero() {
-            return Spun::Nothing(Duration::ZERO);
-        }
-        let Some(_turn) = gate.enter() else {
+        let Some(spin) = self.spin_budget.start(&gate, timeout) else {
             return Spun::Nothing(Duration::ZERO);
         };
-        let spin = timeout.map_or(budget, |t| t.min(budget));
         // The ops queued may be what we wait for: the kernel needs them
         // first.
         if !self.ring.submission().is_empty() {
             let _ = self.enter_submit();
         }
-        let start = Instant::now();
         loop {
             let mut work = self.unparker.state.load(Acquire) != super::unpark::PARKED;
             if !work {
@@ -409,19 +403,11 @@ impl Driver {
                     work = !self.ring.completion().is_empty();
                 }
             }
-            let spent = start.elapsed();
-            if work {
-                self.spin_budget.hit(spent, gate.spin);
-                return Spun::Work;
+            match self.spin_budget.step(&spin, work) {
+                SpinStep::Work => return Spun::Work,
+                SpinStep::Nothing(spent) => return Spun::Nothing(spent),
+                SpinStep::Again => std::thread::yield_now(),
             }
-            if spent >= spin {
-                // A spin cut short by a timer is not a miss.
-                if spin == budget {
-                    self.spin_budget.miss();
-                }
-                return Spun::Nothing(spent);
-            }
-            std::thread::yield_now();
         }
     }
 
