@@ -472,8 +472,9 @@ fn drive(
         while ran < DRIVER_POLL_INTERVAL {
             let next = ct.queue.lock().pop_front();
             let Some(task) = next else { break };
-            super::run_task(shared, task);
+            // Counted first: the task's completion may wake a reader.
             core.stats.polls.incr();
+            super::run_task(shared, task);
             ran += 1;
             if until() {
                 return;

@@ -234,8 +234,9 @@ fn drive(
         let next = local.queue.lock().pop_front();
         match next {
             Some(task) => {
-                super::run_task(&local.rt, task);
+                // Counted first: the task's completion may wake a reader.
                 stats.polls.incr();
+                super::run_task(&local.rt, task);
                 ran = ran.wrapping_add(1);
                 if ran % 61 == 0 {
                     crate::driver::drive(driver, |d| d.poll());

@@ -315,8 +315,10 @@ impl WorkerCtx {
             // The last searcher found work: there may be more.
             self.mt().notify_parked();
         }
-        crate::scheduler::run_task(&self.rt, task);
+        // Counted before the poll: a task's completion may wake a reader of
+        // the metrics before this thread gets back here.
         self.stats.polls.incr();
+        crate::scheduler::run_task(&self.rt, task);
         let mut lifo_polls = 0;
         loop {
             let Some(t) = self.lifo.borrow_mut().take() else {
