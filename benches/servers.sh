@@ -23,7 +23,9 @@
 #
 # Environment: ROUNDS (3), SECS (5, the wrk window), N (200000 requests
 # per redis-benchmark test), WORKERS (2: aio's and the tokio peers' worker
-# threads). Installs its peers itself (apt-get, cargo install) if missing.
+# threads), KV_SERVERS (the kv batch's servers, the ratios' peer last;
+# default "kv-aio kv-aio-epoll redis mini-redis"; kv-aio-spin0 is kv-aio
+# with AIO_PARK_SPIN_US=0). Installs its peers itself (apt-get, cargo install) if missing.
 # Bounded: 127.0.0.1 only; each run has a fixed duration or count.
 set -euo pipefail
 
@@ -82,6 +84,7 @@ start() {
         hyper-aio-epoll) exec env AIO_DRIVER=epoll "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
         hyper-tokio) exec "$ex/hyper_hello_tokio" --port "$port" --workers "$WORKERS" ;;
         kv-aio) exec "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
+        kv-aio-spin0) exec env AIO_PARK_SPIN_US=0 "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
         kv-aio-epoll) exec env AIO_DRIVER=epoll "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
         redis) exec redis-server --port "$port" --save '' --appendonly no --daemonize no ;;
         mini-redis) exec "$PEERS/bin/mini-redis-server" --port "$port" ;;
@@ -210,7 +213,7 @@ case $WHAT in
         peers_kv
         echo
         echo "### kv_server under \`redis-benchmark -c 50 -n $N -t set,get\`"
-        batch kv kv-aio kv-aio-epoll redis mini-redis
+        batch kv ${KV_SERVERS:-kv-aio kv-aio-epoll redis mini-redis}
         ;;
     http | axum) ;;
     *) log "usage: $0 [http|axum|kv|all]"; exit 2 ;;

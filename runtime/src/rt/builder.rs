@@ -41,6 +41,10 @@ enum Kind {
 /// do not know that `io_uring_enter` blocks (valgrind 3.19 keeps its
 /// global lock across it, so a parked worker would stop every thread);
 /// leave it unset otherwise.
+///
+/// `AIO_PARK_SPIN_US=n` sets the default of [`park_spin`](Self::park_spin)
+/// (50 µs), so a deployed server can trade wake-up latency for CPU
+/// without a rebuild; an explicit `park_spin` call wins.
 pub struct Builder {
     kind: Kind,
     worker_threads: Option<usize>,
@@ -71,6 +75,15 @@ impl fmt::Debug for Builder {
     }
 }
 
+/// `AIO_PARK_SPIN_US`, if set to a number of µs.
+fn park_spin_from_env() -> Option<Duration> {
+    parse_park_spin(&std::env::var("AIO_PARK_SPIN_US").ok()?)
+}
+
+fn parse_park_spin(v: &str) -> Option<Duration> {
+    v.trim().parse().ok().map(Duration::from_micros)
+}
+
 impl Builder {
     fn new(kind: Kind) -> Builder {
         Builder {
@@ -79,7 +92,7 @@ impl Builder {
             thread_name: "aio-worker".into(),
             ring_entries: 256,
             driver: Driver::Auto,
-            park_spin: Duration::from_micros(50),
+            park_spin: park_spin_from_env().unwrap_or(Duration::from_micros(50)),
             max_blocking_threads: 512,
             debug: None,
             slow_poll_threshold: Duration::from_millis(100),
@@ -188,7 +201,11 @@ impl Builder {
     /// turn, so runnable threads still get it, and at most half the
     /// workers (at least one) poll at a time. A worker with no I/O in
     /// flight never polls. The cost is CPU time of an otherwise idle
-    /// worker: up to the spin time per park.
+    /// worker: up to the spin time per park. A server whose load is one
+    /// client process that keeps many connections busy (redis-benchmark,
+    /// wrk) gains less from the spin than it pays (BENCHMARKS.md, kv_server:
+    /// about 15 % more CPU per request); `AIO_PARK_SPIN_US` sets this
+    /// default from the environment.
     ///
     /// # Examples
     ///
@@ -441,5 +458,17 @@ fn report_fallback(e: &io::Error) {
     static REPORTED: AtomicBool = AtomicBool::new(false);
     if !REPORTED.swap(true, Relaxed) {
         eprintln!("aio: io_uring is not available, running on the epoll driver instead: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_park_spin_from_the_environment_is_read_in_microseconds() {
+        assert_eq!(parse_park_spin("20"), Some(Duration::from_micros(20)));
+        assert_eq!(parse_park_spin(" 0 "), Some(Duration::ZERO));
+        assert_eq!(parse_park_spin("long"), None);
     }
 }
