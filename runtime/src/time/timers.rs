@@ -128,7 +128,6 @@ impl Timers {
     /// Applies remote cancels, advances to now and fires what is due.
     /// Returns how many fired.
     pub(crate) fn process(&self) -> usize {
-        let now = self.clock.now_tick();
         let mut due = Vec::new();
         {
             let mut wheel = self.wheel.borrow_mut();
@@ -138,9 +137,13 @@ impl Timers {
                     drop(wheel.remove(k));
                 }
             }
-            let next = wheel.next_expiration();
-            if next.is_some_and(|n| n <= now) {
-                wheel.advance(now, |_, e| due.push(e));
+            // The clock is read only with a timer pending (a server's
+            // workers park and wake many times with none).
+            if let Some(next) = wheel.next_expiration() {
+                let now = self.clock.now_tick();
+                if next <= now {
+                    wheel.advance(now, |_, e| due.push(e));
+                }
             }
             self.stats.timers_pending.set(wheel.len() as u64);
         }

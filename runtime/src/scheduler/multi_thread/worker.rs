@@ -412,9 +412,9 @@ impl WorkerCtx {
     }
 
     fn park(&self) {
-        self.stats
-            .busy_ns
-            .add(self.busy_since.get().elapsed().as_nanos() as u64);
+        // One clock read for the busy time and the saturation check.
+        let busy = self.busy_since.get().elapsed();
+        self.stats.busy_ns.add(busy.as_nanos() as u64);
         let _busy = BusyAgain(&self.busy_since);
         // Counted when parking ends, however it ends (shutdown included).
         let _unpark = CountUnpark(&self.stats);
@@ -423,7 +423,7 @@ impl WorkerCtx {
         // spell of hysteresis: a loaded worker that runs dry for a moment
         // is not handed everything back at once).
         let saturated = &mt.remotes[self.index].saturated;
-        if saturated.load(Ordering::Relaxed) && self.busy_since.get().elapsed() < SATURATED_AFTER {
+        if saturated.load(Ordering::Relaxed) && busy < SATURATED_AFTER {
             saturated.store(false, Ordering::Relaxed);
         }
         let was_searching = self.is_searching.replace(false);
