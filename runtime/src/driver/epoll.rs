@@ -313,9 +313,11 @@ impl Driver {
     /// else how long it spun.
     fn spin(&mut self, timeout: Option<Duration>) -> Option<Duration> {
         self.events.clear();
+        if self.poller.busy.load(Relaxed) == 0 {
+            return Some(Duration::ZERO);
+        }
         let gate = self.spin.clone();
-        let sources = self.poller.busy.load(Relaxed);
-        let Some(spin) = self.spin_budget.start(&gate, sources, timeout) else {
+        let Some(spin) = self.spin_budget.start(&gate, timeout) else {
             return Some(Duration::ZERO);
         };
         loop {

@@ -17,16 +17,6 @@
 //! within microseconds keeps spinning, and one that waits on a slow or
 //! single-threaded client stops burning a core it would share with it.
 //!
-//! A driver with more than [`MAX_SOURCES`] fast ops in flight (or fast
-//! fds registered, on epoll) does not spin at all: with that many
-//! connections the pace is the clients', a completion is rarely more than
-//! a few µs away whether the worker sleeps or not, and the spin's CPU is
-//! paid on every park (kv_server under `redis-benchmark -c 50`: 8.0 µs
-//! of CPU per request with the spin, 7.0 without; the echo bench at 100
-//! connections: no change in round trips either way). A spin pays off
-//! where one connection's round trip is the whole workload (the echo
-//! bench at 1 connection: about 3× the round trips of no spin).
-//!
 //! Called by the drivers' `park`.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -61,10 +51,6 @@ impl SpinGate {
         Some(SpinTurn(self))
     }
 }
-
-/// Above this many fast sources (ops in flight, or fds on epoll) a
-/// driver does not spin.
-pub(crate) const MAX_SOURCES: usize = 4;
 
 /// The shortest spin worth doing; below it a driver does not spin.
 const FLOOR: Duration = Duration::from_micros(4);
@@ -102,18 +88,13 @@ impl SpinBudget {
         }
     }
 
-    /// Starts a spin bounded by `timeout`, if this driver has between
-    /// one and [`MAX_SOURCES`] fast `sources` to wait on and its budget
-    /// and the gate allow one.
+    /// Starts a spin bounded by `timeout`, if this driver's budget and
+    /// the gate allow one.
     pub(crate) fn start<'g>(
         &mut self,
         gate: &'g SpinGate,
-        sources: usize,
         timeout: Option<Duration>,
     ) -> Option<Spin<'g>> {
-        if sources == 0 || sources > MAX_SOURCES {
-            return None;
-        }
         let budget = self.next(gate.spin);
         if budget.is_zero() {
             return None;
@@ -203,20 +184,6 @@ mod tests {
         let off = SpinGate::new(Duration::ZERO, 2);
         assert!(off.enter().is_none(), "a zero spin never spins");
         assert_eq!(off.spinning.load(Relaxed), 0, "and counts no spinner");
-    }
-
-    #[test]
-    fn a_driver_spins_only_with_one_to_max_sources_to_wait_on() {
-        let gate = SpinGate::new(Duration::from_micros(50), 2);
-        let mut b = SpinBudget::new(gate.spin);
-        assert!(b.start(&gate, 0, None).is_none(), "nothing to wait on");
-        assert!(
-            b.start(&gate, MAX_SOURCES + 1, None).is_none(),
-            "many connections"
-        );
-        for n in [1, MAX_SOURCES] {
-            assert!(b.start(&gate, n, None).is_some(), "{n} sources");
-        }
     }
 
     #[test]

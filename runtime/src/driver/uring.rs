@@ -373,10 +373,13 @@ impl Driver {
     /// wakers signal as for a blocked ring; a signal that arrives after
     /// the spin ended shows up as one spare wake-up.
     fn spin(&mut self, timeout: Option<Duration>) -> Spun {
-        // Nothing in flight that comes soon (only a wake or a slow
-        // completion can come), or many ops (see `spin.rs`): no spin.
+        // Nothing in flight that comes soon: only a wake (or a slow
+        // completion) can come, and neither is worth polling for.
+        if self.in_flight_fast == 0 {
+            return Spun::Nothing(Duration::ZERO);
+        }
         let gate = self.spin.clone();
-        let Some(spin) = self.spin_budget.start(&gate, self.in_flight_fast, timeout) else {
+        let Some(spin) = self.spin_budget.start(&gate, timeout) else {
             return Spun::Nothing(Duration::ZERO);
         };
         // The ops queued may be what we wait for: the kernel needs them
