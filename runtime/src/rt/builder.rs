@@ -201,11 +201,11 @@ impl Builder {
     /// turn, so runnable threads still get it, and at most half the
     /// workers (at least one) poll at a time. A worker with no I/O in
     /// flight never polls. The cost is CPU time of an otherwise idle
-    /// worker: up to the spin time per park. A server whose load is one
-    /// client process that keeps many connections busy (redis-benchmark,
-    /// wrk) gains less from the spin than it pays (BENCHMARKS.md, kv_server:
-    /// about 15 % more CPU per request); `AIO_PARK_SPIN_US` sets this
-    /// default from the environment.
+    /// worker: up to the spin time per park. Measure before turning it
+    /// off: under redis-benchmark, kv_server spends about 15 % more CPU
+    /// per request with it, while hyper servers under wrk lose a fifth of
+    /// their requests per second without it (BENCHMARKS.md).
+    /// `AIO_PARK_SPIN_US` sets this default from the environment.
     ///
     /// # Examples
     ///
