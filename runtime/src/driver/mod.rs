@@ -242,8 +242,7 @@ mod real {
     }
 
     pub(crate) fn parse_max_park(v: &str) -> Option<Duration> {
-        let us: u64 = v.trim().parse().ok()?;
-        Some(Duration::from_micros(us.max(1)))
+        crate::rt::builder::parse_micros(v).map(|d| d.max(Duration::from_micros(1)))
     }
 
     #[cfg(test)]

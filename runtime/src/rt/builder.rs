@@ -77,10 +77,11 @@ impl fmt::Debug for Builder {
 
 /// `AIO_PARK_SPIN_US`, if set to a number of µs.
 fn park_spin_from_env() -> Option<Duration> {
-    parse_park_spin(&std::env::var("AIO_PARK_SPIN_US").ok()?)
+    parse_micros(&std::env::var("AIO_PARK_SPIN_US").ok()?)
 }
 
-fn parse_park_spin(v: &str) -> Option<Duration> {
+/// A number of µs from an environment variable's value (`AIO_*_US`).
+pub(crate) fn parse_micros(v: &str) -> Option<Duration> {
     v.trim().parse().ok().map(Duration::from_micros)
 }
 
@@ -467,8 +468,8 @@ mod tests {
 
     #[test]
     fn the_park_spin_from_the_environment_is_read_in_microseconds() {
-        assert_eq!(parse_park_spin("20"), Some(Duration::from_micros(20)));
-        assert_eq!(parse_park_spin(" 0 "), Some(Duration::ZERO));
-        assert_eq!(parse_park_spin("long"), None);
+        assert_eq!(parse_micros("20"), Some(Duration::from_micros(20)));
+        assert_eq!(parse_micros(" 0 "), Some(Duration::ZERO));
+        assert_eq!(parse_micros("long"), None);
     }
 }

@@ -6,7 +6,7 @@
 //! blocking pool, the clock, the call_soon queue and the configuration.
 //! `Runtime` owns the threads and performs shutdown.
 
-mod builder;
+pub(crate) mod builder;
 pub(crate) mod call_soon;
 mod driver;
 pub(crate) mod exception;
