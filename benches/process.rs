@@ -13,8 +13,9 @@
 //! children and wait for each (its exit status), one after another in one
 //! task (`seq`), or all at once, one task per child (`concurrent`). One
 //! iteration = the 1,000 children. Spawning is the same in both (std's
-//! `Command::spawn`); the difference is how the exit is waited for: aio a
-//! pidfd polled on the ring or epoll, tokio its own reaper.
+//! `Command::spawn`); the difference is how the exit is waited for: aio
+//! the ring's `IORING_OP_WAITID` on the pid (Linux 6.7; no fd per child),
+//! or a pidfd polled on the ring or epoll; tokio a pidfd on its epoll.
 //!
 //! The children take ~90 % of the CPU, so one criterion estimate per
 //! runtime moves with whatever else the machine does. After the criterion

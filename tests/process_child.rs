@@ -3,7 +3,7 @@
 //! before reading cannot deadlock it), exit codes and signals come back,
 //! a `wait()` cancelled by a timeout can be awaited again, the pipes work
 //! with owned buffers, as asyncio streams and through futures-io, and
-//! `kill_on_drop` kills.
+//! `kill_on_drop` kills, and a child reaped by someone else gives ECHILD.
 
 mod common;
 
@@ -121,6 +121,27 @@ fn a_wait_cancelled_by_a_timeout_can_be_awaited_again() {
         assert!(status.success());
         // And again: the same status.
         assert_eq!(child.wait().await.unwrap(), status);
+    });
+}
+
+#[test]
+fn a_child_reaped_behind_our_back_gives_echild_and_is_never_signalled() {
+    on_all_flavors(|_| async {
+        let mut child = Command::new("true").spawn().unwrap();
+        let pid = child.id().unwrap() as libc::pid_t;
+        // Someone else in the process reaps it (a `waitpid` of its own).
+        let mut status = 0;
+        // SAFETY: a valid out pointer; blocks until `true` exits.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        let err = child.wait().await.unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ECHILD), "{err}");
+        // Its pid is no longer its own: never signalled, no id.
+        assert_eq!(child.id(), None);
+        child.send_signal(libc::SIGKILL).unwrap();
+        assert_eq!(
+            child.wait().await.unwrap_err().raw_os_error(),
+            Some(libc::ECHILD)
+        );
     });
 }
 

@@ -337,7 +337,7 @@ fn on_pool<T: OpAble>(data: T) -> Started<T> {
 }
 
 /// Whether this thread's ring has `code` (see `OpAble::PROBE`).
-fn ring_supports(code: u8) -> bool {
+pub(crate) fn ring_supports(code: u8) -> bool {
     context::with_driver(|d| match d.and_then(|d| d.try_borrow().ok()).as_deref() {
         Some(Driver::Uring(u)) => u.supports(code),
         _ => false,

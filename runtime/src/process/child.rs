@@ -1,13 +1,21 @@
-//! `Child`: a spawned process — its pipes, its exit status (waited on
-//! through a pidfd), its signals, and asyncio's `communicate`.
+//! `Child`: a spawned process — its pipes, its exit status, its signals,
+//! and asyncio's `communicate`.
 //!
-//! The pidfd is opened right after spawn; the child cannot be reaped by
-//! anyone else in between (we have not waited), so it names our child.
-//! `wait` polls it (the ring's `IORING_OP_POLL_ADD`, or epoll readiness)
-//! and reaps with `waitid(P_PIDFD, WNOHANG)`; a cancelled `wait` leaves
-//! nothing behind, so it can be awaited again. Once reaped, the status is
-//! kept and the pidfd closed. A `Child` dropped unreaped is reaped in the
-//! background (`reaper.rs`), killed first if `kill_on_drop` was set.
+//! Until it is reaped the child's pid names it and nothing else (a zombie
+//! keeps its pid), so the pid is safe to wait on and to signal; once
+//! reaped, the status is kept and the pid forgotten. How `wait` waits:
+//! - on a ring with `IORING_OP_WAITID` (Linux 6.7), an op on the pid
+//!   with `WNOWAIT`: it reaps nothing, so no fd is needed, and each
+//!   `clone` of a process with many children alive copies a smaller fd
+//!   table;
+//! - elsewhere (epoll, older kernels), a pidfd opened at spawn (or the
+//!   first time such a thread waits), polled by `IORING_OP_POLL_ADD` or
+//!   epoll readiness.
+//!
+//! Either way the reap itself is a non-blocking `waitid`, so a cancelled
+//! `wait` leaves nothing behind and can be awaited again. A `Child`
+//! dropped unreaped is reaped in the background (`reaper.rs`), killed
+//! first if `kill_on_drop` was set.
 //!
 //! Called by `command.rs` (spawn) and users; calls `pidfd.rs`, `pipe.rs`,
 //! `reaper.rs` and the poll op.
@@ -40,8 +48,9 @@ use std::process::{ExitStatus, Output};
 /// ```
 pub struct Child {
     pid: u32,
-    /// `None` once reaped.
-    pidfd: Option<SharedFd>,
+    /// How the exit is waited for; `None` once reaped (by us, or by
+    /// someone else: `ECHILD`).
+    reap: Option<Reap>,
     status: Option<ExitStatus>,
     kill_on_drop: bool,
     /// The write end of the child's stdin, if it was piped.
@@ -64,16 +73,44 @@ impl fmt::Debug for Child {
     }
 }
 
+/// How an unreaped child's exit is waited for.
+pub(crate) enum Reap {
+    /// The ring's `IORING_OP_WAITID` on the pid.
+    Ring,
+    /// A pidfd, polled by the ring or by epoll.
+    Pidfd(SharedFd),
+}
+
+impl Reap {
+    /// How a child spawned on this thread is waited for: the ring's
+    /// waitid where there is one, else a pidfd for `pid` (our unreaped
+    /// child, so the pidfd names it).
+    pub(crate) fn for_pid(pid: u32) -> io::Result<Reap> {
+        if ops::waitid_supported() {
+            return Ok(Reap::Ring);
+        }
+        pidfd::open(pid).map(|fd| Reap::Pidfd(SharedFd::new(fd)))
+    }
+
+    /// Sends `sig` to `pid`, the unreaped child this waits for.
+    fn signal(&self, pid: u32, sig: i32) -> io::Result<()> {
+        match self {
+            Reap::Ring => pidfd::kill_pid(pid, sig),
+            Reap::Pidfd(fd) => pidfd::send_signal(fd, sig),
+        }
+    }
+}
+
 impl Child {
     pub(crate) fn new(
         pid: u32,
-        pidfd: SharedFd,
+        reap: Reap,
         kill_on_drop: bool,
         pipes: (Option<ChildStdin>, Option<ChildStdout>, Option<ChildStderr>),
     ) -> Child {
         Child {
             pid,
-            pidfd: Some(pidfd),
+            reap: Some(reap),
             status: None,
             kill_on_drop,
             stdin: pipes.0,
@@ -96,7 +133,7 @@ impl Child {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub fn id(&self) -> Option<u32> {
-        self.pidfd.as_ref().map(|_| self.pid)
+        self.reap.as_ref().map(|_| self.pid)
     }
 
     /// Waits for the child to exit and reaps it; returns its status (the
@@ -122,11 +159,35 @@ impl Child {
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
         loop {
-            if let Some(status) = self.try_wait()? {
-                return Ok(status);
+            match &self.reap {
+                None => return self.try_wait()?.ok_or_else(reaped_elsewhere),
+                Some(Reap::Pidfd(fd)) => {
+                    let fd = fd.clone();
+                    if let Some(status) = self.try_wait()? {
+                        return Ok(status);
+                    }
+                    ops::poll_readable(&fd).await?;
+                }
+                Some(Reap::Ring) if ops::waitid_supported() => {
+                    // No try first: a child that has exited completes the
+                    // op at once.
+                    if let Err(e) = ops::wait_exit(self.pid).await {
+                        if e.raw_os_error() == Some(libc::ECHILD) {
+                            self.reap = None;
+                        }
+                        return Err(e);
+                    }
+                    if let Some(status) = self.try_wait()? {
+                        return Ok(status);
+                    }
+                }
+                Some(Reap::Ring) => {
+                    // Polled where no ring can wait on the pid (an epoll
+                    // runtime): wait on a pidfd from now on.
+                    let fd = pidfd::open(self.pid)?;
+                    self.reap = Some(Reap::Pidfd(SharedFd::new(fd)));
+                }
             }
-            let fd = self.pidfd.as_ref().expect("not reaped yet");
-            ops::poll_readable(fd).await?;
         }
     }
 
@@ -150,21 +211,34 @@ impl Child {
         if let Some(s) = self.status {
             return Ok(Some(s));
         }
-        let fd = self
-            .pidfd
-            .as_ref()
-            .expect("a child not reaped has its pidfd");
-        let status = pidfd::try_reap(fd)?;
-        if let Some(s) = status {
-            self.status = Some(s);
-            self.pidfd = None;
+        let res = match &self.reap {
+            Some(Reap::Ring) => pidfd::try_reap_pid(self.pid),
+            Some(Reap::Pidfd(fd)) => pidfd::try_reap(fd),
+            None => Err(reaped_elsewhere()),
+        };
+        match res {
+            Ok(Some(s)) => {
+                self.status = Some(s);
+                self.reap = None;
+                Ok(Some(s))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                if e.raw_os_error() == Some(libc::ECHILD) {
+                    // Not ours any more: its pid may come to name another
+                    // process, so it is never signalled again.
+                    self.reap = None;
+                }
+                Err(e)
+            }
         }
-        Ok(status)
     }
 
-    /// Sends `sig` (`libc::SIGTERM`, …) to the child (`pidfd_send_signal`:
-    /// it cannot reach another process that reused the pid). After the
-    /// child has exited this does nothing, as asyncio's `send_signal`.
+    /// Sends `sig` (`libc::SIGTERM`, …) to the child. It cannot reach
+    /// another process that reused the pid: until the child is reaped its
+    /// pid is its own (an exited child is a zombie), and once reaped it is
+    /// not signalled. After the child has exited this does nothing, as
+    /// asyncio's `send_signal`.
     ///
     /// # Errors
     /// `InvalidInput` for an invalid signal, `PermissionDenied`.
@@ -181,8 +255,8 @@ impl Child {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub fn send_signal(&self, sig: i32) -> io::Result<()> {
-        match &self.pidfd {
-            Some(fd) => pidfd::send_signal(fd, sig),
+        match &self.reap {
+            Some(r) => r.signal(self.pid, sig),
             None => Ok(()),
         }
     }
@@ -314,14 +388,30 @@ impl Child {
     }
 }
 
+/// `ECHILD`, as `waitid` said it the first time: the child was reaped by
+/// something else in the process (a `waitpid(-1)`, or SIGCHLD set to
+/// `SIG_IGN`) and its status is lost.
+fn reaped_elsewhere() -> io::Error {
+    io::Error::from_raw_os_error(libc::ECHILD)
+}
+
 impl Drop for Child {
     fn drop(&mut self) {
-        let Some(fd) = self.pidfd.take() else { return };
+        let Some(reap) = self.reap.take() else { return };
         if self.kill_on_drop {
-            let _ = pidfd::send_signal(&fd, libc::SIGKILL);
+            let _ = reap.signal(self.pid, libc::SIGKILL);
         }
-        if matches!(pidfd::try_reap(&fd), Ok(None)) {
-            super::reaper::reap_later(fd);
+        match reap {
+            Reap::Pidfd(fd) => {
+                if matches!(pidfd::try_reap(&fd), Ok(None)) {
+                    super::reaper::reap_later(fd);
+                }
+            }
+            Reap::Ring => {
+                if matches!(pidfd::try_reap_pid(self.pid), Ok(None)) {
+                    super::reaper::reap_pid_later(self.pid);
+                }
+            }
         }
     }
 }

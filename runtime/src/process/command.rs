@@ -2,16 +2,15 @@
 //! exit aio drives.
 //!
 //! Spawning is std's (`posix_spawn` or `fork`+`exec`, with close-on-exec
-//! pipes); then the parent's pipe ends are made non-blocking and the
+//! pipes); then the parent's pipe ends are made non-blocking and, unless
+//! the thread's ring can wait on the pid itself (`IORING_OP_WAITID`), the
 //! child gets a pidfd. Spawning blocks the calling thread only for the
 //! spawn itself, as in tokio.
 //!
 //! Called by users and `mod.rs`; calls `child.rs`, `pipe.rs`, `pidfd.rs`.
 
-use super::child::Child;
-use super::pidfd;
+use super::child::{Child, Reap};
 use super::pipe::{adopt, ChildStderr, ChildStdin, ChildStdout};
-use crate::io::SharedFd;
 use std::ffi::OsStr;
 use std::fmt;
 use std::io;
@@ -353,7 +352,8 @@ impl Command {
     /// Starts the child.
     ///
     /// # Errors
-    /// The spawn error (`NotFound` for a missing program, …); or, if the
+    /// The spawn error (`NotFound` for a missing program, …); or, where a
+    /// pidfd is needed (the epoll driver, a kernel before 6.7) and the
     /// kernel refuses `pidfd_open` (before Linux 5.3, or a seccomp filter),
     /// that error, after the child was killed and reaped.
     ///
@@ -367,8 +367,8 @@ impl Command {
     /// ```
     pub fn spawn(&mut self) -> io::Result<Child> {
         let mut child = self.std.spawn()?;
-        let pidfd = match pidfd::open(child.id()) {
-            Ok(fd) => SharedFd::new(fd),
+        let reap = match Reap::for_pid(child.id()) {
+            Ok(r) => r,
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -383,7 +383,7 @@ impl Command {
         let stdin = child.stdin.take().map(|p| adopt(p.into()));
         let stdout = child.stdout.take().map(|p| adopt(p.into()));
         let stderr = child.stderr.take().map(|p| adopt(p.into()));
-        let mut aio_child = Child::new(child.id(), pidfd, self.kill_on_drop, (None, None, None));
+        let mut aio_child = Child::new(child.id(), reap, self.kill_on_drop, (None, None, None));
         aio_child.stdin = stdin.transpose()?.map(ChildStdin::new);
         aio_child.stdout = stdout.transpose()?.map(ChildStdout::new);
         aio_child.stderr = stderr.transpose()?.map(ChildStderr::new);

@@ -1,15 +1,16 @@
 //! Child processes (asyncio's subprocesses, tokio's `process`):
 //! [`Command`] spawns a [`Child`] whose pipes ([`ChildStdin`],
 //! [`ChildStdout`], [`ChildStderr`]) take and give owned buffers, and
-//! whose exit is waited for through a pidfd.
+//! whose exit is waited for on the ring, or through a pidfd.
 //!
-//! - **Reaping** uses a pidfd (`pidfd_open`), waited on by the ring
-//!   (`IORING_OP_POLL_ADD`) or, on the epoll driver, by readiness; the
-//!   status comes from `waitid(P_PIDFD, WNOHANG)`. aio never installs a
+//! - **Reaping**: on a ring with `IORING_OP_WAITID` (Linux 6.7) the exit
+//!   is waited for by that op on the child's pid, with `WNOWAIT` (no fd
+//!   at all: with many children alive, every `clone` copies a smaller fd
+//!   table); elsewhere through a pidfd (`pidfd_open`), polled by the ring
+//!   (`IORING_OP_POLL_ADD`) or, on the epoll driver, by readiness. The
+//!   status comes from a non-blocking `waitid`. aio never installs a
 //!   SIGCHLD handler nor calls `waitpid(-1)`, so other libraries'
-//!   children are left to them. (`IORING_OP_WAITID`, Linux 6.7, would
-//!   save the `waitid` after the poll; the poll works on every kernel aio
-//!   runs on and on both drivers.)
+//!   children are left to them.
 //! - **No zombies**: a `Child` dropped before it was reaped is reaped in
 //!   the background, by a task of the runtime or, outside one, by a
 //!   process-wide reaper thread.

@@ -1,6 +1,6 @@
 //! The syscalls of a child's life after spawn: `pidfd_open`,
-//! `pidfd_send_signal`, and `waitid(P_PIDFD, …, WNOHANG)` turned into an
-//! `ExitStatus`.
+//! `pidfd_send_signal` (or `kill` while the child is unreaped), and
+//! `waitid(P_PIDFD or P_PID, …, WNOHANG)` turned into an `ExitStatus`.
 //!
 //! A pidfd names one process for good: unlike a pid, it cannot come to
 //! name another process once the child is reaped, so signalling and
@@ -63,18 +63,26 @@ pub(crate) fn send_signal(pidfd: &impl AsRawFd, sig: i32) -> io::Result<()> {
 /// `waitid`'s error: `ECHILD` if someone else reaped it (a
 /// `waitpid(-1)` elsewhere in the process).
 pub(crate) fn try_reap(pidfd: &impl AsRawFd) -> io::Result<Option<ExitStatus>> {
+    try_reap_id(libc::P_PIDFD, pidfd.as_raw_fd() as libc::id_t)
+}
+
+/// Reaps our child `pid` if it has exited: its status, or `None` if it is
+/// still running. Never blocks. Only for a child nobody has reaped yet
+/// (until then its pid cannot name another process).
+///
+/// # Errors
+/// As [`try_reap`].
+pub(crate) fn try_reap_pid(pid: u32) -> io::Result<Option<ExitStatus>> {
+    try_reap_id(libc::P_PID, pid as libc::id_t)
+}
+
+fn try_reap_id(idtype: libc::idtype_t, id: libc::id_t) -> io::Result<Option<ExitStatus>> {
     loop {
         // SAFETY: all-zero is a valid siginfo_t; waitid fills it.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid out pointer, an fd we hold open.
-        let rc = unsafe {
-            libc::waitid(
-                libc::P_PIDFD,
-                pidfd.as_raw_fd() as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG,
-            )
-        };
+        // SAFETY: a valid out pointer; `id` is a pidfd the caller holds
+        // open, or the pid of an unreaped child.
+        let rc = unsafe { libc::waitid(idtype, id, &mut info, libc::WEXITED | libc::WNOHANG) };
         if rc < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -88,6 +96,24 @@ pub(crate) fn try_reap(pidfd: &impl AsRawFd) -> io::Result<Option<ExitStatus>> {
         }
         return Ok(Some(status_of(&info)));
     }
+}
+
+/// Sends `sig` to our child `pid` (`kill(2)`), which must not have been
+/// reaped yet (so the pid still names it; an exited child is a zombie,
+/// and signalling it is not an error).
+///
+/// # Errors
+/// `EINVAL` for an invalid signal, `EPERM` without permission.
+pub(crate) fn kill_pid(pid: u32, sig: i32) -> io::Result<()> {
+    // SAFETY: plain syscall with integer arguments.
+    if unsafe { libc::kill(pid as libc::pid_t, sig) } < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ESRCH) {
+            return Ok(());
+        }
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// The `wait(2)`-style status that `ExitStatus::from_raw` takes, from

@@ -11,12 +11,16 @@
 //! are ever waited on: never `waitpid(-1)` nor a SIGCHLD handler, so
 //! other libraries' children are left alone.
 //!
+//! A child waited for on the ring (no pidfd yet) gets its pidfd when it is
+//! dropped: unreaped, its pid still names it.
+//!
 //! Called by `child.rs` (`Drop`); calls `pidfd.rs`, the poll op and the
 //! runtime's spawn.
 
 use super::pidfd;
 use crate::io::{ops, SharedFd};
 use crate::loom::sync::Mutex;
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Reaps the child behind `fd` in the background.
@@ -38,6 +42,36 @@ pub(crate) fn reap_later(fd: SharedFd) {
         }
     }
     drop(orphan);
+}
+
+/// Reaps our unreaped child `pid` in the background: through a pidfd
+/// (as [`reap_later`]), or, if none can be opened (out of fds), by a
+/// thread of its own blocked in `waitid`.
+pub(crate) fn reap_pid_later(pid: u32) {
+    match pidfd::open(pid) {
+        Ok(fd) => reap_later(SharedFd::new(fd)),
+        Err(_) => {
+            let reaper =
+                std::thread::Builder::new()
+                    .name("aio-reaper".into())
+                    .spawn(move || loop {
+                        // SAFETY: all-zero is a valid siginfo_t; waitid fills it.
+                        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+                        // SAFETY: a valid out pointer; `pid` is our unreaped
+                        // child, so it names nobody else.
+                        let rc = unsafe {
+                            libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED)
+                        };
+                        if rc == 0
+                            || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted
+                        {
+                            return;
+                        }
+                    });
+            // Without a thread either, the zombie stays until we exit.
+            drop(reaper);
+        }
+    }
 }
 
 /// A child still to reap; if dropped unreaped (its task cancelled, or

@@ -4,7 +4,8 @@
 //!
 //! Sockets: accept, connect, recv, recvmsg, send, sendmsg, shutdown.
 //! Files, pipes and paths: read, write, open, statx, fsync, ftruncate,
-//! unlink, rename, mkdir. Processes: poll (a pidfd's exit).
+//! unlink, rename, mkdir. Processes: waitid (a child's exit, Linux 6.7),
+//! poll (a pidfd's exit, elsewhere).
 //!
 //! Called by `aio-net`, `fs` and `process`; calls `op.rs`.
 
@@ -24,6 +25,7 @@ mod sendmsg;
 mod shutdown;
 mod statx;
 mod unlink;
+mod waitid;
 mod write;
 
 pub use accept::{accept, accept_multi, Accept, AcceptMulti, ACCEPT_QUEUE_MAX};
@@ -42,6 +44,7 @@ pub use sendmsg::{send_to, writev, SendMsg};
 pub use shutdown::{shutdown, Shutdown};
 pub use statx::{statx_fd, statx_path, Statx};
 pub use unlink::{unlink, Unlink};
+pub use waitid::{wait_exit, waitid_supported, WaitExit};
 pub use write::{write_at, write_pipe, Write};
 
 use std::fmt;
