@@ -63,6 +63,12 @@ pub(crate) enum Flavor {
 }
 
 /// Everything a runtime's tasks and threads share.
+///
+/// Aligned to 128 bytes (two cache lines, as crossbeam's `CachePadded` on
+/// x86-64) so that in its `Arc` the reference counts, which every spawn
+/// and every task's free change, sit on lines of their own, away from the
+/// fields the workers write (the idle set, the inject queue).
+#[repr(align(128))]
 pub(crate) struct Shared {
     pub(crate) flavor: Flavor,
     pub(crate) registry: Registry,
