@@ -23,9 +23,12 @@
 #
 # Environment: ROUNDS (3), SECS (5, the wrk window), N (200000 requests
 # per redis-benchmark test), WORKERS (2: aio's and the tokio peers' worker
-# threads), KV_SERVERS (the kv batch's servers, the ratios' peer last;
-# default "kv-aio kv-aio-epoll redis mini-redis"; kv-aio-spin0 is kv-aio
-# with AIO_PARK_SPIN_US=0). Installs its peers itself (apt-get, cargo install) if missing.
+# threads), HTTP_SERVERS, AXUM_SERVERS, HYPER_SERVERS, KV_SERVERS (each
+# batch's servers, the ratios' peer last; defaults as above, e.g. "kv-aio
+# kv-aio-epoll redis mini-redis"). An aio server's name with -spinN
+# appended (kv-aio-spin0, hyper-aio-spin12) runs it with
+# AIO_PARK_SPIN_US=N. Installs its peers itself (apt-get, cargo install)
+# if missing.
 # Bounded: 127.0.0.1 only; each run has a fixed duration or count.
 set -euo pipefail
 
@@ -69,22 +72,26 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start NAME PORT: starts server NAME on PORT, sets PID.
+# start NAME PORT: starts server NAME on PORT, sets PID. An aio server's
+# name may end in -spinN: the same server with AIO_PARK_SPIN_US=N.
 start() {
-    local name=$1 port=$2 ex=$TARGET/release/examples
+    local name=$1 port=$2 ex=$TARGET/release/examples spin=""
+    if [[ $name =~ ^(.*aio.*)-spin([0-9]+)$ ]]; then
+        name=${BASH_REMATCH[1]}
+        spin=${BASH_REMATCH[2]}
+    fi
     # `exec`: the background job is the server itself, so $! is its pid.
     case $name in
-        aio) exec "$ex/http_hello" --port "$port" --workers "$WORKERS" ;;
+        aio) exec env ${spin:+AIO_PARK_SPIN_US=$spin} "$ex/http_hello" --port "$port" --workers "$WORKERS" ;;
         aio-epoll) exec env AIO_DRIVER=epoll "$ex/http_hello" --port "$port" --workers "$WORKERS" ;;
         tokio) exec "$ex/http_hello_tokio" --port "$port" --workers "$WORKERS" ;;
-        axum-aio) exec "$ex/axum_hello" --port "$port" --workers "$WORKERS" ;;
+        axum-aio) exec env ${spin:+AIO_PARK_SPIN_US=$spin} "$ex/axum_hello" --port "$port" --workers "$WORKERS" ;;
         axum-aio-epoll) exec env AIO_DRIVER=epoll "$ex/axum_hello" --port "$port" --workers "$WORKERS" ;;
         axum-tokio) exec "$ex/axum_hello_tokio" --port "$port" --workers "$WORKERS" ;;
-        hyper-aio) exec "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
+        hyper-aio) exec env ${spin:+AIO_PARK_SPIN_US=$spin} "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
         hyper-aio-epoll) exec env AIO_DRIVER=epoll "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
         hyper-tokio) exec "$ex/hyper_hello_tokio" --port "$port" --workers "$WORKERS" ;;
-        kv-aio) exec "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
-        kv-aio-spin0) exec env AIO_PARK_SPIN_US=0 "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
+        kv-aio) exec env ${spin:+AIO_PARK_SPIN_US=$spin} "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
         kv-aio-epoll) exec env AIO_DRIVER=epoll "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
         redis) exec redis-server --port "$port" --save '' --appendonly no --daemonize no ;;
         mini-redis) exec "$PEERS/bin/mini-redis-server" --port "$port" ;;
@@ -199,15 +206,15 @@ case $WHAT in
     http | all)
         echo
         echo "### http_hello under \`wrk -t1 -c64 -d${SECS}s\`"
-        batch http aio aio-epoll tokio
+        batch http ${HTTP_SERVERS:-aio aio-epoll tokio}
         ;;&
     axum | all)
         echo
         echo "### axum_hello under \`wrk -t1 -c64 -d${SECS}s\`"
-        batch http axum-aio axum-aio-epoll axum-tokio
+        batch http ${AXUM_SERVERS:-axum-aio axum-aio-epoll axum-tokio}
         echo
         echo "### hyper_hello under \`wrk -t1 -c64 -d${SECS}s\`"
-        batch http hyper-aio hyper-aio-epoll hyper-tokio
+        batch http ${HYPER_SERVERS:-hyper-aio hyper-aio-epoll hyper-tokio}
         ;;&
     kv | all)
         peers_kv
