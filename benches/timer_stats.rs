@@ -1,6 +1,6 @@
 //! Timer figures that criterion does not give (issue 3), aio vs tokio in
 //! the same run, 2 workers each:
-//! - CPU per sleep: process CPU time (utime + stime from /proc/self/stat)
+//! - CPU per sleep: process CPU time (user + system, `getrusage`)
 //!   spent on 100,000 concurrent random 1–50 ms sleeps, divided by 100,000;
 //! - idle CPU: a runtime whose only work is one pending sleep, measured
 //!   over 3 s (should burn nothing);
@@ -8,6 +8,11 @@
 //!   sequential sleeps;
 //! - bytes per sleeping task: live heap bytes (a counting allocator) per
 //!   task parked in a 1 h sleep, 100,000 tasks.
+//!
+//! Then CPU per sleep again, interleaved: `TIMER_PAIRS` (default 7) pairs
+//! of one 100k-sleep run per runtime, the order alternating; the median of
+//! the per-pair ratios (`TIMER_PAIRS=0` skips it). CPU time comes from
+//! `getrusage` (microseconds).
 //!
 //! Run: `cargo bench --bench timer_stats`.
 
@@ -39,12 +44,17 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// Process CPU time (user + system), from /proc/self/stat (clock ticks).
+/// This process's CPU time (user + system, all threads), from
+/// `getrusage`: microseconds, where `/proc/self/stat` counts 10 ms ticks
+/// (8 % of the 100k-sleep figure).
 fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let after = &stat[stat.rfind(')').expect("comm") + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10) // USER_HZ = 100
+    // SAFETY: all zeroes is a valid rusage; getrusage fills it.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid out pointer.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    assert_eq!(rc, 0, "getrusage");
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
 }
 
 fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
@@ -170,12 +180,73 @@ fn tokio_row() -> Row {
     }
 }
 
+/// CPU per sleep again, the runtimes taking turns: `pairs` pairs of one
+/// 100k-sleep run each, the order alternating; returns the per-pair
+/// ratios (aio/tokio) and each runtime's median CPU per sleep. The two
+/// single runs above move with whatever else the machine does while they
+/// run; a pair's two halves see nearly the same machine.
+fn interleaved_cpu_per_sleep(pairs: usize) -> (Vec<f64>, Duration, Duration) {
+    let aio_rt = aio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let ds = delays(100_000);
+    let aio_run = || {
+        let c0 = cpu_time();
+        aio_rt.block_on(async {
+            let ts: Vec<_> = ds.iter().map(|&d| aio::spawn(aio::sleep(d))).collect();
+            for t in ts {
+                t.await.unwrap();
+            }
+        });
+        (cpu_time() - c0) / 100_000
+    };
+    let tokio_run = || {
+        let c0 = cpu_time();
+        tokio_rt.block_on(async {
+            let ts: Vec<_> = ds
+                .iter()
+                .map(|&d| tokio::spawn(tokio::time::sleep(d)))
+                .collect();
+            for t in ts {
+                t.await.unwrap();
+            }
+        });
+        (cpu_time() - c0) / 100_000
+    };
+    aio_run();
+    tokio_run();
+    let (mut ratios, mut a, mut t) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..pairs {
+        let (x, y) = if i % 2 == 0 {
+            let x = aio_run();
+            (x, tokio_run())
+        } else {
+            let y = tokio_run();
+            (aio_run(), y)
+        };
+        ratios.push(x.as_secs_f64() / y.as_secs_f64());
+        a.push(x);
+        t.push(y);
+    }
+    (ratios, pct(a, 0.5), pct(t, 0.5))
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench` asks harness=false binaries to list tests
     }
     let a = aio_row();
     let t = tokio_row();
+    let pairs: usize = std::env::var("TIMER_PAIRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
     println!("| figure | aio | tokio | aio/tokio |");
     println!("| --- | --- | --- | --- |");
     let r = |x: f64, y: f64| {
@@ -218,4 +289,16 @@ fn main() {
         t.bytes_per_sleeper,
         r(a.bytes_per_sleeper, t.bytes_per_sleeper)
     );
+    if pairs > 0 {
+        let (mut ratios, ca, ct) = interleaved_cpu_per_sleep(pairs);
+        let each: Vec<String> = ratios.iter().map(|x| format!("{x:.2}")).collect();
+        ratios.sort_by(f64::total_cmp);
+        let median = ratios[ratios.len() / 2];
+        println!(
+            "| CPU per sleep, interleaved, {pairs} pairs (TIMER_PAIRS) | {:.2} µs | {:.2} µs | {median:.2} (pairs {}) |",
+            us(ca),
+            us(ct),
+            each.join(" ")
+        );
+    }
 }

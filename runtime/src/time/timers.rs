@@ -73,6 +73,11 @@ impl TimerOwner {
 /// One thread's wheel.
 pub(crate) struct Timers {
     wheel: RefCell<Wheel<Arc<TimerEntry>>>,
+    /// The entries a pass found due, kept between passes with its
+    /// capacity: with thousands of timers due per tick, growing a fresh
+    /// vector each pass made the allocator consolidate its free lists
+    /// (3 % of the CPU of 100k concurrent sleeps).
+    due: RefCell<Vec<Arc<TimerEntry>>>,
     pub(crate) owner: Arc<TimerOwner>,
     clock: Arc<Clock>,
     /// The owning thread's counters (`timers_pending`).
@@ -95,6 +100,7 @@ impl Timers {
         wheel.advance(clock.now_tick(), |_, _: Arc<TimerEntry>| {});
         Timers {
             wheel: RefCell::new(wheel),
+            due: RefCell::new(Vec::new()),
             owner: Arc::new(TimerOwner::default()),
             clock,
             stats,
@@ -128,7 +134,9 @@ impl Timers {
     /// Applies remote cancels, advances to now and fires what is due.
     /// Returns how many fired.
     pub(crate) fn process(&self) -> usize {
-        let mut due = Vec::new();
+        // Taken out for the pass (a wake below may reach these timers
+        // again), put back, empty, with its capacity.
+        let mut due = std::mem::take(&mut *self.due.borrow_mut());
         {
             let mut wheel = self.wheel.borrow_mut();
             if self.owner.has_cancels.swap(false, Acquire) {
@@ -149,8 +157,12 @@ impl Timers {
         }
         let n = due.len();
         // Wake outside the borrow: a wake may drop a task, and its Sleep.
-        for e in due {
+        for e in due.drain(..) {
             e.fire();
+        }
+        let mut slot = self.due.borrow_mut();
+        if slot.capacity() < due.capacity() {
+            *slot = due;
         }
         n
     }
