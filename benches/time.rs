@@ -15,7 +15,7 @@ use criterion::Criterion;
 use std::time::Duration;
 
 mod timer_common;
-use timer_common::delays;
+use timer_common::{aio_sleep_all, delays, tokio_sleep_all};
 
 const WORKERS: usize = 2;
 
@@ -57,31 +57,10 @@ fn sleepers(c: &mut Criterion) {
     let mut g = c.benchmark_group("sleepers_100k");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     let rt = aio_rt();
-    g.bench_function("aio", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let ts: Vec<_> = ds.iter().map(|&d| aio::spawn(aio::sleep(d))).collect();
-                for t in ts {
-                    t.await.unwrap();
-                }
-            })
-        })
-    });
+    g.bench_function("aio", |b| b.iter(|| aio_sleep_all(&rt, &ds)));
     drop(rt);
     let rt = tokio_rt();
-    g.bench_function("tokio", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let ts: Vec<_> = ds
-                    .iter()
-                    .map(|&d| tokio::spawn(tokio::time::sleep(d)))
-                    .collect();
-                for t in ts {
-                    t.await.unwrap();
-                }
-            })
-        })
-    });
+    g.bench_function("tokio", |b| b.iter(|| tokio_sleep_all(&rt, &ds)));
     g.finish();
 }
 

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 mod timer_common;
-use timer_common::delays;
+use timer_common::{aio_sleep_all, delays, tokio_sleep_all};
 
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -78,14 +78,7 @@ fn aio_row() -> Row {
         .unwrap();
     let ds = delays(100_000);
     // Warm up once, then measure.
-    let run = |ds: &[Duration]| {
-        rt.block_on(async {
-            let ts: Vec<_> = ds.iter().map(|&d| aio::spawn(aio::sleep(d))).collect();
-            for t in ts {
-                t.await.unwrap();
-            }
-        })
-    };
+    let run = |ds: &[Duration]| aio_sleep_all(&rt, ds);
     run(&ds);
     let (c0, w0) = (cpu_time(), Instant::now());
     run(&ds);
@@ -131,17 +124,7 @@ fn tokio_row() -> Row {
         .build()
         .unwrap();
     let ds = delays(100_000);
-    let run = |ds: &[Duration]| {
-        rt.block_on(async {
-            let ts: Vec<_> = ds
-                .iter()
-                .map(|&d| tokio::spawn(tokio::time::sleep(d)))
-                .collect();
-            for t in ts {
-                t.await.unwrap();
-            }
-        })
-    };
+    let run = |ds: &[Duration]| tokio_sleep_all(&rt, ds);
     run(&ds);
     let (c0, w0) = (cpu_time(), Instant::now());
     run(&ds);
@@ -196,29 +179,13 @@ fn interleaved_cpu_per_sleep(pairs: usize) -> (Vec<f64>, Duration, Duration) {
         .build()
         .unwrap();
     let ds = delays(100_000);
-    let aio_run = || {
+    let per_sleep = |run: &dyn Fn()| {
         let c0 = cpu_time();
-        aio_rt.block_on(async {
-            let ts: Vec<_> = ds.iter().map(|&d| aio::spawn(aio::sleep(d))).collect();
-            for t in ts {
-                t.await.unwrap();
-            }
-        });
+        run();
         (cpu_time() - c0) / 100_000
     };
-    let tokio_run = || {
-        let c0 = cpu_time();
-        tokio_rt.block_on(async {
-            let ts: Vec<_> = ds
-                .iter()
-                .map(|&d| tokio::spawn(tokio::time::sleep(d)))
-                .collect();
-            for t in ts {
-                t.await.unwrap();
-            }
-        });
-        (cpu_time() - c0) / 100_000
-    };
+    let aio_run = || per_sleep(&|| aio_sleep_all(&aio_rt, &ds));
+    let tokio_run = || per_sleep(&|| tokio_sleep_all(&tokio_rt, &ds));
     aio_run();
     tokio_run();
     let (mut ratios, mut a, mut t) = (Vec::new(), Vec::new(), Vec::new());

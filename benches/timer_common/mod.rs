@@ -15,3 +15,26 @@ pub(crate) fn delays(n: usize) -> Vec<Duration> {
         })
         .collect()
 }
+
+/// The 100k-sleepers workload on aio: one task per delay, all awaited.
+pub(crate) fn aio_sleep_all(rt: &aio::runtime::Runtime, ds: &[Duration]) {
+    rt.block_on(async {
+        let ts: Vec<_> = ds.iter().map(|&d| aio::spawn(aio::sleep(d))).collect();
+        for t in ts {
+            t.await.unwrap();
+        }
+    })
+}
+
+/// The same workload on tokio.
+pub(crate) fn tokio_sleep_all(rt: &tokio::runtime::Runtime, ds: &[Duration]) {
+    rt.block_on(async {
+        let ts: Vec<_> = ds
+            .iter()
+            .map(|&d| tokio::spawn(tokio::time::sleep(d)))
+            .collect();
+        for t in ts {
+            t.await.unwrap();
+        }
+    })
+}

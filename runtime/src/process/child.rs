@@ -160,7 +160,7 @@ impl Child {
         drop(self.stdin.take());
         loop {
             match &self.reap {
-                None => return self.try_wait()?.ok_or_else(reaped_elsewhere),
+                None => return self.status.ok_or_else(reaped_elsewhere),
                 Some(Reap::Pidfd(fd)) => {
                     let fd = fd.clone();
                     if let Some(status) = self.try_wait()? {
@@ -172,10 +172,7 @@ impl Child {
                     // No try first: a child that has exited completes the
                     // op at once.
                     if let Err(e) = ops::wait_exit(self.pid).await {
-                        if e.raw_os_error() == Some(libc::ECHILD) {
-                            self.reap = None;
-                        }
-                        return Err(e);
+                        return Err(self.forget_if_reaped_elsewhere(e));
                     }
                     if let Some(status) = self.try_wait()? {
                         return Ok(status);
@@ -223,15 +220,17 @@ impl Child {
                 Ok(Some(s))
             }
             Ok(None) => Ok(None),
-            Err(e) => {
-                if e.raw_os_error() == Some(libc::ECHILD) {
-                    // Not ours any more: its pid may come to name another
-                    // process, so it is never signalled again.
-                    self.reap = None;
-                }
-                Err(e)
-            }
+            Err(e) => Err(self.forget_if_reaped_elsewhere(e)),
         }
+    }
+
+    /// On `ECHILD` the child is not ours any more: its pid may come to
+    /// name another process, so it is forgotten (never signalled again).
+    fn forget_if_reaped_elsewhere(&mut self, e: io::Error) -> io::Error {
+        if e.raw_os_error() == Some(libc::ECHILD) {
+            self.reap = None;
+        }
+        e
     }
 
     /// Sends `sig` (`libc::SIGTERM`, …) to the child. It cannot reach

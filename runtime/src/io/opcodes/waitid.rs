@@ -21,6 +21,7 @@ use crate::io::fd::SharedFd;
 use crate::io::op::{Op, OpAble};
 use crate::io::ready::Interest;
 use crate::io::record::OpData;
+use crate::io::wait::syscall_result;
 use io_uring::{opcode, squeue};
 use std::io;
 
@@ -103,11 +104,7 @@ unsafe impl OpAble for WaitExit {
         // SAFETY: room the size and alignment of a siginfo_t, owned by
         // `self` for the call.
         let rc = unsafe { libc::waitid(libc::P_PID, self.pid as libc::id_t, info, OPTIONS) };
-        Some(if rc < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(0)
-        })
+        syscall_result(rc as isize)
     }
 
     fn complete(self, res: io::Result<u32>) -> Self::Output {
