@@ -3,6 +3,9 @@
 
 mod common;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use aio::time::Instant;
@@ -30,8 +33,8 @@ fn sleeps_never_end_early_on_any_flavor() {
 
 #[test]
 fn cancelled_sleepers_free_their_timers_from_any_worker() {
-    // Sleeps registered on one worker and dropped on another go through
-    // the owner's mailbox; the runtime must still shut down promptly
+    // Sleeps registered on one worker and dropped on another unlink
+    // through the owner's wheel lock; the runtime must still shut down promptly
     // and every sleeper's destructor must run.
     on_all_flavors(|_| async {
         let drops = Counter::new();
@@ -52,6 +55,37 @@ fn cancelled_sleepers_free_their_timers_from_any_worker() {
             assert!(t.await.unwrap_err().is_cancelled());
         }
         assert_eq!(drops.get(), 200);
+    });
+}
+
+/// Polls `s` once, registering it; whether it is pending.
+async fn registered(s: &mut Pin<Box<aio::time::Sleep>>) -> bool {
+    std::future::poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx).is_pending())).await
+}
+
+#[test]
+fn a_sleep_registered_on_one_thread_fires_or_drops_on_another() {
+    // Each sleep registers in the wheel of the thread running this future
+    // (the block_on thread on the multi_thread flavors) and is then moved
+    // into a task that a worker runs: there its waker is replaced, and it
+    // is woken from the owner's wheel, or unlinked from it by its drop.
+    on_all_flavors(|_| async {
+        let mut fires = Box::pin(aio::sleep(Duration::from_millis(20)));
+        let t0 = fires.deadline() - Duration::from_millis(20);
+        assert!(registered(&mut fires).await);
+        aio::spawn(async move { fires.await }).await.unwrap();
+        assert!(t0.elapsed() >= Duration::from_millis(20));
+
+        for _ in 0..50 {
+            let mut dropped = Box::pin(aio::sleep(Duration::from_millis(20)));
+            assert!(registered(&mut dropped).await);
+            aio::spawn(async move { drop(dropped) }).await.unwrap();
+        }
+        // The owner's wheel goes on without the unlinked entries (whose
+        // memory is gone): its own timers still fire.
+        let t1 = Instant::now();
+        aio::sleep(Duration::from_millis(30)).await;
+        assert!(t1.elapsed() >= Duration::from_millis(30));
     });
 }
 

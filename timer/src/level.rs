@@ -15,7 +15,7 @@
 //! occupied slot of level *L* + 1. Callers: `wheel.rs` only.
 
 use crate::list::{List, Place};
-use crate::slab::Slab;
+use crate::raw::{LinkId, Store};
 
 /// Number of levels in the wheel.
 ///
@@ -99,39 +99,45 @@ pub(crate) fn top_rotation_start(tick: u64) -> u64 {
 
 /// One level: a list per slot and a bitmap of the non-empty ones.
 #[derive(Debug)]
-pub(crate) struct Level {
+pub(crate) struct Level<Id> {
     /// Bit `s` is set iff `slots[s]` is non-empty.
     occupied: u64,
-    slots: [List; SLOTS],
+    slots: [List<Id>; SLOTS],
 }
 
-impl Level {
-    pub(crate) const EMPTY: Level = Level {
+impl<Id: LinkId> Level<Id> {
+    pub(crate) const EMPTY: Level<Id> = Level {
         occupied: 0,
         slots: [List::EMPTY; SLOTS],
     };
 
-    /// Links the unlinked node `index` into `slot` of this level, `level`.
-    pub(crate) fn push<T>(&mut self, slab: &mut Slab<T>, level: usize, slot: usize, index: u32) {
+    /// Links the unlinked entry `id` into `slot` of this level, `level`.
+    pub(crate) fn push<S: Store<Id = Id>>(
+        &mut self,
+        store: &mut S,
+        level: usize,
+        slot: usize,
+        id: Id,
+    ) {
         let place = Place::Slot {
             level: level as u8,
             slot: slot as u8,
         };
-        self.slots[slot].push_front(slab, index, place);
+        self.slots[slot].push_front(store, id, place);
         self.occupied |= 1 << slot;
     }
 
-    /// Unlinks node `index` from `slot`.
-    pub(crate) fn unlink<T>(&mut self, slab: &mut Slab<T>, slot: usize, index: u32) {
-        self.slots[slot].unlink(slab, index);
+    /// Unlinks entry `id` from `slot`.
+    pub(crate) fn unlink<S: Store<Id = Id>>(&mut self, store: &mut S, slot: usize, id: Id) {
+        self.slots[slot].unlink(store, id);
         if self.slots[slot].is_empty() {
             self.occupied &= !(1 << slot);
         }
     }
 
-    /// Unlinks and returns some node of `slot`, if any.
-    pub(crate) fn pop<T>(&mut self, slab: &mut Slab<T>, slot: usize) -> Option<u32> {
-        let index = self.slots[slot].pop_front(slab)?;
+    /// Unlinks and returns some entry of `slot`, if any.
+    pub(crate) fn pop<S: Store<Id = Id>>(&mut self, store: &mut S, slot: usize) -> Option<Id> {
+        let index = self.slots[slot].pop_front(store)?;
         if self.slots[slot].is_empty() {
             self.occupied &= !(1 << slot);
         }
@@ -151,7 +157,7 @@ impl Level {
 
     /// The list of `slot`, for invariant checks.
     #[cfg(test)]
-    pub(crate) fn slot(&self, slot: usize) -> List {
+    pub(crate) fn slot(&self, slot: usize) -> List<Id> {
         self.slots[slot]
     }
 
@@ -165,7 +171,7 @@ impl Level {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::slab::Node;
+    use crate::slab::{Node, Slab};
 
     #[test]
     fn level_for_every_boundary() {

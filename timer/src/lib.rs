@@ -1,14 +1,19 @@
 //! aio's timer wheel: a hierarchical 6 × 64 wheel of 1 ms ticks, with no I/O,
 //! no threads, no atomics and no dependencies.
 //!
-//! The runtime keeps one [`Wheel`] per worker, next to its ring. It converts
+//! Two forms share one algorithm. [`Wheel<T>`](Wheel) owns its values in a
+//! slab and names them by [`Key`]s: insert, [`Wheel::remove`] by key,
+//! [`Wheel::advance`] hands back the values that are due. [`RawWheel`] is the
+//! same wheel over entries it does not own: each entry carries its
+//! [`Links`], and a [`Store`] gives them from the entry's id. The runtime
+//! keeps one `RawWheel` per worker, next to its ring, over entries that live
+//! inside its `Sleep` futures (so a sleep allocates nothing). It converts
 //! every deadline to a *tick* (1 tick = 1 ms since the runtime's clock origin,
 //! **rounded up**, so that a sleep never fires early), parks for at most
-//! [`Wheel::next_expiration`] minus the current tick, and on waking calls
-//! [`Wheel::advance`] with the current tick to wake every timer that is due.
-//! Cancelling a sleep calls [`Wheel::remove`] with the [`Key`] returned by
-//! [`Wheel::insert`]. The wheel itself never reads a clock: the caller feeds it
-//! ticks, which is also how the virtual test clock drives it.
+//! `next_expiration` minus the current tick, and on waking calls `advance`
+//! with the current tick to wake every timer that is due. The wheel itself
+//! never reads a clock: the caller feeds it ticks, which is also how the
+//! virtual test clock drives it.
 //!
 //! # The model
 //!
@@ -67,9 +72,11 @@
 
 mod level;
 mod list;
+mod raw;
 mod slab;
 mod wheel;
 
 pub use level::{LEVELS, MAX_DURATION, SLOTS};
+pub use raw::{LinkId, Links, RawWheel, Store};
 pub use slab::Key;
 pub use wheel::Wheel;

@@ -1,12 +1,13 @@
-//! Intrusive doubly linked lists threaded through the slab, one per wheel slot
-//! plus the wheel's "due" and "overflow" lists.
+//! Intrusive doubly linked lists threaded through the entries' [`Links`],
+//! one per wheel slot plus the wheel's "due" and "overflow" lists.
 //!
-//! A [`List`] is only a head index; the links live in the slab's nodes
-//! (`prev`/`next`), and each linked node records in [`Place`] which list holds
-//! it, so the wheel can unlink any entry in O(1) from its key alone. Lists do
-//! not allocate. Callers: `level.rs` (slot lists) and `wheel.rs`.
+//! A [`List`] is only a head id; the links live in the entries (`prev`/`next`
+//! of their [`Links`], reached through the [`Store`]), and each linked entry
+//! records in [`Place`] which list holds it, so the wheel can unlink any entry
+//! in O(1) from its id alone. Lists do not allocate. Callers: `level.rs`
+//! (slot lists) and `raw.rs`.
 
-use crate::slab::{Slab, NIL};
+use crate::raw::{LinkId, Store};
 
 /// Which list a linked node is on.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -19,80 +20,81 @@ pub(crate) enum Place {
     Overflow,
 }
 
-/// Head of an intrusive list of slab nodes (most recently pushed first).
+/// Head of an intrusive list of entries (most recently pushed first).
 #[derive(Copy, Clone, Debug)]
-pub(crate) struct List {
-    head: u32,
+pub(crate) struct List<Id> {
+    head: Id,
 }
 
-impl List {
-    pub(crate) const EMPTY: List = List { head: NIL };
+impl<Id: LinkId> List<Id> {
+    pub(crate) const EMPTY: List<Id> = List { head: Id::NIL };
 
     pub(crate) fn is_empty(self) -> bool {
-        self.head == NIL
+        self.head == Id::NIL
     }
 
-    /// First node, or [`NIL`]; walk on with each node's `next`.
-    pub(crate) fn head(self) -> u32 {
+    /// First entry, or [`LinkId::NIL`]; walk on with each entry's `next`.
+    pub(crate) fn head(self) -> Id {
         self.head
     }
 
-    /// Links the unlinked node `index` at the front and records `place`.
-    pub(crate) fn push_front<T>(&mut self, slab: &mut Slab<T>, index: u32, place: Place) {
+    /// Links the unlinked entry `id` at the front and records `place`.
+    pub(crate) fn push_front<S: Store<Id = Id>>(&mut self, store: &mut S, id: Id, place: Place) {
         let old_head = self.head;
-        let node = slab.node_mut(index);
-        node.prev = NIL;
-        node.next = old_head;
-        node.place = place;
-        if old_head != NIL {
-            slab.node_mut(old_head).prev = index;
+        let links = store.links_mut(id);
+        links.prev = Id::NIL;
+        links.next = old_head;
+        links.place = place;
+        if old_head != Id::NIL {
+            store.links_mut(old_head).prev = id;
         }
-        self.head = index;
+        self.head = id;
     }
 
-    /// Unlinks node `index`, which must be on this list.
-    pub(crate) fn unlink<T>(&mut self, slab: &mut Slab<T>, index: u32) {
-        let node = slab.node_mut(index);
-        let (prev, next) = (node.prev, node.next);
-        node.prev = NIL;
-        node.next = NIL;
-        if prev == NIL {
-            debug_assert_eq!(self.head, index, "unlink from the wrong list");
+    /// Unlinks entry `id`, which must be on this list.
+    pub(crate) fn unlink<S: Store<Id = Id>>(&mut self, store: &mut S, id: Id) {
+        let links = store.links_mut(id);
+        let (prev, next) = (links.prev, links.next);
+        links.prev = Id::NIL;
+        links.next = Id::NIL;
+        if prev == Id::NIL {
+            debug_assert!(self.head == id, "unlink from the wrong list");
             self.head = next;
         } else {
-            slab.node_mut(prev).next = next;
+            store.links_mut(prev).next = next;
         }
-        if next != NIL {
-            slab.node_mut(next).prev = prev;
+        if next != Id::NIL {
+            store.links_mut(next).prev = prev;
         }
     }
 
-    /// Unlinks and returns the first node, if any.
-    pub(crate) fn pop_front<T>(&mut self, slab: &mut Slab<T>) -> Option<u32> {
-        let index = self.head;
-        if index == NIL {
+    /// Unlinks and returns the first entry, if any.
+    pub(crate) fn pop_front<S: Store<Id = Id>>(&mut self, store: &mut S) -> Option<Id> {
+        let id = self.head;
+        if id == Id::NIL {
             return None;
         }
-        self.unlink(slab, index);
-        Some(index)
+        self.unlink(store, id);
+        Some(id)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::slab::Node;
+    use crate::raw::Store;
+    use crate::slab::{Node, Slab, NIL};
 
-    fn values(list: List, slab: &Slab<char>) -> Vec<char> {
+    fn values(list: List<u32>, slab: &Slab<char>) -> Vec<char> {
         let mut out = Vec::new();
         let mut prev = NIL;
         let mut index = list.head();
         while index != NIL {
-            let node = slab.node(index);
-            assert_eq!(node.prev, prev, "broken back link");
-            out.push(node.value);
+            let links = slab.links(index);
+            assert_eq!(links.prev, prev, "broken back link");
+            out.push(slab.node(index).value);
             prev = index;
-            index = node.next;
+            index = links.next;
         }
         out
     }
@@ -125,6 +127,6 @@ mod tests {
         let mut other = List::EMPTY;
         other.push_front(&mut slab, keys[1].index(), Place::Due);
         assert_eq!(values(other, &slab), ['b']);
-        assert_eq!(slab.node(keys[1].index()).place, Place::Due);
+        assert_eq!(slab.links(keys[1].index()).place, Place::Due);
     }
 }

@@ -7,17 +7,21 @@
 //! a [`Key`] holds index and generation, so a key kept after its entry fired
 //! or was removed never reaches a newer entry that reuses the index.
 //!
-//! The slab knows nothing about slots or time. The `prev`/`next` links and the
-//! [`Place`] stored in each [`Node`] belong to `list.rs`, which threads the
-//! wheel's intrusive lists through this storage. Callers: `list.rs` and
-//! `wheel.rs` only.
+//! The slab knows nothing about slots or time. The [`Links`] stored in each
+//! [`Node`] belong to `list.rs`, which threads the wheel's intrusive lists
+//! through this storage (the slab is the [`Store`] of [`Wheel`](crate::Wheel)'s
+//! [`RawWheel`](crate::RawWheel)). Callers: `list.rs` and `wheel.rs` only.
 
 use std::mem;
 
-use crate::list::Place;
+use crate::raw::{LinkId, Links, Store};
 
 /// Sentinel index meaning "no entry" in free lists and slot lists.
 pub(crate) const NIL: u32 = u32::MAX;
+
+impl LinkId for u32 {
+    const NIL: u32 = NIL;
+}
 
 /// Stable handle of an entry inserted into a [`Wheel`](crate::Wheel).
 ///
@@ -55,18 +59,11 @@ impl Key {
     }
 }
 
-/// A live entry: the caller's value, its deadline, and its list links.
+/// A live entry: the caller's value, and its deadline and list links.
 #[derive(Debug)]
 pub(crate) struct Node<T> {
     pub(crate) value: T,
-    /// Tick at which the entry is due.
-    pub(crate) deadline: u64,
-    /// Previous node in the list named by `place`, or [`NIL`] at the head.
-    pub(crate) prev: u32,
-    /// Next node in the list named by `place`, or [`NIL`] at the tail.
-    pub(crate) next: u32,
-    /// Which list the node is on. Only meaningful while it is linked.
-    pub(crate) place: Place,
+    pub(crate) links: Links<u32>,
 }
 
 impl<T> Node<T> {
@@ -74,11 +71,20 @@ impl<T> Node<T> {
     pub(crate) fn new(deadline: u64, value: T) -> Self {
         Node {
             value,
-            deadline,
-            prev: NIL,
-            next: NIL,
-            place: Place::Due,
+            links: Links::new(deadline),
         }
+    }
+}
+
+impl<T> Store for Slab<T> {
+    type Id = u32;
+
+    fn links(&self, id: u32) -> &Links<u32> {
+        &self.node(id).links
+    }
+
+    fn links_mut(&mut self, id: u32) -> &mut Links<u32> {
+        &mut self.node_mut(id).links
     }
 }
 
@@ -226,7 +232,7 @@ mod tests {
         assert_eq!(slab.len(), 2);
 
         let (key, node) = slab.take(a.index());
-        assert_eq!((key, node.value, node.deadline), (a, 'a', 1));
+        assert_eq!((key, node.value, node.links.deadline), (a, 'a', 1));
         assert!(slab.get(a).is_none());
         assert_eq!(slab.len(), 1);
 

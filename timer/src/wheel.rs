@@ -1,32 +1,12 @@
-//! The [`Wheel`]: where an entry is linked, how `advance` moves time, and what
-//! `next_expiration` promises.
-//!
-//! Every live entry is on exactly one list, named by its node's `Place`:
-//!
-//! * **due**: its deadline was at or before `elapsed` when it was inserted; it
-//!   fires first thing in the next `advance`. `due_min` is a lower bound of
-//!   these deadlines (exact until one is removed; meaningless while empty).
-//! * **slot (L, s)** of a [`Level`]: `elapsed < deadline`, and `L`/`s` are
-//!   given by `level_for`/`slot_for` relative to the current `elapsed`; see
-//!   `level.rs` for the invariant this keeps.
-//! * **overflow**: the deadline is in a later top-level rotation than
-//!   `elapsed`. `overflow_min` is a lower bound of these deadlines (likewise);
-//!   the list is processed when `elapsed` reaches its rotation.
-//!
-//! `advance` processes *events* in time order, one occupied slot (or the
-//! overflow list) at a time: it sets `elapsed` to the event's tick, then
-//! re-links each entry of that list relative to the new `elapsed`, which moves
-//! it to a lower level, or fires it if its deadline is exactly that tick.
-//! Because every entry is unlinked before its value is handed to `fire`, a
-//! panicking `fire` leaves the wheel consistent: the unprocessed entries stay
-//! linked and the next `advance` resumes. Callers: the runtime, through the
-//! crate root.
+//! The [`Wheel`]: the slab-backed wheel, a [`RawWheel`] over a [`Slab`] that
+//! owns the values and names them by generation-checked [`Key`]s. The
+//! algorithm (lists, cascades, `next_expiration`) is in `raw.rs`. Callers:
+//! users of the crate.
 
 use std::fmt;
 
-use crate::level::{level_for, slot_for, top_rotation_start, Level, LEVELS};
-use crate::list::{List, Place};
-use crate::slab::{Key, Node, Slab, NIL};
+use crate::raw::RawWheel;
+use crate::slab::{Key, Node, Slab};
 
 /// A hierarchical timer wheel of 1 ms ticks; see the [crate docs](crate) for
 /// the model.
@@ -49,28 +29,8 @@ use crate::slab::{Key, Node, Slab, NIL};
 /// assert_eq!(wheel.elapsed(), 100);
 /// ```
 pub struct Wheel<T> {
-    /// The tick the wheel has advanced to.
-    elapsed: u64,
-    levels: [Level; LEVELS],
-    /// Entries inserted with `deadline <= elapsed`.
-    due: List,
-    /// Lower bound of the deadlines on `due`; meaningless while it is empty.
-    due_min: u64,
-    /// Entries beyond the top level's current rotation.
-    overflow: List,
-    /// Lower bound of the deadlines on `overflow`; meaningless while it is
-    /// empty.
-    overflow_min: u64,
+    raw: RawWheel<u32>,
     slab: Slab<T>,
-}
-
-/// What `advance` processes next.
-#[derive(Copy, Clone, Debug)]
-enum Event {
-    /// Cascade (or fire) the entries of one slot.
-    Slot { level: usize, slot: usize },
-    /// Let the overflow entries of the current top-level rotation in.
-    Overflow,
 }
 
 impl<T> Wheel<T> {
@@ -85,12 +45,7 @@ impl<T> Wheel<T> {
     /// ```
     pub const fn new() -> Self {
         Wheel {
-            elapsed: 0,
-            levels: [Level::EMPTY; LEVELS],
-            due: List::EMPTY,
-            due_min: u64::MAX,
-            overflow: List::EMPTY,
-            overflow_min: u64::MAX,
+            raw: RawWheel::new(),
             slab: Slab::new(),
         }
     }
@@ -107,7 +62,7 @@ impl<T> Wheel<T> {
     /// assert_eq!(wheel.elapsed(), 42);
     /// ```
     pub fn elapsed(&self) -> u64 {
-        self.elapsed
+        self.raw.elapsed()
     }
 
     /// Number of entries in the wheel (inserted, not yet fired or removed).
@@ -168,7 +123,7 @@ impl<T> Wheel<T> {
     /// ```
     pub fn insert(&mut self, deadline: u64, value: T) -> Key {
         let key = self.slab.insert(Node::new(deadline, value));
-        self.link(key.index());
+        self.raw.insert(&mut self.slab, key.index());
         key
     }
 
@@ -190,16 +145,9 @@ impl<T> Wheel<T> {
     /// assert_eq!(wheel.remove(key), None);
     /// ```
     pub fn remove(&mut self, key: Key) -> Option<T> {
-        let place = self.slab.get(key)?.place;
-        let index = key.index();
-        match place {
-            Place::Slot { level, slot } => {
-                self.levels[usize::from(level)].unlink(&mut self.slab, usize::from(slot), index);
-            }
-            Place::Due => self.due.unlink(&mut self.slab, index),
-            Place::Overflow => self.overflow.unlink(&mut self.slab, index),
-        }
-        Some(self.slab.take(index).1.value)
+        self.slab.get(key)?;
+        self.raw.remove(&mut self.slab, key.index());
+        Some(self.slab.take(key.index()).1.value)
     }
 
     /// The deadline of the entry named by `key`, or `None` if the key is stale.
@@ -214,7 +162,7 @@ impl<T> Wheel<T> {
     /// assert_eq!(wheel.deadline(key), None);
     /// ```
     pub fn deadline(&self, key: Key) -> Option<u64> {
-        self.slab.get(key).map(|node| node.deadline)
+        self.slab.get(key).map(|node| node.links.deadline())
     }
 
     /// The tick up to which the caller may sleep before it must call
@@ -260,10 +208,7 @@ impl<T> Wheel<T> {
     /// assert_eq!(wheel.next_expiration(), Some(10_000));
     /// ```
     pub fn next_expiration(&self) -> Option<u64> {
-        if !self.due.is_empty() {
-            return Some(self.due_min);
-        }
-        self.next_event().map(|(tick, _)| tick)
+        self.raw.next_expiration()
     }
 
     /// Advances the wheel to tick `now`, calling `fire(key, value)` once for
@@ -297,125 +242,10 @@ impl<T> Wheel<T> {
     /// assert_eq!(wheel.elapsed(), u64::MAX);
     /// ```
     pub fn advance(&mut self, now: u64, mut fire: impl FnMut(Key, T)) {
-        while let Some(index) = self.due.pop_front(&mut self.slab) {
-            self.fire(index, &mut fire);
-        }
-
-        let target = now.max(self.elapsed);
-        while let Some((tick, event)) = self.next_event() {
-            if tick > target {
-                break;
-            }
-            debug_assert!(tick >= self.elapsed, "event {tick} in the past");
-            self.elapsed = tick;
-            match event {
-                Event::Slot { level, slot } => self.cascade(level, slot, &mut fire),
-                Event::Overflow => self.admit_overflow(&mut fire),
-            }
-        }
-        self.elapsed = target;
-    }
-
-    /// Links the unlinked node `index` on the list its deadline calls for,
-    /// relative to the current `elapsed`.
-    fn link(&mut self, index: u32) {
-        let deadline = self.slab.node(index).deadline;
-        if deadline <= self.elapsed {
-            // A bound left by an emptied list may be stale: restart it.
-            self.due_min = if self.due.is_empty() {
-                deadline
-            } else {
-                self.due_min.min(deadline)
-            };
-            self.due.push_front(&mut self.slab, index, Place::Due);
-            return;
-        }
-        match level_for(self.elapsed, deadline) {
-            Some(level) => {
-                let slot = slot_for(level, deadline);
-                self.levels[level].push(&mut self.slab, level, slot, index);
-            }
-            None => {
-                self.overflow_min = if self.overflow.is_empty() {
-                    deadline
-                } else {
-                    self.overflow_min.min(deadline)
-                };
-                self.overflow
-                    .push_front(&mut self.slab, index, Place::Overflow);
-            }
-        }
-    }
-
-    /// Vacates the unlinked node `index` and hands its value to `fire`.
-    fn fire(&mut self, index: u32, fire: &mut impl FnMut(Key, T)) {
-        let (key, node) = self.slab.take(index);
-        fire(key, node.value);
-    }
-
-    /// The earliest pending event and its tick (ignoring the due list).
-    fn next_event(&self) -> Option<(u64, Event)> {
-        // Normally the lowest occupied level holds the earliest slot, but
-        // after a panicking `fire` the interrupted slot (at `elapsed`) may sit
-        // above freshly cascaded ones, so take the minimum over all levels.
-        let mut next: Option<(u64, Event)> = None;
-        for (level, wheel_level) in self.levels.iter().enumerate() {
-            if let Some((slot, tick)) = wheel_level.next_occupied(level, self.elapsed) {
-                if next.is_none_or(|(best, _)| tick < best) {
-                    next = Some((tick, Event::Slot { level, slot }));
-                }
-            }
-        }
-        if !self.overflow.is_empty() {
-            let tick = top_rotation_start(self.overflow_min);
-            if next.is_none_or(|(best, _)| tick < best) {
-                next = Some((tick, Event::Overflow));
-            }
-        }
-        next
-    }
-
-    /// At `elapsed` == the slot's first tick: fires the slot's entries due
-    /// now and moves the others to lower levels.
-    fn cascade(&mut self, level: usize, slot: usize, fire: &mut impl FnMut(Key, T)) {
-        while let Some(index) = self.levels[level].pop(&mut self.slab, slot) {
-            if self.slab.node(index).deadline <= self.elapsed {
-                self.fire(index, fire);
-            } else {
-                self.link(index);
-                debug_assert!(
-                    matches!(self.slab.node(index).place, Place::Slot { level: l, .. } if usize::from(l) < level),
-                    "cascade must move entries down"
-                );
-            }
-        }
-    }
-
-    /// At `elapsed` == the first tick of a top-level rotation: moves the
-    /// overflow entries whose deadlines fall in it into the levels (or fires
-    /// those due now) and recomputes `overflow_min` from the others.
-    fn admit_overflow(&mut self, fire: &mut impl FnMut(Key, T)) {
-        let rotation = top_rotation_start(self.elapsed);
-        let mut remaining_min = u64::MAX;
-        let mut index = self.overflow.head();
-        while index != NIL {
-            let node = self.slab.node(index);
-            let (next, deadline) = (node.next, node.deadline);
-            if top_rotation_start(deadline) == rotation {
-                self.overflow.unlink(&mut self.slab, index);
-                if deadline <= self.elapsed {
-                    self.fire(index, fire);
-                } else {
-                    self.link(index);
-                }
-            } else {
-                remaining_min = remaining_min.min(deadline);
-            }
-            index = next;
-        }
-        // Only now: if `fire` panicked above, the old minimum keeps this
-        // event at `elapsed`, so the next `advance` resumes the walk.
-        self.overflow_min = remaining_min;
+        self.raw.advance(&mut self.slab, now, |slab, index| {
+            let (key, node) = slab.take(index);
+            fire(key, node.value);
+        });
     }
 }
 
@@ -437,7 +267,7 @@ impl<T> fmt::Debug for Wheel<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wheel")
             .field("len", &self.len())
-            .field("elapsed", &self.elapsed)
+            .field("elapsed", &self.elapsed())
             .field("next_expiration", &self.next_expiration())
             .finish_non_exhaustive()
     }
@@ -445,56 +275,9 @@ impl<T> fmt::Debug for Wheel<T> {
 
 #[cfg(test)]
 impl<T> Wheel<T> {
-    /// Walks every list and checks the invariants of the module docs.
     pub(crate) fn check_invariants(&self) {
-        use crate::level::SLOTS;
-
-        let mut count = 0;
-        let mut walk = |list: List, place: Place, check: &mut dyn FnMut(u64)| {
-            let mut prev = NIL;
-            let mut index = list.head();
-            while index != NIL {
-                let node = self.slab.node(index);
-                assert_eq!(node.prev, prev, "broken back link");
-                assert_eq!(node.place, place, "node on the wrong list");
-                check(node.deadline);
-                count += 1;
-                prev = index;
-                index = node.next;
-            }
-        };
-        let elapsed = self.elapsed;
-        for (level, wheel_level) in self.levels.iter().enumerate() {
-            for slot in 0..SLOTS {
-                let list = wheel_level.slot(slot);
-                assert_eq!(wheel_level.is_marked(slot), !list.is_empty(), "bitmap");
-                let place = Place::Slot {
-                    level: level as u8,
-                    slot: slot as u8,
-                };
-                walk(list, place, &mut |deadline| {
-                    assert!(
-                        deadline > elapsed,
-                        "slot entry {deadline} not after {elapsed}"
-                    );
-                    assert_eq!(level_for(elapsed, deadline), Some(level));
-                    assert_eq!(slot_for(level, deadline), slot);
-                });
-            }
-        }
-        let due_min = self.due_min;
-        walk(self.due, Place::Due, &mut |deadline| {
-            assert!(deadline <= elapsed && due_min <= deadline, "due entry");
-        });
-        let overflow_min = self.overflow_min;
-        walk(self.overflow, Place::Overflow, &mut |deadline| {
-            assert!(top_rotation_start(deadline) > top_rotation_start(elapsed));
-            assert!(overflow_min <= deadline, "overflow_min above an entry");
-        });
-        if !self.overflow.is_empty() {
-            assert!(top_rotation_start(self.overflow_min) > elapsed);
-        }
-        assert_eq!(count, self.len(), "entries missing from every list");
+        self.raw.check_invariants(&self.slab);
+        assert_eq!(self.raw.len(), self.slab.len(), "slab and lists disagree");
     }
 }
 

@@ -69,8 +69,8 @@ impl Timer {
 /// "now + header-read timeout") only records the new deadline: the wheel
 /// entry stays where it is, and when it fires early for the new deadline
 /// the sleep re-arms itself there. So a busy keep-alive connection costs
-/// no wheel insert and remove per request (a remove may cross to another
-/// worker's wheel through its mailbox), only a clock read. tokio's timer
+/// no wheel insert and remove per request (a remove may take another
+/// worker's wheel lock), only a clock read. tokio's timer
 /// does the same. A reset to an earlier deadline re-arms at once.
 #[derive(Debug)]
 struct TimerSleep {
@@ -87,25 +87,39 @@ impl TimerSleep {
         }
     }
 
-    fn reset(&mut self, deadline: Instant) {
-        if deadline < self.inner.deadline() {
-            Pin::new(&mut self.inner).reset(deadline);
+    /// The pinned sleep and the deadline.
+    fn project(self: Pin<&mut Self>) -> (Pin<&mut aio_runtime::time::Sleep>, &mut Instant) {
+        // SAFETY: `inner` is structurally pinned: it is never moved out of
+        // a pinned `TimerSleep` (only reset in place, and dropped with it);
+        // `deadline` is plain data, not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above.
+        (
+            unsafe { Pin::new_unchecked(&mut this.inner) },
+            &mut this.deadline,
+        )
+    }
+
+    fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let (inner, at) = self.project();
+        if deadline < inner.deadline() {
+            inner.reset(deadline);
         }
-        self.deadline = deadline;
+        *at = deadline;
     }
 }
 
 impl Future for TimerSleep {
     type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let (mut inner, at) = self.project();
         loop {
-            std::task::ready!(Pin::new(&mut this.inner).poll(cx));
-            if this.inner.deadline() >= this.deadline {
+            std::task::ready!(inner.as_mut().poll(cx));
+            if inner.deadline() >= *at {
                 return Poll::Ready(());
             }
             // Fired for a deadline that was moved later since: re-arm.
-            Pin::new(&mut this.inner).reset(this.deadline);
+            inner.as_mut().reset(*at);
         }
     }
 }
@@ -127,7 +141,7 @@ impl hyper::rt::Timer for Timer {
 
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: std::time::Instant) {
         match sleep.as_mut().downcast_mut_pin::<TimerSleep>() {
-            Some(s) => s.get_mut().reset(Instant::from_std(new_deadline)),
+            Some(s) => s.reset(Instant::from_std(new_deadline)),
             None => *sleep = self.sleep_until(new_deadline),
         }
     }

@@ -71,11 +71,11 @@ impl<F> AsCompleted<F> {
     pub fn with_timeout(self, timeout: Duration) -> AsCompletedTimeout<F> {
         AsCompletedTimeout {
             inner: Some(self),
-            deadline: sleep_until(
+            deadline: Box::pin(sleep_until(
                 Instant::now()
                     .checked_add(timeout)
                     .unwrap_or_else(Instant::far_future),
-            ),
+            )),
         }
     }
 }
@@ -113,7 +113,8 @@ impl<F> fmt::Debug for AsCompleted<F> {
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompletedTimeout<F> {
     inner: Option<AsCompleted<F>>,
-    deadline: Sleep,
+    /// Boxed, so that this stream is `Unpin` like `AsCompleted`.
+    deadline: Pin<Box<Sleep>>,
 }
 
 impl<F: Future> Stream for AsCompletedTimeout<F> {
@@ -131,7 +132,7 @@ impl<F: Future> Stream for AsCompletedTimeout<F> {
             }
             Poll::Pending => {}
         }
-        if this.deadline.poll_unbudgeted(cx).is_ready() {
+        if this.deadline.as_mut().poll_unbudgeted(cx).is_ready() {
             this.inner = None;
             return Poll::Ready(Some(Err(crate::time::elapsed())));
         }

@@ -99,13 +99,13 @@ async fn wait_inner<T>(
     if tasks.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let mut deadline: Option<Sleep> = timeout.map(|d| {
+    let mut deadline: std::pin::Pin<&mut Option<Sleep>> = std::pin::pin!(timeout.map(|d| {
         sleep_until(
             Instant::now()
                 .checked_add(d)
                 .unwrap_or_else(Instant::far_future),
         )
-    });
+    }));
     poll_fn(|cx| {
         let mut done = 0;
         let mut exception = false;
@@ -125,6 +125,7 @@ async fn wait_inner<T>(
         }
         let expired = deadline
             .as_mut()
+            .as_pin_mut()
             .is_some_and(|s| s.poll_unbudgeted(cx).is_ready());
         if expired {
             Poll::Ready(())

@@ -66,7 +66,7 @@ pub fn interval(period: Duration) -> Interval {
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(!period.is_zero(), "interval period must be non-zero");
     Interval {
-        sleep: sleep_until(start),
+        sleep: Box::pin(sleep_until(start)),
         period,
         missed: MissedTickBehavior::default(),
     }
@@ -90,7 +90,8 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 /// ```
 #[must_use = "an Interval does nothing until ticked"]
 pub struct Interval {
-    sleep: Sleep,
+    /// Boxed (once per interval), so that an `Interval` is `Unpin`.
+    sleep: Pin<Box<Sleep>>,
     period: Duration,
     missed: MissedTickBehavior,
 }
@@ -106,7 +107,7 @@ impl Interval {
 
     /// Polls for the next tick.
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
-        std::task::ready!(Pin::new(&mut self.sleep).poll(cx));
+        std::task::ready!(self.sleep.as_mut().poll(cx));
         let scheduled = self.sleep.deadline();
         let now = Instant::now();
         let due = later(scheduled, self.period);
@@ -126,14 +127,14 @@ impl Interval {
         } else {
             due
         };
-        Pin::new(&mut self.sleep).reset(next);
+        self.sleep.as_mut().reset(next);
         Poll::Ready(scheduled)
     }
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
         let next = later(Instant::now(), self.period);
-        Pin::new(&mut self.sleep).reset(next);
+        self.sleep.as_mut().reset(next);
     }
 
     /// Sets what happens to missed ticks.

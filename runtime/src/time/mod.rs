@@ -5,9 +5,10 @@
 //!   when told to, or when every task is idle (current_thread).
 //! - `instant.rs`: `aio::time::Instant`, read from the current runtime's
 //!   clock.
-//! - `timers.rs`: the wheel of one worker (an `aio_timer::Wheel`), its
-//!   mailbox for cancels from other threads, and firing.
-//! - `sleep.rs`: the `Sleep` future.
+//! - `timers.rs`: the wheel of one worker (an intrusive
+//!   `aio_timer::RawWheel` behind a lock, for the threads its sleeps
+//!   migrate to), the timer entry, and firing.
+//! - `sleep.rs`: the `Sleep` future, which holds its timer entry.
 //! - `timeout.rs`: `timeout`, `timeout_at`, `wait_for`, `TimeoutHandle`.
 //! - `interval.rs`: `interval` and its missed-tick behaviours.
 //!

@@ -1,9 +1,8 @@
 //! The `Sleep` future and `sleep` / `sleep_until`.
 
-use super::timers::{TimerEntry, TimerOwner};
+use super::timers::{TimerEntry, TimerShared};
 use super::Instant;
 use crate::loom::sync::Arc;
-use aio_timer::Key;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -54,29 +53,47 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
         state: State::Unregistered,
+        owner: None,
+        entry: TimerEntry::default(),
     }
 }
 
 /// The future of [`sleep`] and [`sleep_until`].
 ///
 /// It registers with the timer wheel of the worker that first polls it.
+/// Its timer entry lives inside it (a sleeping task allocates nothing for
+/// its timer), so it is `!Unpin`: pin it (`std::pin::pin!`, `Box::pin`) to
+/// poll it by reference, e.g. in a `select` loop.
 ///
 /// # Cancel safety
 /// Cancel-safe: dropping it removes the timer.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// aio::run(async {
+///     let mut s = std::pin::pin!(aio::sleep(Duration::from_millis(5)));
+///     assert!(!s.is_elapsed());
+///     s.as_mut().await;
+///     assert!(s.is_elapsed());
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
     state: State,
+    /// The wheel `entry` is registered in (kept after a fire, for the next
+    /// `reset`).
+    owner: Option<Arc<TimerShared>>,
+    entry: TimerEntry,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     YieldOnce,
     Unregistered,
-    Registered {
-        entry: Arc<TimerEntry>,
-        key: Key,
-        owner: Arc<TimerOwner>,
-    },
+    Registered,
     Done,
 }
 
@@ -97,8 +114,20 @@ impl Sleep {
     }
 
     /// Whether the deadline has been reached (and observed by a poll).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// aio::run(async {
+    ///     let mut s = Box::pin(aio::sleep(Duration::ZERO));
+    ///     assert!(!s.is_elapsed());
+    ///     s.as_mut().await;
+    ///     assert!(s.is_elapsed());
+    /// });
+    /// ```
     pub fn is_elapsed(&self) -> bool {
-        matches!(self.state, State::Done)
+        self.state == State::Done
     }
 
     /// Moves the deadline to `deadline`, whether or not it had elapsed.
@@ -114,28 +143,28 @@ impl Sleep {
     ///     s.await;
     /// });
     /// ```
-    pub fn reset(mut self: Pin<&mut Self>, deadline: Instant) {
-        self.cancel();
-        self.deadline = deadline;
-        self.state = State::Unregistered;
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        // SAFETY: nothing is moved out: `entry` stays in place (only its
+        // registration is undone), the other fields are plain data.
+        let this = unsafe { self.get_unchecked_mut() };
+        this.cancel();
+        this.deadline = deadline;
+        this.state = State::Unregistered;
     }
 
+    /// Unlinks the entry if it is registered; after this the wheel holds
+    /// no reference to it.
     fn cancel(&mut self) {
-        if let State::Registered { entry, key, owner } =
-            std::mem::replace(&mut self.state, State::Done)
-        {
-            if entry.is_fired() {
-                return;
-            }
-            let local = crate::scheduler::context::with_timers(|t| match t {
-                Some(t) if Arc::ptr_eq(&t.owner, &owner) => {
-                    t.remove(key);
-                    true
-                }
-                _ => false,
-            });
-            if !local {
-                owner.post_cancel(key);
+        if self.state == State::Registered {
+            self.state = State::Done;
+            let Some(owner) = &self.owner else { return };
+            if let Some(left) = owner.remove(&self.entry) {
+                // On the owner's thread, its `timers_pending` follows; a
+                // remote remove shows at the owner's next timer pass.
+                crate::scheduler::context::with_timers(|t| match t {
+                    Some(t) if Arc::ptr_eq(&t.shared, owner) => t.removed(left),
+                    _ => {}
+                });
             }
         }
     }
@@ -144,9 +173,9 @@ impl Sleep {
 impl Future for Sleep {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let coop = std::task::ready!(crate::scheduler::coop::poll_proceed(cx));
-        let out = self.poll_inner(cx);
+        let out = self.poll_unbudgeted(cx);
         if out.is_ready() {
             coop.made_progress();
         }
@@ -157,21 +186,23 @@ impl Future for Sleep {
 impl Sleep {
     /// Polls without taking cooperative budget (for timeouts, which must be
     /// able to fire even when the future they guard used the budget up).
-    pub(crate) fn poll_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.poll_inner(cx)
-    }
-
-    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self;
-        match &this.state {
+    pub(crate) fn poll_unbudgeted(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `entry` is structurally pinned and never moved out; the
+        // other fields are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        match this.state {
             State::Done => return Poll::Ready(()),
             State::YieldOnce => {
                 this.state = State::Done;
                 crate::scheduler::context::defer_yield(cx.waker());
                 return Poll::Pending;
             }
-            State::Registered { entry, .. } => {
-                if entry.register(cx.waker()) {
+            State::Registered => {
+                let owner = this
+                    .owner
+                    .as_ref()
+                    .expect("a registered Sleep has an owner");
+                if owner.update_waker(&this.entry, cx.waker()) {
                     this.state = State::Done;
                     return Poll::Ready(());
                 }
@@ -179,33 +210,33 @@ impl Sleep {
             }
             State::Unregistered => {}
         }
+        let (entry, owner, deadline) = (&this.entry, &mut this.owner, this.deadline);
         let registered = crate::scheduler::context::with_timers(|timers| {
             let timers = timers.unwrap_or_else(|| {
                 panic!("an aio Sleep must be polled on a thread of an aio runtime (a worker or block_on)")
             });
             let now = timers.clock().now();
-            if now >= this.deadline.into_std() {
-                return None;
+            if now >= deadline.into_std() {
+                return false;
             }
-            let entry = Arc::new(TimerEntry::default());
-            entry.register(cx.waker());
-            let tick = timers.clock().deadline_tick(this.deadline.into_std());
-            let key = timers.insert(tick, entry.clone());
-            Some(State::Registered {
-                entry,
-                key,
-                owner: timers.owner.clone(),
-            })
+            let tick = timers.clock().deadline_tick(deadline.into_std());
+            // SAFETY: `entry` is part of the pinned `Sleep`: it stays at
+            // this address until `Drop`, which unlinks it first.
+            timers.insert(unsafe { Pin::new_unchecked(entry) }, tick, cx.waker());
+            if !owner
+                .as_ref()
+                .is_some_and(|o| Arc::ptr_eq(o, &timers.shared))
+            {
+                *owner = Some(timers.shared.clone());
+            }
+            true
         });
-        match registered {
-            None => {
-                this.state = State::Done;
-                Poll::Ready(())
-            }
-            Some(state) => {
-                this.state = state;
-                Poll::Pending
-            }
+        if registered {
+            this.state = State::Registered;
+            Poll::Pending
+        } else {
+            this.state = State::Done;
+            Poll::Ready(())
         }
     }
 }

@@ -220,9 +220,10 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is structurally pinned: it is never moved out
-        // while `Some`, only dropped in place (set to None); the other
-        // fields are Unpin and not pinned.
+        // SAFETY: `future` and `sleep` are structurally pinned: never moved
+        // out while `Some`, only dropped in place (set to None or
+        // overwritten, which drops the old value in place first); the
+        // other fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
         let Some(fut) = this.future.as_mut() else {
             panic!("Timeout polled after completion");
@@ -244,7 +245,11 @@ impl<F: Future> Future for Timeout<F> {
             }
         }
         if let Some(sleep) = this.sleep.as_mut() {
-            if sleep.poll_unbudgeted(cx).is_ready() {
+            // SAFETY: see above; `sleep` stays where it is until dropped.
+            if unsafe { Pin::new_unchecked(sleep) }
+                .poll_unbudgeted(cx)
+                .is_ready()
+            {
                 if let Some(shared) = this.shared.get() {
                     shared.expired.store(true, Release);
                 }

@@ -1,84 +1,262 @@
-//! One worker's timers: an `aio_timer::Wheel`, its mailbox, and firing.
+//! One worker's timers: an intrusive `aio_timer::RawWheel` behind a lock,
+//! whose entries live inside the `Sleep` futures, and firing.
 //!
-//! A `Sleep` registers on its first poll in the wheel of the thread that
-//! polls it. Only that thread touches the wheel. A `Sleep` dropped on
-//! another thread (its task migrated) posts its key to the owner's mailbox;
-//! the owner removes it on its next timer pass, and the key's generation
-//! makes a stale key harmless. Firing sets the entry's `fired` flag, then
-//! wakes its waker; a poll that sees `fired` is ready (model-checked in
-//! `tests/loom_timer.rs`).
+//! A `Sleep` holds a [`TimerEntry`] (its deadline, list links, waker and
+//! state) and registers it, on its first poll, in the wheel of the thread
+//! that polls it: a sleeping task allocates nothing for its timer. The wheel
+//! is the owner thread's, but a task migrates, so the wheel sits in a
+//! [`TimerShared`] behind a mutex: the owner takes it (uncontended) to
+//! insert, remove and advance; another thread takes it only to re-register
+//! the waker of, or to unlink, a `Sleep` that moved there. An entry is in
+//! the wheel iff its state is `REGISTERED`, and the state changes only under
+//! that lock, so a `Sleep` may be freed as soon as it sees `IDLE` or `FIRED`
+//! (the wheel has let go of it). Firing unlinks the entry, takes its waker,
+//! then stores `FIRED` (Release) and never touches the entry again; the
+//! wakers are woken after the lock is released, since a wake (or dropping
+//! a waker) may drop a task and the `Sleep` in it, which takes the lock.
+//! Model-checked in `tests/loom_timer.rs`.
 
 use super::clock::Clock;
-use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{AtomicU8, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use crate::stats::ThreadStats;
-use aio_timer::{Key, Wheel};
+use aio_timer::{LinkId, Links, RawWheel, Store};
 use std::cell::RefCell;
 use std::fmt;
+use std::marker::PhantomPinned;
+use std::pin::Pin;
 use std::task::Waker;
 use std::time::Duration;
 
-/// The shared part of one timer: fired flag and waker.
-#[derive(Debug, Default)]
+/// Not in a wheel (never registered, or removed).
+const IDLE: u8 = 0;
+/// Linked in its owner's wheel.
+const REGISTERED: u8 = 1;
+/// Fired: unlinked, and its waker taken.
+const FIRED: u8 = 2;
+
+/// One timer, inside the `Sleep` that waits on it (so pinned while
+/// registered: the wheel holds its address).
 pub(crate) struct TimerEntry {
-    fired: AtomicBool,
-    waker: Mutex<Option<Waker>>,
+    /// Deadline and list links; the owner wheel's lock guards them while
+    /// the entry is registered.
+    links: std::cell::UnsafeCell<Links<EntryPtr>>,
+    /// The waker to wake at expiry; the owner wheel's lock guards it while
+    /// the entry is registered.
+    waker: UnsafeCell<Option<Waker>>,
+    /// `IDLE`, `REGISTERED` or `FIRED`; written under the owner wheel's lock.
+    state: AtomicU8,
+    _pinned: PhantomPinned,
+}
+
+// SAFETY: the cells are only touched under the owner wheel's lock while the
+// entry is registered, and by the `Sleep` that holds the entry (through
+// `&mut`, i.e. alone) while it is not.
+unsafe impl Send for TimerEntry {}
+// SAFETY: as above: every shared access to the cells holds the wheel lock.
+unsafe impl Sync for TimerEntry {}
+
+impl Default for TimerEntry {
+    fn default() -> TimerEntry {
+        TimerEntry {
+            links: std::cell::UnsafeCell::new(Links::new(0)),
+            waker: UnsafeCell::new(None),
+            state: AtomicU8::new(IDLE),
+            _pinned: PhantomPinned,
+        }
+    }
 }
 
 impl TimerEntry {
+    /// Whether the entry fired (and was not registered again since).
     pub(crate) fn is_fired(&self) -> bool {
-        self.fired.load(Acquire)
+        self.state.load(Acquire) == FIRED
     }
 
-    /// Stores the waker to wake at expiry. Returns true if it already fired.
-    pub(crate) fn register(&self, waker: &Waker) -> bool {
-        let mut slot = self.waker.lock();
-        if self.fired.load(Acquire) {
+    /// Whether the entry is in a wheel.
+    pub(crate) fn is_registered(&self) -> bool {
+        self.state.load(Acquire) == REGISTERED
+    }
+
+    fn ptr(&self) -> EntryPtr {
+        EntryPtr(self)
+    }
+
+    /// Writes the entry's waker cell as a reuse of its memory would: loom
+    /// reports it if a wheel may still touch the entry.
+    #[cfg(all(test, loom))]
+    pub(crate) fn reuse_for_test(&self) {
+        assert!(!self.is_registered());
+        // SAFETY: not registered: no wheel reaches the cell (the claim the
+        // model checks).
+        self.waker.with_mut(|w| unsafe { *w = None });
+    }
+}
+
+impl fmt::Debug for TimerEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerEntry")
+            .field("state", &self.state.load(Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The address of a registered entry: the wheel's id for it.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) struct EntryPtr(*const TimerEntry);
+
+// SAFETY: an `EntryPtr` is only dereferenced under the wheel lock, while its
+// entry is registered (so alive and pinned); `TimerEntry` is `Sync`.
+unsafe impl Send for EntryPtr {}
+
+impl LinkId for EntryPtr {
+    const NIL: EntryPtr = EntryPtr(std::ptr::null());
+}
+
+/// The [`Store`] of a wheel of entries: ids are the entries' addresses.
+/// Made only by code holding the wheel's lock.
+struct Entries(());
+
+impl Store for Entries {
+    type Id = EntryPtr;
+
+    fn links(&self, id: EntryPtr) -> &Links<EntryPtr> {
+        // SAFETY: the wheel only passes ids of registered entries: alive and
+        // pinned until they are unlinked under the lock, which this store's
+        // maker holds; the links are touched by no one else meanwhile.
+        unsafe { &*(*id.0).links.get() }
+    }
+
+    fn links_mut(&mut self, id: EntryPtr) -> &mut Links<EntryPtr> {
+        // SAFETY: as in `links`; `&mut self` (one store per lock hold)
+        // keeps this the only reference to these links.
+        unsafe { &mut *(*id.0).links.get() }
+    }
+}
+
+/// A worker's wheel, shared with the threads its `Sleep`s migrate to.
+pub(crate) struct TimerShared {
+    wheel: Mutex<RawWheel<EntryPtr>>,
+}
+
+impl fmt::Debug for TimerShared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerShared").finish_non_exhaustive()
+    }
+}
+
+impl TimerShared {
+    fn new() -> TimerShared {
+        TimerShared {
+            wheel: Mutex::new(RawWheel::new()),
+        }
+    }
+
+    /// Registers the idle `entry` to fire at `tick`, waking `waker`.
+    /// Returns the number of timers in the wheel.
+    pub(crate) fn insert(&self, entry: Pin<&TimerEntry>, tick: u64, waker: &Waker) -> usize {
+        let entry = entry.get_ref();
+        debug_assert!(!entry.is_registered());
+        let mut wheel = self.wheel.lock();
+        // SAFETY: the entry is not registered, so no wheel reaches its cells,
+        // and it is pinned: its address stays valid until it is unlinked.
+        unsafe {
+            (*entry.links.get()).set_deadline(tick);
+            entry.waker.with_mut(|w| *w = Some(waker.clone()));
+        }
+        wheel.insert(&mut Entries(()), entry.ptr());
+        entry.state.store(REGISTERED, Release);
+        wheel.len()
+    }
+
+    /// Replaces the waker of `entry` (registered in this wheel, or fired).
+    /// Returns true if it fired.
+    pub(crate) fn update_waker(&self, entry: &TimerEntry, waker: &Waker) -> bool {
+        if entry.is_fired() {
             return true;
         }
-        match &*slot {
-            Some(w) if w.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
-        }
+        let old = {
+            let _wheel = self.wheel.lock();
+            if entry.state.load(Relaxed) == FIRED {
+                return true;
+            }
+            // SAFETY: registered, and we hold the lock that guards the waker.
+            entry.waker.with_mut(|w| unsafe {
+                match &*w {
+                    Some(old) if old.will_wake(waker) => None,
+                    _ => (*w).replace(waker.clone()),
+                }
+            })
+        };
+        // Dropped outside the lock: it may be the last reference to a task.
+        drop(old);
         false
     }
 
-    pub(crate) fn fire(&self) {
-        let waker = {
-            let mut slot = self.waker.lock();
-            self.fired.store(true, Release);
-            slot.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
+    /// Unlinks `entry` if it is still registered in this wheel, and
+    /// returns the number of timers left then. After this the entry is not
+    /// in any wheel and may be freed.
+    pub(crate) fn remove(&self, entry: &TimerEntry) -> Option<usize> {
+        if !entry.is_registered() {
+            return None;
         }
+        let (waker, left) = {
+            let mut wheel = self.wheel.lock();
+            if entry.state.load(Relaxed) != REGISTERED {
+                return None; // fired meanwhile
+            }
+            wheel.remove(&mut Entries(()), entry.ptr());
+            entry.state.store(IDLE, Relaxed);
+            // SAFETY: unlinked under the lock: ours alone now.
+            let waker = entry.waker.with_mut(|w| unsafe { (*w).take() });
+            (waker, wheel.len())
+        };
+        // Dropped outside the lock: it may be the last reference to a task.
+        drop(waker);
+        Some(left)
     }
-}
 
-/// Where a registered timer lives: for cancels from other threads.
-#[derive(Debug, Default)]
-pub(crate) struct TimerOwner {
-    cancels: Mutex<Vec<Key>>,
-    has_cancels: AtomicBool,
-}
+    /// Fires what is due at `now` into `due` (the wakers, to wake after the
+    /// lock is released); returns the number of timers left.
+    fn advance(&self, now: Option<u64>, due: &mut Vec<Waker>) -> usize {
+        let mut wheel = self.wheel.lock();
+        if let Some(now) = now {
+            wheel.advance(&mut Entries(()), now, |_, id| {
+                // SAFETY: `id` was registered (alive, pinned) and is now
+                // unlinked; until `FIRED` is stored its `Sleep` cannot
+                // free it (a remove waits for the lock we hold).
+                let entry = unsafe { &*id.0 };
+                // SAFETY: as above; the lock guards the waker.
+                if let Some(w) = entry.waker.with_mut(|w| unsafe { (*w).take() }) {
+                    due.push(w);
+                }
+                // The last touch: from here the `Sleep` may free it.
+                entry.state.store(FIRED, Release);
+            });
+        }
+        wheel.len()
+    }
 
-impl TimerOwner {
-    /// Posts a cancel for the owner to apply on its next pass.
-    pub(crate) fn post_cancel(&self, key: Key) {
-        self.cancels.lock().push(key);
-        self.has_cancels.store(true, Release);
+    fn next_expiration(&self) -> Option<u64> {
+        self.wheel.lock().next_expiration()
+    }
+
+    /// Timers in the wheel.
+    #[cfg(all(test, loom))]
+    pub(crate) fn len(&self) -> usize {
+        self.wheel.lock().len()
     }
 }
 
 /// One thread's wheel.
 pub(crate) struct Timers {
-    wheel: RefCell<Wheel<Arc<TimerEntry>>>,
-    /// The entries a pass found due, kept between passes with its
-    /// capacity: with thousands of timers due per tick, growing a fresh
-    /// vector each pass made the allocator consolidate its free lists
-    /// (3 % of the CPU of 100k concurrent sleeps).
-    due: RefCell<Vec<Arc<TimerEntry>>>,
-    pub(crate) owner: Arc<TimerOwner>,
+    /// The wheel, shared with the threads its `Sleep`s migrate to.
+    pub(crate) shared: Arc<TimerShared>,
+    /// The wakers a pass found due, kept between passes with its capacity:
+    /// with thousands of timers due per tick, growing a fresh vector each
+    /// pass made the allocator consolidate its free lists.
+    due: RefCell<Vec<Waker>>,
     clock: Arc<Clock>,
     /// The owning thread's counters (`timers_pending`).
     stats: Arc<ThreadStats>,
@@ -87,7 +265,7 @@ pub(crate) struct Timers {
 impl fmt::Debug for Timers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timers")
-            .field("wheel", &self.wheel)
+            .field("next_expiration", &self.shared.next_expiration())
             .finish()
     }
 }
@@ -95,13 +273,12 @@ impl fmt::Debug for Timers {
 impl Timers {
     /// `stats`: the counters of the thread that owns the wheel.
     pub(crate) fn new(clock: Arc<Clock>, stats: Arc<ThreadStats>) -> Timers {
-        let mut wheel = Wheel::new();
+        let shared = TimerShared::new();
         // Start the wheel at the clock's current tick.
-        wheel.advance(clock.now_tick(), |_, _: Arc<TimerEntry>| {});
+        shared.advance(Some(clock.now_tick()), &mut Vec::new());
         Timers {
-            wheel: RefCell::new(wheel),
+            shared: Arc::new(shared),
             due: RefCell::new(Vec::new()),
-            owner: Arc::new(TimerOwner::default()),
             clock,
             stats,
         }
@@ -111,54 +288,34 @@ impl Timers {
         &self.clock
     }
 
-    /// Registers `entry` to fire at `deadline_tick`.
-    pub(crate) fn insert(&self, deadline_tick: u64, entry: Arc<TimerEntry>) -> Key {
-        let mut wheel = self.wheel.borrow_mut();
-        let key = wheel.insert(deadline_tick, entry);
-        self.stats.timers_pending.set(wheel.len() as u64);
-        key
+    /// Registers `entry` in this thread's wheel to fire at `tick`.
+    pub(crate) fn insert(&self, entry: Pin<&TimerEntry>, tick: u64, waker: &Waker) {
+        let n = self.shared.insert(entry, tick, waker);
+        self.stats.timers_pending.set(n as u64);
     }
 
-    /// Removes a timer of this wheel (from its owner thread).
-    pub(crate) fn remove(&self, key: Key) {
-        match self.wheel.try_borrow_mut() {
-            Ok(mut w) => {
-                drop(w.remove(key));
-                self.stats.timers_pending.set(w.len() as u64);
-            }
-            // Dropped while this wheel is firing: defer to the mailbox.
-            Err(_) => self.owner.post_cancel(key),
-        }
+    /// Records that a timer of this wheel was removed, `left` remaining
+    /// (from the owner thread: the counter is its own).
+    pub(crate) fn removed(&self, left: usize) {
+        self.stats.timers_pending.set(left as u64);
     }
 
-    /// Applies remote cancels, advances to now and fires what is due.
-    /// Returns how many fired.
+    /// Advances to now and fires what is due. Returns how many fired.
     pub(crate) fn process(&self) -> usize {
         // Taken out for the pass (a wake below may reach these timers
         // again), put back, empty, with its capacity.
         let mut due = std::mem::take(&mut *self.due.borrow_mut());
-        {
-            let mut wheel = self.wheel.borrow_mut();
-            if self.owner.has_cancels.swap(false, Acquire) {
-                let keys = std::mem::take(&mut *self.owner.cancels.lock());
-                for k in keys {
-                    drop(wheel.remove(k));
-                }
-            }
-            // The clock is read only with a timer pending (a server's
-            // workers park and wake many times with none).
-            if let Some(next) = wheel.next_expiration() {
-                let now = self.clock.now_tick();
-                if next <= now {
-                    wheel.advance(now, |_, e| due.push(e));
-                }
-            }
-            self.stats.timers_pending.set(wheel.len() as u64);
-        }
+        // The clock is read only with a timer pending (a server's workers
+        // park and wake many times with none).
+        let now = match self.shared.next_expiration() {
+            Some(next) => Some(self.clock.now_tick()).filter(|&now| next <= now),
+            None => None,
+        };
+        let left = self.shared.advance(now, &mut due);
+        self.stats.timers_pending.set(left as u64);
         let n = due.len();
-        // Wake outside the borrow: a wake may drop a task, and its Sleep.
-        for e in due.drain(..) {
-            e.fire();
+        for w in due.drain(..) {
+            w.wake();
         }
         let mut slot = self.due.borrow_mut();
         if slot.capacity() < due.capacity() {
@@ -169,14 +326,14 @@ impl Timers {
 
     /// How long a park may last before the next timer is due.
     pub(crate) fn next_timeout(&self) -> Option<Duration> {
-        let next = self.wheel.borrow().next_expiration()?;
+        let next = self.shared.next_expiration()?;
         let at = self.clock.tick_instant(next);
         Some(at.saturating_duration_since(self.clock.now()))
     }
 
     /// The instant of the next timer (for auto-advancing a paused clock).
     pub(crate) fn next_instant(&self) -> Option<std::time::Instant> {
-        let next = self.wheel.borrow().next_expiration()?;
+        let next = self.shared.next_expiration()?;
         Some(self.clock.tick_instant(next))
     }
 }

@@ -5,7 +5,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::*;
-use crate::level::{slot_span, MAX_DURATION};
+use crate::level::{level_for, slot_span, LEVELS, MAX_DURATION};
 
 /// Advances to `now`, checks the invariants, returns the fired values.
 fn advance<T>(wheel: &mut Wheel<T>, now: u64) -> Vec<T> {

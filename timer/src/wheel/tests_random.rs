@@ -13,6 +13,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::*;
+use crate::level::LEVELS;
 use crate::level::{slot_span, MAX_DURATION};
 
 const SEEDS: u64 = 200;

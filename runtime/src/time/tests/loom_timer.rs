@@ -1,7 +1,9 @@
-//! Model: timer fire vs register (a poll on another worker), and a cancel
-//! from another thread (through the owner's mailbox) vs the owner firing.
-//! A registered waker is always woken when the timer fires; a late or
-//! stale cancel never double-fires nor disturbs the wheel.
+//! Model: the intrusive timer entry's protocol (`timers.rs`). The owner
+//! fires while another thread (where the `Sleep`'s task moved) replaces the
+//! waker, or unlinks the entry and then reuses its memory. A registered
+//! waker is always woken when the timer fires; a remove never races with
+//! the firing thread's last touch of the entry, and a timer fires at most
+//! once.
 
 use super::super::clock::Clock;
 use super::super::timers::{TimerEntry, Timers};
@@ -9,6 +11,7 @@ use crate::loom::model::model;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Arc;
 use loom::thread;
+use std::pin::Pin;
 use std::task::{Wake, Waker};
 use std::time::Duration;
 
@@ -19,52 +22,65 @@ impl Wake for Count {
     }
 }
 
+fn counter() -> std::sync::Arc<Count> {
+    std::sync::Arc::new(Count(AtomicUsize::new(0)))
+}
+
+/// A wheel at tick 0 holding `entry` due at tick 1, and the clock moved
+/// to tick 1.
+fn armed(entry: &Arc<TimerEntry>, waker: &Waker) -> (Arc<Clock>, Timers) {
+    let clock = Arc::new(Clock::new(true));
+    let timers = Timers::new(clock.clone(), Default::default());
+    // SAFETY: the entry lives in an `Arc` that outlives the wheel's use of
+    // it: it is never moved.
+    timers.insert(unsafe { Pin::new_unchecked(&**entry) }, 1, waker);
+    clock.advance(Duration::from_millis(1));
+    (clock, timers)
+}
+
 #[test]
-fn fire_vs_register_never_loses_the_wake() {
+fn fire_vs_waker_update_never_loses_the_wake() {
     model(|| {
         let entry = Arc::new(TimerEntry::default());
-        let e2 = entry.clone();
-        let firer = thread::spawn(move || e2.fire());
-        let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
-        let already = entry.register(&Waker::from(count.clone()));
-        firer.join().unwrap();
-        if !already {
-            assert_eq!(
-                count.0.load(SeqCst),
-                1,
-                "a registered waker is woken once at fire"
-            );
-        }
+        let (first, second) = (counter(), counter());
+        let (_clock, timers) = armed(&entry, &Waker::from(first.clone()));
+        let (shared, e2, w2) = (timers.shared.clone(), entry.clone(), second.clone());
+        // A poll of the Sleep on the worker its task moved to.
+        let poller = thread::spawn(move || shared.update_waker(&e2, &Waker::from(w2)));
+        let fired = timers.process();
+        let saw_fired = poller.join().unwrap();
+        assert_eq!(fired, 1);
         assert!(entry.is_fired());
+        let (a, b) = (first.0.load(SeqCst), second.0.load(SeqCst));
+        if saw_fired {
+            assert_eq!((a, b), (1, 0), "fired before the update: first waker");
+        } else {
+            assert_eq!((a, b), (0, 1), "updated before the fire: new waker");
+        }
     });
 }
 
 #[test]
-fn remote_cancel_vs_owner_fire() {
+fn remote_remove_vs_owner_fire() {
     model(|| {
-        let clock = Arc::new(Clock::new(true));
-        let timers = Timers::new(clock.clone(), Default::default());
         let entry = Arc::new(TimerEntry::default());
-        let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
-        assert!(!entry.register(&Waker::from(count.clone())));
-        let key = timers.insert(1, entry.clone());
-        clock.advance(Duration::from_millis(1));
-        let (owner, e2) = (timers.owner.clone(), entry.clone());
-        // Sleep::drop on another thread.
-        let canceller = thread::spawn(move || {
-            if !e2.is_fired() {
-                owner.post_cancel(key);
-            }
+        let count = counter();
+        let (_clock, timers) = armed(&entry, &Waker::from(count.clone()));
+        let (shared, e2) = (timers.shared.clone(), entry.clone());
+        // Sleep::drop on another thread, then the memory reused: a write
+        // that loom reports if the firing thread can still touch the entry.
+        let remover = thread::spawn(move || {
+            shared.remove(&e2);
+            assert!(!e2.is_registered());
+            e2.reuse_for_test();
         });
         let fired_first = timers.process();
-        canceller.join().unwrap();
+        remover.join().unwrap();
         let fired_second = timers.process();
         assert!(fired_first + fired_second <= 1, "never fires twice");
-        assert_eq!(
-            count.0.load(SeqCst),
-            fired_first + fired_second,
-            "woken iff fired"
-        );
-        assert_eq!(entry.is_fired(), fired_first + fired_second == 1);
+        assert_eq!(fired_second, 0, "a removed timer never fires later");
+        assert_eq!(count.0.load(SeqCst), fired_first, "woken iff fired");
+        assert_eq!(entry.is_fired(), fired_first == 1);
+        assert_eq!(timers.shared.len(), 0, "unlinked either way");
     });
 }
