@@ -73,7 +73,7 @@ fn a_sleep_registered_on_one_thread_fires_or_drops_on_another() {
         let mut fires = Box::pin(aio::sleep(Duration::from_millis(20)));
         let t0 = fires.deadline() - Duration::from_millis(20);
         assert!(registered(&mut fires).await);
-        aio::spawn(async move { fires.await }).await.unwrap();
+        aio::spawn(fires).await.unwrap();
         assert!(t0.elapsed() >= Duration::from_millis(20));
 
         for _ in 0..50 {
