@@ -260,7 +260,14 @@ where
     let id_slot = Arc::new(Mutex::new(None::<ChildGuard<E>>));
     let slot = id_slot.clone();
     let fail_inner = inner.clone();
+    // The guard must count the child out only after the child's future is
+    // gone, in both orders of events: a child cancelled before its first
+    // poll drops this unstarted block's captures in their order, so `f`
+    // and `slot` travel as one tuple, `f` first; once started, the pinned
+    // `f` is the last local, dropped before `_guard`.
+    let captured = (f, slot);
     let fut = async move {
+        let (f, slot) = captured;
         let _guard = slot.lock().take();
         let mut f = std::pin::pin!(f);
         let out = poll_fn(
@@ -398,5 +405,50 @@ where
     match body_out {
         Some(v) if errors.is_empty() => Ok(v),
         _ => Err(GroupError { errors }),
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
+    /// Records, when dropped, whether the group still counted a child in.
+    struct CountedIn(Arc<Inner<()>>, Arc<AtomicBool>);
+
+    impl Drop for CountedIn {
+        fn drop(&mut self) {
+            let counted = !self.0.state.lock().children.is_empty();
+            self.1.store(counted, SeqCst);
+        }
+    }
+
+    /// A child cancelled before its first poll drops its future before the
+    /// group counts it out: otherwise, on a multi-thread runtime, the group
+    /// could return while the child's destructors still run elsewhere.
+    #[test]
+    fn an_unpolled_child_is_counted_out_after_its_future_is_dropped() {
+        let rt = crate::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let counted = rt.block_on(async {
+            task_group(async |tg: &TaskGroup<()>| {
+                let counted = Arc::new(AtomicBool::new(false));
+                let probe = CountedIn(tg.inner.clone(), counted.clone());
+                let child = tg.spawn(async move {
+                    let _probe = probe;
+                    std::future::pending::<Result<(), ()>>().await
+                });
+                child.cancel(); // before its first poll
+                assert!(child.await.unwrap_err().is_cancelled());
+                Ok(counted)
+            })
+            .await
+            .unwrap()
+        });
+        assert!(
+            counted.load(SeqCst),
+            "the group counted the child out before its future was dropped"
+        );
     }
 }
