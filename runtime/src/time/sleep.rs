@@ -153,19 +153,23 @@ impl Sleep {
     }
 
     /// Unlinks the entry if it is registered; after this the wheel holds
-    /// no reference to it.
+    /// no reference to it. Decided by the entry's own state, not the
+    /// `Sleep`'s, so no window between linking and recording it matters.
     fn cancel(&mut self) {
         if self.state == State::Registered {
             self.state = State::Done;
-            let Some(owner) = &self.owner else { return };
-            if let Some(left) = owner.remove(&self.entry) {
-                // On the owner's thread, its `timers_pending` follows; a
-                // remote remove shows at the owner's next timer pass.
-                crate::scheduler::context::with_timers(|t| match t {
-                    Some(t) if Arc::ptr_eq(&t.shared, owner) => t.removed(left),
-                    _ => {}
-                });
-            }
+        }
+        let Some(owner) = &self.owner else { return };
+        // SAFETY: `owner` is the wheel the entry was last inserted in (set
+        // before every insert), and this `Sleep`, the entry's only user,
+        // is not inserting it now.
+        if let Some(left) = unsafe { owner.remove(&self.entry) } {
+            // On the owner's thread, its `timers_pending` follows; a
+            // remote remove shows at the owner's next timer pass.
+            crate::scheduler::context::with_timers(|t| match t {
+                Some(t) if Arc::ptr_eq(&t.shared, owner) => t.removed(left),
+                _ => {}
+            });
         }
     }
 }
@@ -202,7 +206,8 @@ impl Sleep {
                     .owner
                     .as_ref()
                     .expect("a registered Sleep has an owner");
-                if owner.update_waker(&this.entry, cx.waker()) {
+                // SAFETY: `owner` is the wheel the entry was inserted in.
+                if unsafe { owner.update_waker(&this.entry, cx.waker()) } {
                     this.state = State::Done;
                     return Poll::Ready(());
                 }
@@ -220,15 +225,19 @@ impl Sleep {
                 return false;
             }
             let tick = timers.clock().deadline_tick(deadline.into_std());
-            // SAFETY: `entry` is part of the pinned `Sleep`: it stays at
-            // this address until `Drop`, which unlinks it first.
-            timers.insert(unsafe { Pin::new_unchecked(entry) }, tick, cx.waker());
+            // The owner first: `cancel` (in `Drop`) unlinks from it
+            // whatever happens after the insert.
             if !owner
                 .as_ref()
                 .is_some_and(|o| Arc::ptr_eq(o, &timers.shared))
             {
                 *owner = Some(timers.shared.clone());
             }
+            // SAFETY: the entry is in no wheel (state `Unregistered`: never
+            // inserted, or unlinked by `reset`'s cancel, or fired) and only
+            // this `Sleep` uses it; it is part of the pinned `Sleep`, so it
+            // stays in place until `Drop`, whose `cancel` unlinks it first.
+            unsafe { timers.insert(Pin::new_unchecked(entry), tick, cx.waker()) };
             true
         });
         if registered {

@@ -51,8 +51,11 @@ pub(crate) struct TimerEntry {
 }
 
 // SAFETY: the cells are only touched under the owner wheel's lock while the
-// entry is registered, and by the `Sleep` that holds the entry (through
-// `&mut`, i.e. alone) while it is not.
+// entry is registered, and otherwise only by `TimerShared::insert` (through
+// `&TimerEntry`), which its contract makes the entry's single user until the
+// entry is linked: exclusivity comes from the `Sleep`'s state machine (one
+// `Sleep` owns the entry and registers it in at most one wheel at a time),
+// not from the reference types.
 unsafe impl Send for TimerEntry {}
 // SAFETY: as above: every shared access to the cells holds the wheel lock.
 unsafe impl Sync for TimerEntry {}
@@ -124,7 +127,10 @@ impl Store for Entries {
     fn links(&self, id: EntryPtr) -> &Links<EntryPtr> {
         // SAFETY: the wheel only passes ids of registered entries: alive and
         // pinned until they are unlinked under the lock, which this store's
-        // maker holds; the links are touched by no one else meanwhile.
+        // maker holds; the links are touched by no one else meanwhile. This
+        // trusts `aio-timer`'s lists to be right (its own code has no
+        // unsafe, but here a wrong link would be a use after free): its
+        // invariant checks and randomized tests are what back that.
         unsafe { &*(*id.0).links.get() }
     }
 
@@ -155,15 +161,26 @@ impl TimerShared {
 
     /// Registers the idle `entry` to fire at `tick`, waking `waker`.
     /// Returns the number of timers in the wheel.
-    pub(crate) fn insert(&self, entry: Pin<&TimerEntry>, tick: u64, waker: &Waker) -> usize {
+    ///
+    /// # Safety
+    /// The entry is in no wheel, and nothing else touches it during this
+    /// call. Its memory stays valid and in place until it has been
+    /// unlinked: by [`remove`](Self::remove) on this wheel, or seen fired
+    /// (`FIRED`); the caller must do one of these before the entry is
+    /// dropped (`TimerEntry` has no unlinking `Drop`).
+    pub(crate) unsafe fn insert(&self, entry: Pin<&TimerEntry>, tick: u64, waker: &Waker) -> usize {
         let entry = entry.get_ref();
         debug_assert!(!entry.is_registered());
         let mut wheel = self.wheel.lock();
-        // SAFETY: the entry is not registered, so no wheel reaches its cells,
-        // and it is pinned: its address stays valid until it is unlinked.
+        // SAFETY: the entry is in no wheel and ours alone (the contract);
+        // the waker cell is empty (taken by the last remove or fire), so
+        // nothing is dropped under the lock.
         unsafe {
             (*entry.links.get()).set_deadline(tick);
-            entry.waker.with_mut(|w| *w = Some(waker.clone()));
+            entry.waker.with_mut(|w| {
+                debug_assert!((*w).is_none());
+                *w = Some(waker.clone())
+            });
         }
         wheel.insert(&mut Entries(()), entry.ptr());
         entry.state.store(REGISTERED, Release);
@@ -172,7 +189,11 @@ impl TimerShared {
 
     /// Replaces the waker of `entry` (registered in this wheel, or fired).
     /// Returns true if it fired.
-    pub(crate) fn update_waker(&self, entry: &TimerEntry, waker: &Waker) -> bool {
+    ///
+    /// # Safety
+    /// `entry` was last registered in this wheel (by `insert`), and is not
+    /// being inserted or removed concurrently.
+    pub(crate) unsafe fn update_waker(&self, entry: &TimerEntry, waker: &Waker) -> bool {
         if entry.is_fired() {
             return true;
         }
@@ -197,7 +218,11 @@ impl TimerShared {
     /// Unlinks `entry` if it is still registered in this wheel, and
     /// returns the number of timers left then. After this the entry is not
     /// in any wheel and may be freed.
-    pub(crate) fn remove(&self, entry: &TimerEntry) -> Option<usize> {
+    ///
+    /// # Safety
+    /// If `entry` is registered, it is in this wheel; it is not being
+    /// inserted concurrently.
+    pub(crate) unsafe fn remove(&self, entry: &TimerEntry) -> Option<usize> {
         if !entry.is_registered() {
             return None;
         }
@@ -289,8 +314,12 @@ impl Timers {
     }
 
     /// Registers `entry` in this thread's wheel to fire at `tick`.
-    pub(crate) fn insert(&self, entry: Pin<&TimerEntry>, tick: u64, waker: &Waker) {
-        let n = self.shared.insert(entry, tick, waker);
+    ///
+    /// # Safety
+    /// As for [`TimerShared::insert`].
+    pub(crate) unsafe fn insert(&self, entry: Pin<&TimerEntry>, tick: u64, waker: &Waker) {
+        // SAFETY: the caller's contract is `TimerShared::insert`'s.
+        let n = unsafe { self.shared.insert(entry, tick, waker) };
         self.stats.timers_pending.set(n as u64);
     }
 

@@ -1,9 +1,11 @@
 //! Model: the intrusive timer entry's protocol (`timers.rs`). The owner
 //! fires while another thread (where the `Sleep`'s task moved) replaces the
-//! waker, or unlinks the entry and then reuses its memory. A registered
+//! waker, or unlinks the entry (alone, or beside a neighbour in the same
+//! slot list that the owner fires) and then reuses its memory. A registered
 //! waker is always woken when the timer fires; a remove never races with
 //! the firing thread's last touch of the entry, and a timer fires at most
-//! once.
+//! once. (The links are a std `UnsafeCell`, guarded by the loom mutex;
+//! the waker cell is loom's and is checked.)
 
 use super::super::clock::Clock;
 use super::super::timers::{TimerEntry, Timers};
@@ -31,9 +33,9 @@ fn counter() -> std::sync::Arc<Count> {
 fn armed(entry: &Arc<TimerEntry>, waker: &Waker) -> (Arc<Clock>, Timers) {
     let clock = Arc::new(Clock::new(true));
     let timers = Timers::new(clock.clone(), Default::default());
-    // SAFETY: the entry lives in an `Arc` that outlives the wheel's use of
-    // it: it is never moved.
-    timers.insert(unsafe { Pin::new_unchecked(&**entry) }, 1, waker);
+    // SAFETY: the entry is in no wheel and lives in an `Arc` that the
+    // model keeps until after it fired or was removed: it never moves.
+    unsafe { timers.insert(Pin::new_unchecked(&**entry), 1, waker) };
     clock.advance(Duration::from_millis(1));
     (clock, timers)
 }
@@ -46,7 +48,9 @@ fn fire_vs_waker_update_never_loses_the_wake() {
         let (_clock, timers) = armed(&entry, &Waker::from(first.clone()));
         let (shared, e2, w2) = (timers.shared.clone(), entry.clone(), second.clone());
         // A poll of the Sleep on the worker its task moved to.
-        let poller = thread::spawn(move || shared.update_waker(&e2, &Waker::from(w2)));
+        // SAFETY: the entry was inserted in this wheel and nothing inserts
+        // or removes it meanwhile.
+        let poller = thread::spawn(move || unsafe { shared.update_waker(&e2, &Waker::from(w2)) });
         let fired = timers.process();
         let saw_fired = poller.join().unwrap();
         assert_eq!(fired, 1);
@@ -70,7 +74,9 @@ fn remote_remove_vs_owner_fire() {
         // Sleep::drop on another thread, then the memory reused: a write
         // that loom reports if the firing thread can still touch the entry.
         let remover = thread::spawn(move || {
-            shared.remove(&e2);
+            // SAFETY: registered (if at all) in this wheel; not inserted
+            // concurrently.
+            unsafe { shared.remove(&e2) };
             assert!(!e2.is_registered());
             e2.reuse_for_test();
         });
@@ -82,5 +88,38 @@ fn remote_remove_vs_owner_fire() {
         assert_eq!(count.0.load(SeqCst), fired_first, "woken iff fired");
         assert_eq!(entry.is_fired(), fired_first == 1);
         assert_eq!(timers.shared.len(), 0, "unlinked either way");
+    });
+}
+
+#[test]
+fn remote_remove_of_one_entry_vs_owner_firing_its_neighbour() {
+    model(|| {
+        let (a, b) = (
+            Arc::new(TimerEntry::default()),
+            Arc::new(TimerEntry::default()),
+        );
+        let (count_a, count_b) = (counter(), counter());
+        let (_clock, timers) = armed(&a, &Waker::from(count_a.clone()));
+        // `b` shares `a`'s slot list: unlinking `a` rewrites `b`'s links.
+        // SAFETY: as in `armed`.
+        unsafe { timers.insert(Pin::new_unchecked(&*b), 1, &Waker::from(count_b.clone())) };
+        let (shared, a2) = (timers.shared.clone(), a.clone());
+        let remover = thread::spawn(move || {
+            // SAFETY: registered (if at all) in this wheel; not inserted
+            // concurrently.
+            unsafe { shared.remove(&a2) };
+            a2.reuse_for_test();
+        });
+        let fired = timers.process();
+        remover.join().unwrap();
+        let fired = fired + timers.process();
+        assert_eq!(
+            count_b.0.load(SeqCst),
+            1,
+            "the neighbour fires exactly once"
+        );
+        assert!(b.is_fired());
+        assert_eq!(fired, 1 + count_a.0.load(SeqCst));
+        assert_eq!(timers.shared.len(), 0);
     });
 }
