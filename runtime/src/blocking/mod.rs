@@ -261,7 +261,7 @@ where
         ctx: crate::context::capture(),
     };
     // Two references: the notification and the handle (not registered).
-    let ptr = Cell::allocate(job, sched, TaskId::next(), None, 2, 0);
+    let ptr = Cell::allocate(job, sched, TaskId::next(), None, None, 2, 0);
     let task = Task::from_raw(ptr);
     rt.blocking.push(Notified::from_raw(ptr), rt);
     task

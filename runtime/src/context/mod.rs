@@ -4,8 +4,10 @@
 //! A [`Context`] maps [`ContextVar`]s to values. Each thread has a current
 //! context (`current.rs`, a thread-local), and each task carries its own:
 //! when a task is spawned it gets a *copy* of the context current at that
-//! moment, and that copy is made current for the duration of each of its
-//! polls (`task.rs`). A copy is O(1): the map is copy-on-write, cloned only
+//! moment, kept in the task's cell, and that copy is made current for the
+//! duration of each of its polls and the drop of its future
+//! (`task::raw`'s `Trailer::in_context`; a task with no context keeps none,
+//! and the one it makes with its first `set` goes into its boxed extras). A copy is O(1): the map is copy-on-write, cloned only
 //! at the first write after a snapshot. While no variable has been set,
 //! there is no context at all and spawning costs nothing extra.
 //!
@@ -33,11 +35,9 @@
 //! ```
 
 mod current;
-mod task;
 mod var;
 
 pub use current::{Context, Scope};
 pub use var::{ContextVar, Token};
 
 pub(crate) use current::{capture, with_context};
-pub(crate) use task::TaskContext;

@@ -287,9 +287,9 @@ where
         })
     });
     // The task runs in a copy of the spawner's context (asyncio semantics).
-    let f = crate::context::TaskContext::new(f, crate::context::capture());
+    let ctx = crate::context::capture();
     // Three references: the notification, the handle, the registry.
-    let ptr = Cell::allocate(f, sched, id, extras, 3, spawn_tick);
+    let ptr = Cell::allocate(f, sched, id, extras, ctx, 3, spawn_tick);
     let task = Task::from_raw(ptr);
     let notified = Notified::from_raw(ptr);
     if registry.insert(ptr) {

@@ -32,9 +32,12 @@ pub struct TaskError {
     repr: Repr,
 }
 
+/// Three words with the id, so that a task's output slot
+/// (`Option<Result<T, TaskError>>`) needs no tag word of its own for a
+/// word-sized `T` (the payload is boxed once more, on the rare panic).
 enum Repr {
     Cancelled,
-    Panic(SyncPayload),
+    Panic(Box<SyncPayload>),
     Failed,
     InvalidState,
 }
@@ -82,7 +85,7 @@ impl TaskError {
         }
         TaskError {
             id,
-            repr: Repr::Panic(SyncPayload(payload)),
+            repr: Repr::Panic(Box::new(SyncPayload(payload))),
         }
     }
 
@@ -138,7 +141,7 @@ impl TaskError {
     /// The panic payload, or the error back if it is not a panic.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p.0),
+            Repr::Panic(p) => Ok((*p).0),
             repr => Err(TaskError { id: self.id, repr }),
         }
     }
@@ -147,6 +150,9 @@ impl TaskError {
         self.try_into_panic().ok()
     }
 }
+
+#[cfg(all(test, target_pointer_width = "64"))]
+const _: () = assert!(std::mem::size_of::<Option<Result<(), TaskError>>>() == 24);
 
 /// The message of a panic payload, when it is a string.
 pub(crate) fn panic_message(p: &(dyn Any + Send)) -> Option<&str> {

@@ -467,7 +467,7 @@ impl TaskRef {
         // has set `done` before it was added (it then runs at once).
         let extras = self.raw.trailer().extras.get_or_create();
         let run_now = !self.raw.header().state.mark_callbacks() || {
-            let mut slot = extras.lock();
+            let mut slot = extras.slot.lock();
             if slot.done {
                 true
             } else {

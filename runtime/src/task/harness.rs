@@ -11,13 +11,12 @@
 //! across the deallocation.
 
 use super::error::TaskError;
-use super::raw::{Cell, Header, Stage, TaskPtr, Trailer};
+use super::raw::{Cell, Header, TaskPtr, Trailer};
 use super::state::{ToIdle, ToRunning};
 use super::{Notified, Schedule, TaskRef};
 use crate::rt::exception::ExceptionContext;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 /// # Safety
@@ -109,15 +108,15 @@ unsafe fn poll_future<F: Future, S: Schedule>(ptr: TaskPtr) -> Poll<Result<F::Ou
     let mut cx = Context::from_waker(&waker);
     let _current = crate::scheduler::context::enter_task(ptr);
     let res = catch_unwind(AssertUnwindSafe(|| {
-        cell.core.stage.with_mut(|stage| {
-            // SAFETY: we hold RUNNING, the lock on the stage.
-            match unsafe { &mut *stage } {
-                // SAFETY: the future lives in the heap cell and is never
-                // moved out while `Running` (only dropped in place).
-                Stage::Running(f) => unsafe { Pin::new_unchecked(f) }.poll(&mut cx),
-                _ => unreachable!("a running task has its future"),
-            }
-        })
+        let poll = || {
+            cell.core.stage.with_mut(|stage| {
+                // SAFETY: we hold RUNNING, the lock on the stage, and the
+                // task is not complete: the stage holds the future.
+                unsafe { (*stage).future() }.poll(&mut cx)
+            })
+        };
+        // SAFETY: we hold RUNNING.
+        unsafe { cell.trailer.in_context(poll) }
     }));
     let out = match res {
         Ok(Poll::Pending) => return Poll::Pending,
@@ -135,15 +134,35 @@ unsafe fn poll_future<F: Future, S: Schedule>(ptr: TaskPtr) -> Poll<Result<F::Ou
 }
 
 /// Drops the future in place; a panicking destructor becomes the outcome.
+/// The caller holds RUNNING, and the stage holds the future.
 fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), TaskError> {
-    catch_unwind(AssertUnwindSafe(|| set_stage(cell, Stage::Consumed)))
-        .map_err(|p| TaskError::panic(cell.header.id, p))
+    // SAFETY: the caller holds RUNNING and the future is still there.
+    let drop = || cell.core.stage.with_mut(|s| unsafe { (*s).drop_future() });
+    // SAFETY: the caller holds RUNNING.
+    let drop = || unsafe { cell.trailer.in_context(drop) };
+    catch_unwind(AssertUnwindSafe(drop)).map_err(|p| TaskError::panic(cell.header.id, p))
 }
 
-fn set_stage<F: Future, S>(cell: &Cell<F, S>, stage: Stage<F>) {
-    // SAFETY: every caller holds RUNNING, or COMPLETE plus the output's
-    // ownership (see state.rs invariants).
-    cell.core.stage.with_mut(|s| unsafe { *s = stage });
+/// Stores the output (the future is gone); the one it replaces is dropped
+/// here. The caller holds RUNNING (see state.rs invariants).
+fn set_output<F: Future, S>(cell: &Cell<F, S>, out: Result<F::Output, TaskError>) {
+    // SAFETY: RUNNING, and the future was dropped: the output slot is live.
+    let old = cell
+        .core
+        .stage
+        .with_mut(|s| unsafe { (*s).replace_output(Some(out)) });
+    drop(old);
+}
+
+/// Takes the output out of a complete task.
+///
+/// # Safety
+/// The task is complete and its output is the caller's.
+unsafe fn take_output<F: Future, S>(cell: &Cell<F, S>) -> Option<Result<F::Output, TaskError>> {
+    // SAFETY: COMPLETE, so the output slot is live, and it is ours.
+    cell.core
+        .stage
+        .with_mut(|s| unsafe { (*s).replace_output(None) })
 }
 
 /// # Safety
@@ -189,15 +208,15 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
         if detached {
             kept = Some(out);
         } else {
-            set_stage(cell, Stage::Finished(out));
+            set_output(cell, out);
         }
         let snapshot = header.state.transition_to_complete(|s| {
             if s.is_cancelled() && !replaced {
                 // Cancel wins over a Ready in the same poll.
                 replaced = true;
                 if !detached {
-                    let stage = Stage::Finished(Err(TaskError::cancelled(header.id)));
-                    let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, stage)));
+                    let out = Err(TaskError::cancelled(header.id));
+                    let _ = catch_unwind(AssertUnwindSafe(|| set_output(cell, out)));
                 }
             }
         });
@@ -208,7 +227,7 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
             .then(|| trailer.extras.get())
             .flatten()
             .map(|m| {
-                let mut slot = m.lock();
+                let mut slot = m.slot.lock();
                 slot.done = true;
                 std::mem::take(&mut slot.extras.callbacks)
             });
@@ -263,17 +282,11 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
 unsafe fn drop_output<F: Future, S: Schedule>(ptr: TaskPtr) {
     // SAFETY: forwarded from the caller.
     let cell = unsafe { cell::<F, S>(ptr) };
-    let stage = cell.core.stage.with_mut(|s| {
-        // SAFETY: COMPLETE and the output is ours (no join interest, or the
-        // handle is dropping it).
-        unsafe { std::mem::replace(&mut *s, Stage::Consumed) }
-    });
-    match stage {
+    // SAFETY: COMPLETE and the output is ours (no join interest, or the
+    // handle is dropping it).
+    if let Some(out) = unsafe { take_output(cell) } {
         // SAFETY: forwarded from the caller.
-        Stage::Finished(out) => unsafe { discard_output::<F, S>(ptr, out) },
-        stage => {
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(stage)));
-        }
+        unsafe { discard_output::<F, S>(ptr, out) }
     }
 }
 
@@ -344,14 +357,9 @@ pub(crate) unsafe fn try_read_output<F: Future, S: Schedule>(
     }
     // SAFETY: forwarded from the caller.
     let cell = unsafe { cell::<F, S>(ptr) };
-    let stage = cell.core.stage.with_mut(|s| {
-        // SAFETY: COMPLETE is set and we are the join handle: the output is ours.
-        unsafe { std::mem::replace(&mut *s, Stage::Consumed) }
-    });
-    let out = match stage {
-        Stage::Finished(out) => out,
-        _ => Err(TaskError::invalid_state(cell.header.id)),
-    };
+    // SAFETY: COMPLETE is set and we are the join handle: the output is ours.
+    let out = unsafe { take_output(cell) }
+        .unwrap_or_else(|| Err(TaskError::invalid_state(cell.header.id)));
     // SAFETY: the caller guarantees `dst` is a valid, initialised
     // `Poll<Result<F::Output, TaskError>>`; assigning drops the old value.
     unsafe { *dst.cast::<Poll<Result<F::Output, TaskError>>>() = Poll::Ready(out) };
@@ -366,9 +374,9 @@ pub(crate) unsafe fn output_ref<F: Future, S: Schedule>(ptr: TaskPtr) -> *const 
     cell.core.stage.with(|s| {
         // SAFETY: complete, and the output belongs to the caller (the
         // join handle): no concurrent writer.
-        match unsafe { &*s } {
-            Stage::Finished(out) => (out as *const Result<F::Output, TaskError>).cast(),
-            _ => std::ptr::null(),
+        match unsafe { (*s).output() } {
+            Some(out) => (out as *const Result<F::Output, TaskError>).cast(),
+            None => std::ptr::null(),
         }
     })
 }

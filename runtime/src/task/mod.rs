@@ -40,7 +40,7 @@ pub use shield::{shield, Shield};
 pub use spawn::{
     all_tasks, create_task, current, dump, spawn, spawn_blocking, spawn_local, Builder,
 };
-pub(crate) use waker::is_waker_of;
+pub(crate) use waker::{is_waker_of, CompactWaker};
 pub use yield_now::{yield_now, YieldNow};
 
 use raw::{Header, TaskPtr};

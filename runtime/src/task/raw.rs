@@ -1,8 +1,11 @@
 //! Task layout and the type-erased vtable: one heap allocation per task.
 //!
-//! `Cell<F, S>` = `Header` (state word, vtable, id, registry links) + `Core`
-//! (scheduler handle and the future/output stage) + `Trailer` (join waker and
-//! the rarely used extras: name, done callbacks, spawn location). Everything
+//! `Cell<F, S>` is a `Header` (state word, vtable, id, registry links,
+//! activity), then a `Core` (scheduler handle and the untagged
+//! future/output stage), then a `Trailer` (join waker in one word, and a
+//! pointer to the rarely used extras, boxed on first use: context, name,
+//! done callbacks, spawn location). With a 24-byte future a task is 104
+//! bytes. Everything
 //! outside this file and `harness.rs` sees only a `TaskPtr`; the vtable
 //! recovers the concrete types. Callers: `task/mod.rs` builds cells,
 //! schedulers run them through `Notified`, wakers through `waker.rs`.
@@ -25,12 +28,16 @@ use super::error::TaskError;
 use super::harness;
 use super::info::Activity;
 use super::state::State;
+use super::waker::CompactWaker;
 use super::{Schedule, TaskId};
+use crate::context::{with_context, Context};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicPtr, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::Location;
+use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::Waker;
 
@@ -90,25 +97,43 @@ pub(crate) struct ExtrasSlot {
     pub(crate) extras: Extras,
 }
 
-/// The extras, boxed on first use (most tasks never have any): one
-/// pointer in the cell instead of a lock and a slot. Once set, the pointer
+/// The rarely used part of a task, boxed on first use (most tasks never
+/// have any): one pointer in the cell.
+pub(crate) struct ExtrasBox {
+    /// The task's context (context variables), current during its polls
+    /// and the drop of its future: touched only by the thread that holds
+    /// `RUNNING`, or that frees the cell (`Trailer::in_context`).
+    ctx: UnsafeCell<Option<Context>>,
+    pub(crate) slot: Mutex<ExtrasSlot>,
+}
+
+impl ExtrasBox {
+    fn boxed(extras: Extras, ctx: Option<Context>) -> *mut ExtrasBox {
+        Box::into_raw(Box::new(ExtrasBox {
+            ctx: UnsafeCell::new(ctx),
+            slot: Mutex::new(ExtrasSlot {
+                done: false,
+                extras,
+            }),
+        }))
+    }
+}
+
+/// The pointer to the [`ExtrasBox`]: null until first needed; once set it
 /// never changes until the cell is freed.
-pub(crate) struct ExtrasPtr(AtomicPtr<Mutex<ExtrasSlot>>);
+pub(crate) struct ExtrasPtr(AtomicPtr<ExtrasBox>);
 
 impl ExtrasPtr {
-    fn new(extras: Option<Box<Extras>>) -> ExtrasPtr {
-        let p = match extras {
-            Some(e) => Box::into_raw(Box::new(Mutex::new(ExtrasSlot {
-                done: false,
-                extras: *e,
-            }))),
-            None => std::ptr::null_mut(),
+    fn new(extras: Option<Box<Extras>>, ctx: Option<Context>) -> ExtrasPtr {
+        let p = match (extras, ctx) {
+            (None, None) => std::ptr::null_mut(),
+            (e, ctx) => ExtrasBox::boxed(e.map(|e| *e).unwrap_or_default(), ctx),
         };
         ExtrasPtr(AtomicPtr::new(p))
     }
 
     /// The extras, if any were ever made.
-    pub(crate) fn get(&self) -> Option<&Mutex<ExtrasSlot>> {
+    pub(crate) fn get(&self) -> Option<&ExtrasBox> {
         let p = self.0.load(Acquire);
         // SAFETY: a non-null pointer came from `Box::into_raw` (above or in
         // `get_or_create`), was published with Release, and is freed only
@@ -117,11 +142,11 @@ impl ExtrasPtr {
     }
 
     /// The extras, made now if there were none.
-    pub(crate) fn get_or_create(&self) -> &Mutex<ExtrasSlot> {
+    pub(crate) fn get_or_create(&self) -> &ExtrasBox {
         if let Some(m) = self.get() {
             return m;
         }
-        let new = Box::into_raw(Box::new(Mutex::new(ExtrasSlot::default())));
+        let new = ExtrasBox::boxed(Extras::default(), None);
         match self
             .0
             .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
@@ -153,15 +178,99 @@ impl Drop for ExtrasPtr {
 pub(crate) struct Trailer {
     /// Written by the join handle while `JOIN_WAKER` is clear, read by the
     /// runtime while it is set.
-    pub(crate) waker: UnsafeCell<Option<Waker>>,
+    pub(crate) waker: UnsafeCell<Option<CompactWaker>>,
     pub(crate) extras: ExtrasPtr,
 }
 
-/// The future, then its output, then nothing.
-pub(crate) enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, TaskError>),
-    Consumed,
+/// The future, then its output: one slot with no tag of its own (8 bytes
+/// a task, issue 17). The state word tells which it holds: the future
+/// until the poller holding `RUNNING` drops it ([`drop_future`], just
+/// before completing the task), the output slot from then on (`None` once
+/// taken, or when nobody will read it), so certainly once `COMPLETE` is
+/// set. A cell freed before it completed (a notification dropped unrun at
+/// shutdown) still holds its future.
+///
+/// [`drop_future`]: Stage::drop_future
+pub(crate) union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Option<Result<F::Output, TaskError>>>,
+}
+
+impl<F: Future> Stage<F> {
+    fn new(future: F) -> Stage<F> {
+        Stage {
+            future: ManuallyDrop::new(future),
+        }
+    }
+
+    /// The future, pinned.
+    ///
+    /// # Safety
+    /// The stage holds the future (see the type), and the caller may touch
+    /// it (holds `RUNNING`). The cell is never moved while it lives.
+    pub(crate) unsafe fn future(&mut self) -> Pin<&mut F> {
+        // SAFETY: the future is the live field (the contract); it lives in
+        // the heap cell, which never moves, and is only dropped in place.
+        unsafe { Pin::new_unchecked(&mut *self.future) }
+    }
+
+    /// Drops the future in place; the stage then holds an empty output slot,
+    /// also when the future's destructor panics (the panic goes on).
+    ///
+    /// # Safety
+    /// As [`future`](Self::future).
+    pub(crate) unsafe fn drop_future(&mut self) {
+        struct Emptied<'a, F: Future>(&'a mut Stage<F>);
+        impl<F: Future> Drop for Emptied<'_, F> {
+            fn drop(&mut self) {
+                self.0.output = ManuallyDrop::new(None);
+            }
+        }
+        let emptied = Emptied(self);
+        // SAFETY: the future is live (the contract) and dropped once: the
+        // guard makes the output the live field whatever happens.
+        unsafe { ManuallyDrop::drop(&mut emptied.0.future) };
+    }
+
+    /// Puts `out` in the output slot, returning what it held.
+    ///
+    /// # Safety
+    /// The stage holds the output slot, and the caller may write it (holds
+    /// `RUNNING`, or `COMPLETE` plus the output's ownership).
+    pub(crate) unsafe fn replace_output(
+        &mut self,
+        out: Option<Result<F::Output, TaskError>>,
+    ) -> Option<Result<F::Output, TaskError>> {
+        // SAFETY: the output slot is the live field (the contract).
+        std::mem::replace(unsafe { &mut *self.output }, out)
+    }
+
+    /// The stored output, if any.
+    ///
+    /// # Safety
+    /// The stage holds the output slot and nobody writes it meanwhile.
+    pub(crate) unsafe fn output(&self) -> Option<&Result<F::Output, TaskError>> {
+        // SAFETY: the output slot is the live field (the contract).
+        unsafe { &*self.output }.as_ref()
+    }
+
+    /// Drops whichever the stage holds: the output slot if the task is
+    /// `complete`, the future otherwise.
+    ///
+    /// # Safety
+    /// The cell is being freed: nothing else touches the stage, and
+    /// `complete` is the state word's `COMPLETE`.
+    unsafe fn drop_in_place(&mut self, complete: bool) {
+        if complete {
+            // SAFETY: complete: the output slot is live; dropped once.
+            unsafe { ManuallyDrop::drop(&mut self.output) }
+        } else {
+            // SAFETY: not complete, so nobody dropped the future (its
+            // poller would have completed the task, holding a reference
+            // until then); dropped once.
+            unsafe { ManuallyDrop::drop(&mut self.future) }
+        }
+    }
 }
 
 /// The scheduler and the stage.
@@ -176,6 +285,18 @@ pub(crate) struct Cell<F: Future, S> {
     pub(crate) header: Header,
     pub(crate) core: Core<F, S>,
     pub(crate) trailer: Trailer,
+}
+
+impl<F: Future, S> Drop for Cell<F, S> {
+    fn drop(&mut self) {
+        let complete = self.header.state.load().is_complete();
+        let stage = &self.core.stage;
+        // SAFETY: the cell is being freed (`&mut self`): no reference to it
+        // is left, and the state word says which stage field is live.
+        let drop = || stage.with_mut(|s| unsafe { (*s).drop_in_place(complete) });
+        // SAFETY: as above: ours alone.
+        unsafe { self.trailer.in_context(drop) };
+    }
 }
 
 impl<F: Future, S: Schedule> Cell<F, S> {
@@ -195,6 +316,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
         scheduler: S,
         id: TaskId,
         extras: Option<Box<Extras>>,
+        ctx: Option<Context>,
         refs: usize,
         spawn_tick: u32,
     ) -> TaskPtr {
@@ -208,11 +330,11 @@ impl<F: Future, S: Schedule> Cell<F, S> {
             },
             core: Core {
                 scheduler,
-                stage: UnsafeCell::new(Stage::Running(future)),
+                stage: UnsafeCell::new(Stage::new(future)),
             },
             trailer: Trailer {
                 waker: UnsafeCell::new(None),
-                extras: ExtrasPtr::new(extras),
+                extras: ExtrasPtr::new(extras, ctx),
             },
         });
         // `into_raw`, not `leak`: the pointer is the allocation's own, with
@@ -303,12 +425,47 @@ impl std::fmt::Debug for TaskPtr {
 impl Trailer {
     /// Locks the extras, creating them on first use.
     pub(crate) fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
-        f(&mut self.extras.get_or_create().lock().extras)
+        f(&mut self.extras.get_or_create().slot.lock().extras)
     }
 
     /// Reads the extras, if the task has any.
     pub(crate) fn read_extras<R>(&self, f: impl FnOnce(&Extras) -> Option<R>) -> Option<R> {
-        self.extras.get().and_then(|m| f(&m.lock().extras))
+        self.extras.get().and_then(|m| f(&m.slot.lock().extras))
+    }
+
+    /// Runs `f` (a poll of the task's future, or its drop) with the task's
+    /// context current (asyncio: a task runs in its own copy of the
+    /// spawner's context). A context the task makes (its first
+    /// `ContextVar::set`) is kept in the extras, made then.
+    ///
+    /// # Safety
+    /// The caller holds `RUNNING`, or is freeing the cell: nobody else
+    /// touches the context.
+    pub(crate) unsafe fn in_context<R>(&self, f: impl FnOnce() -> R) -> R {
+        if let Some(b) = self.extras.get() {
+            // SAFETY: only the `RUNNING` holder (the caller) touches it.
+            return b.ctx.with_mut(|c| with_context(unsafe { &mut *c }, f));
+        }
+        /// Moves a context made during `f` into the extras, also when `f`
+        /// unwinds (the future's destructors then still see it).
+        struct Keep<'a> {
+            extras: &'a ExtrasPtr,
+            ctx: Option<Context>,
+        }
+        impl Drop for Keep<'_> {
+            fn drop(&mut self) {
+                if let Some(ctx) = self.ctx.take() {
+                    let b = self.extras.get_or_create();
+                    // SAFETY: as for `in_context` (still the caller's).
+                    b.ctx.with_mut(|c| unsafe { *c = Some(ctx) });
+                }
+            }
+        }
+        let mut keep = Keep {
+            extras: &self.extras,
+            ctx: None,
+        };
+        with_context(&mut keep.ctx, f)
     }
 
     /// Wakes the join handle's waker.
@@ -332,7 +489,8 @@ impl Trailer {
     /// it is the join handle, or the handle is gone and the task complete.
     pub(crate) unsafe fn set_waker(&self, waker: Option<Waker>) {
         // SAFETY: the caller holds write access to the slot (see above).
-        self.waker.with_mut(|w| unsafe { *w = waker });
+        self.waker
+            .with_mut(|w| unsafe { *w = waker.map(CompactWaker::new) });
     }
 
     /// Whether the stored join waker would wake the same task as `waker`.
@@ -345,5 +503,33 @@ impl Trailer {
             Some(w) => w.will_wake(waker),
             None => false,
         })
+    }
+}
+
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+    use std::task::{Context as TaskCx, Poll};
+
+    /// A future of three words, like `task_memory`'s idle task.
+    struct ThreeWords(#[allow(dead_code)] [u64; 3]); // only its size matters
+
+    impl Future for ThreeWords {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut TaskCx<'_>) -> Poll<()> {
+            Poll::Ready(())
+        }
+    }
+
+    #[test]
+    fn a_task_with_a_three_word_future_is_thirteen_words() {
+        // Header 7 (state, vtable, id, links 2, activity 2), scheduler 1,
+        // stage 3 (no tag: the state word tells future from output), join
+        // waker 1, extras 1: issue 17's bytes per idle task rest on this.
+        assert_eq!(std::mem::size_of::<ThreeWords>(), 24);
+        assert_eq!(
+            std::mem::size_of::<Cell<ThreeWords, Arc<crate::rt::Shared>>>(),
+            104
+        );
     }
 }

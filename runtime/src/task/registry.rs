@@ -233,6 +233,7 @@ mod tests {
                     Nop,
                     TaskId::next(),
                     None,
+                    None,
                     3,
                     0,
                 )
@@ -253,6 +254,7 @@ mod tests {
             std::future::pending::<()>(),
             Nop,
             TaskId::next(),
+            None,
             None,
             3,
             0,

@@ -58,7 +58,7 @@ impl Sched {
             queue: self.queue.clone(),
             _free: FreeCounter(self.freed.clone()),
         };
-        let ptr = Cell::allocate(f, s, TaskId::next(), None, 2, 0);
+        let ptr = Cell::allocate(f, s, TaskId::next(), None, None, 2, 0);
         self.queue.lock().push_back(Notified::from_raw(ptr));
         Task::from_raw(ptr)
     }

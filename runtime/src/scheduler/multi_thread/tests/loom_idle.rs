@@ -74,6 +74,7 @@ impl Model {
             NoResched,
             TaskId::next(),
             None,
+            None,
             1,
             0,
         );
