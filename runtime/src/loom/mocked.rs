@@ -6,6 +6,8 @@ pub(crate) mod sync {
     // modelled protocols, and loom's Arc has no unsized coercion
     // (`Arc<dyn Fn>`, `Arc<str>`) nor `self: &Arc<Self>` receivers.
     pub(crate) use std::sync::Arc;
+    /// Not modelled: a process-wide constant, set once.
+    pub(crate) use std::sync::OnceLock;
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{

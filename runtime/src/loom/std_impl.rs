@@ -2,7 +2,7 @@
 #![allow(clippy::disallowed_types)]
 
 pub(crate) mod sync {
-    pub(crate) use std::sync::Arc;
+    pub(crate) use std::sync::{Arc, OnceLock};
 
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{

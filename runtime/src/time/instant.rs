@@ -1,5 +1,6 @@
 //! `aio::time::Instant`: a point in time on the current runtime's clock.
 
+use crate::loom::sync::OnceLock;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
 use std::time::Duration;
@@ -68,6 +69,41 @@ impl Instant {
     }
 }
 
+/// An [`Instant`] in one word: signed nanoseconds from a process-wide
+/// epoch (taken at first use), exact within ±292 years of it and
+/// saturating beyond. Half a `std::time::Instant`: a `Sleep` keeps its
+/// deadline in one (issue 17: bytes per sleeping task).
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) struct CompactInstant(i64);
+
+/// The epoch of every [`CompactInstant`].
+fn epoch() -> std::time::Instant {
+    static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
+impl CompactInstant {
+    pub(crate) fn new(t: Instant) -> CompactInstant {
+        let epoch = epoch();
+        let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        CompactInstant(match t.0.checked_duration_since(epoch) {
+            Some(after) => nanos(after),
+            None => -nanos(epoch.duration_since(t.0)),
+        })
+    }
+
+    pub(crate) fn get(self) -> Instant {
+        let epoch = epoch();
+        let d = Duration::from_nanos(self.0.unsigned_abs());
+        let t = if self.0 >= 0 {
+            epoch.checked_add(d)
+        } else {
+            epoch.checked_sub(d)
+        };
+        Instant(t.unwrap_or(epoch))
+    }
+}
+
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
@@ -110,5 +146,27 @@ impl fmt::Debug for Instant {
 impl From<std::time::Instant> for Instant {
     fn from(t: std::time::Instant) -> Instant {
         Instant(t)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_compact_instant_gives_back_the_instant_before_and_after_its_epoch() {
+        let now = Instant::from_std(std::time::Instant::now());
+        for t in [
+            now,
+            now + Duration::from_nanos(1),
+            now + Duration::from_secs(86400 * 365 * 30) + Duration::from_nanos(7),
+            Instant::far_future(),
+        ] {
+            assert_eq!(CompactInstant::new(t).get(), t);
+        }
+        // Before the epoch (as far back as the monotonic clock goes here).
+        let before = Instant(epoch().checked_sub(Duration::from_millis(3)).unwrap());
+        assert_eq!(CompactInstant::new(before).get(), before);
+        assert_eq!(std::mem::size_of::<CompactInstant>(), 8);
     }
 }

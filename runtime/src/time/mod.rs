@@ -22,6 +22,7 @@ mod sleep;
 mod timeout;
 pub(crate) mod timers;
 
+pub(crate) use instant::CompactInstant;
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};

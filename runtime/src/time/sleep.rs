@@ -1,7 +1,7 @@
 //! The `Sleep` future and `sleep` / `sleep_until`.
 
-use super::timers::{TimerEntry, TimerShared};
-use super::Instant;
+use super::timers::{SleepState as State, TimerEntry, TimerShared};
+use super::{CompactInstant, Instant};
 use crate::loom::sync::Arc;
 use std::fmt;
 use std::future::Future;
@@ -31,7 +31,7 @@ pub fn sleep(duration: Duration) -> Sleep {
         .unwrap_or_else(Instant::far_future);
     let mut s = sleep_until(deadline);
     if duration.is_zero() {
-        s.state = State::YieldOnce;
+        s.entry.set_sleep_state(State::YieldOnce);
     }
     s
 }
@@ -51,8 +51,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        deadline,
-        state: State::Unregistered,
+        deadline: CompactInstant::new(deadline),
         owner: None,
         entry: TimerEntry::default(),
     }
@@ -81,20 +80,14 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    deadline: Instant,
-    state: State,
+    /// In one word; with the state kept in the entry, a `Sleep` is 64
+    /// bytes.
+    deadline: CompactInstant,
     /// The wheel `entry` is registered in (kept after a fire, for the next
     /// `reset`).
     owner: Option<Arc<TimerShared>>,
+    /// The timer, with the `Sleep`'s state.
     entry: TimerEntry,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    YieldOnce,
-    Unregistered,
-    Registered,
-    Done,
 }
 
 impl Sleep {
@@ -110,7 +103,7 @@ impl Sleep {
     /// });
     /// ```
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        self.deadline.get()
     }
 
     /// Whether the deadline has been reached (and observed by a poll).
@@ -127,7 +120,7 @@ impl Sleep {
     /// });
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        self.state == State::Done
+        self.entry.sleep_state() == State::Done
     }
 
     /// Moves the deadline to `deadline`, whether or not it had elapsed.
@@ -148,16 +141,16 @@ impl Sleep {
         // registration is undone), the other fields are plain data.
         let this = unsafe { self.get_unchecked_mut() };
         this.cancel();
-        this.deadline = deadline;
-        this.state = State::Unregistered;
+        this.deadline = CompactInstant::new(deadline);
+        this.entry.set_sleep_state(State::Unregistered);
     }
 
     /// Unlinks the entry if it is registered; after this the wheel holds
     /// no reference to it. Decided by the entry's own state, not the
     /// `Sleep`'s, so no window between linking and recording it matters.
     fn cancel(&mut self) {
-        if self.state == State::Registered {
-            self.state = State::Done;
+        if self.entry.sleep_state() == State::Registered {
+            self.entry.set_sleep_state(State::Done);
         }
         let Some(owner) = &self.owner else { return };
         // SAFETY: `owner` is the wheel the entry was last inserted in (set
@@ -194,10 +187,10 @@ impl Sleep {
         // SAFETY: `entry` is structurally pinned and never moved out; the
         // other fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        match this.state {
+        match this.entry.sleep_state() {
             State::Done => return Poll::Ready(()),
             State::YieldOnce => {
-                this.state = State::Done;
+                this.entry.set_sleep_state(State::Done);
                 crate::scheduler::context::defer_yield(cx.waker());
                 return Poll::Pending;
             }
@@ -208,14 +201,14 @@ impl Sleep {
                     .expect("a registered Sleep has an owner");
                 // SAFETY: `owner` is the wheel the entry was inserted in.
                 if unsafe { owner.update_waker(&this.entry, cx.waker()) } {
-                    this.state = State::Done;
+                    this.entry.set_sleep_state(State::Done);
                     return Poll::Ready(());
                 }
                 return Poll::Pending;
             }
             State::Unregistered => {}
         }
-        let (entry, owner, deadline) = (&this.entry, &mut this.owner, this.deadline);
+        let (entry, owner, deadline) = (&this.entry, &mut this.owner, this.deadline.get());
         let registered = crate::scheduler::context::with_timers(|timers| {
             let timers = timers.unwrap_or_else(|| {
                 panic!("an aio Sleep must be polled on a thread of an aio runtime (a worker or block_on)")
@@ -241,10 +234,10 @@ impl Sleep {
             true
         });
         if registered {
-            this.state = State::Registered;
+            this.entry.set_sleep_state(State::Registered);
             Poll::Pending
         } else {
-            this.state = State::Done;
+            this.entry.set_sleep_state(State::Done);
             Poll::Ready(())
         }
     }
@@ -259,8 +252,18 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .field("elapsed", &self.is_elapsed())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod tests {
+    #[test]
+    fn a_sleep_is_eight_words() {
+        // Deadline, owner, and the entry (links 4, waker 1, states 1):
+        // issue 17's bytes per sleeping task rest on this.
+        assert_eq!(std::mem::size_of::<super::Sleep>(), 64);
     }
 }

@@ -21,6 +21,7 @@ use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicU8, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use crate::stats::ThreadStats;
+use crate::task::CompactWaker;
 use aio_timer::{LinkId, Links, RawWheel, Store};
 use std::cell::RefCell;
 use std::fmt;
@@ -44,10 +45,27 @@ pub(crate) struct TimerEntry {
     links: std::cell::UnsafeCell<Links<EntryPtr>>,
     /// The waker to wake at expiry; the owner wheel's lock guards it while
     /// the entry is registered.
-    waker: UnsafeCell<Option<Waker>>,
+    waker: UnsafeCell<Option<CompactWaker>>,
     /// `IDLE`, `REGISTERED` or `FIRED`; written under the owner wheel's lock.
     state: AtomicU8,
+    /// The `Sleep`'s own state, kept here where it costs no word of its
+    /// own: only the `Sleep` that holds the entry touches it (through its
+    /// `&mut`), never a wheel.
+    sleep: std::cell::Cell<SleepState>,
     _pinned: PhantomPinned,
+}
+
+/// Where a `Sleep` is, as the `Sleep` sees it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SleepState {
+    /// `sleep(ZERO)`: yield once, then done.
+    YieldOnce,
+    /// Not in a wheel yet (or again, after a `reset`).
+    Unregistered,
+    /// Inserted in `owner`'s wheel; done when seen fired.
+    Registered,
+    /// Elapsed, and seen so by a poll.
+    Done,
 }
 
 // SAFETY: the cells are only touched under the owner wheel's lock while the
@@ -57,7 +75,9 @@ pub(crate) struct TimerEntry {
 // `Sleep` owns the entry and registers it in at most one wheel at a time),
 // not from the reference types.
 unsafe impl Send for TimerEntry {}
-// SAFETY: as above: every shared access to the cells holds the wheel lock.
+// SAFETY: as above: every shared access to the cells holds the wheel lock;
+// the `sleep` cell is touched only by the owning `Sleep` through `&mut Sleep`
+// (one thread at a time), never through a wheel's shared reference.
 unsafe impl Sync for TimerEntry {}
 
 impl Default for TimerEntry {
@@ -66,6 +86,7 @@ impl Default for TimerEntry {
             links: std::cell::UnsafeCell::new(Links::new(0)),
             waker: UnsafeCell::new(None),
             state: AtomicU8::new(IDLE),
+            sleep: std::cell::Cell::new(SleepState::Unregistered),
             _pinned: PhantomPinned,
         }
     }
@@ -80,6 +101,16 @@ impl TimerEntry {
     /// Whether the entry is in a wheel.
     pub(crate) fn is_registered(&self) -> bool {
         self.state.load(Acquire) == REGISTERED
+    }
+
+    /// The owning `Sleep`'s state.
+    pub(crate) fn sleep_state(&self) -> SleepState {
+        self.sleep.get()
+    }
+
+    /// Sets the owning `Sleep`'s state; `&mut` is the `Sleep`'s own access.
+    pub(crate) fn set_sleep_state(&mut self, s: SleepState) {
+        self.sleep.set(s);
     }
 
     fn ptr(&self) -> EntryPtr {
@@ -171,6 +202,7 @@ impl TimerShared {
     pub(crate) unsafe fn insert(&self, entry: Pin<&TimerEntry>, tick: u64, waker: &Waker) -> usize {
         let entry = entry.get_ref();
         debug_assert!(!entry.is_registered());
+        let waker = CompactWaker::new(waker.clone());
         let mut wheel = self.wheel.lock();
         // SAFETY: the entry is in no wheel and ours alone (the contract);
         // the waker cell is empty (taken by the last remove or fire), so
@@ -179,7 +211,7 @@ impl TimerShared {
             (*entry.links.get()).set_deadline(tick);
             entry.waker.with_mut(|w| {
                 debug_assert!((*w).is_none());
-                *w = Some(waker.clone())
+                *w = Some(waker)
             });
         }
         wheel.insert(&mut Entries(()), entry.ptr());
@@ -206,7 +238,7 @@ impl TimerShared {
             entry.waker.with_mut(|w| unsafe {
                 match &*w {
                     Some(old) if old.will_wake(waker) => None,
-                    _ => (*w).replace(waker.clone()),
+                    _ => (*w).replace(CompactWaker::new(waker.clone())),
                 }
             })
         };
@@ -244,7 +276,7 @@ impl TimerShared {
 
     /// Fires what is due at `now` into `due` (the wakers, to wake after the
     /// lock is released); returns the number of timers left.
-    fn advance(&self, now: Option<u64>, due: &mut Vec<Waker>) -> usize {
+    fn advance(&self, now: Option<u64>, due: &mut Vec<CompactWaker>) -> usize {
         let mut wheel = self.wheel.lock();
         if let Some(now) = now {
             wheel.advance(&mut Entries(()), now, |_, id| {
@@ -281,7 +313,7 @@ pub(crate) struct Timers {
     /// The wakers a pass found due, kept between passes with its capacity:
     /// with thousands of timers due per tick, growing a fresh vector each
     /// pass made the allocator consolidate its free lists.
-    due: RefCell<Vec<Waker>>,
+    due: RefCell<Vec<CompactWaker>>,
     clock: Arc<Clock>,
     /// The owning thread's counters (`timers_pending`).
     stats: Arc<ThreadStats>,
