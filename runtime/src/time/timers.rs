@@ -274,25 +274,40 @@ impl TimerShared {
         Some(left)
     }
 
-    /// Fires what is due at `now` into `due` (the wakers, to wake after the
-    /// lock is released); returns the number of timers left.
-    fn advance(&self, now: Option<u64>, due: &mut Vec<CompactWaker>) -> usize {
+    /// Fires what is due into `due` (the wakers, to wake after the lock is
+    /// released) in one hold of the lock; returns the number of timers
+    /// left. `now` (the clock's tick) is read only with a timer pending: a
+    /// server's workers park and wake many times with none.
+    fn fire_due(&self, now: impl FnOnce() -> u64, due: &mut Vec<CompactWaker>) -> usize {
         let mut wheel = self.wheel.lock();
-        if let Some(now) = now {
-            wheel.advance(&mut Entries(()), now, |_, id| {
-                // SAFETY: `id` was registered (alive, pinned) and is now
-                // unlinked; until `FIRED` is stored its `Sleep` cannot
-                // free it (a remove waits for the lock we hold).
-                let entry = unsafe { &*id.0 };
-                // SAFETY: as above; the lock guards the waker.
-                if let Some(w) = entry.waker.with_mut(|w| unsafe { (*w).take() }) {
-                    due.push(w);
-                }
-                // The last touch: from here the `Sleep` may free it.
-                entry.state.store(FIRED, Release);
-            });
+        if let Some(next) = wheel.next_expiration() {
+            let now = now();
+            if next <= now {
+                Self::advance_locked(&mut wheel, now, due);
+            }
         }
         wheel.len()
+    }
+
+    /// Moves the (empty) wheel to `tick`, the clock's when it is made.
+    fn start_at(&self, tick: u64) {
+        Self::advance_locked(&mut self.wheel.lock(), tick, &mut Vec::new());
+    }
+
+    /// Advances the locked `wheel` to `now`, firing what is due into `due`.
+    fn advance_locked(wheel: &mut RawWheel<EntryPtr>, now: u64, due: &mut Vec<CompactWaker>) {
+        wheel.advance(&mut Entries(()), now, |_, id| {
+            // SAFETY: `id` was registered (alive, pinned) and is now
+            // unlinked; until `FIRED` is stored its `Sleep` cannot free it
+            // (a remove waits for the lock the caller holds).
+            let entry = unsafe { &*id.0 };
+            // SAFETY: as above; the lock guards the waker.
+            if let Some(w) = entry.waker.with_mut(|w| unsafe { (*w).take() }) {
+                due.push(w);
+            }
+            // The last touch: from here the `Sleep` may free it.
+            entry.state.store(FIRED, Release);
+        });
     }
 
     fn next_expiration(&self) -> Option<u64> {
@@ -332,7 +347,7 @@ impl Timers {
     pub(crate) fn new(clock: Arc<Clock>, stats: Arc<ThreadStats>) -> Timers {
         let shared = TimerShared::new();
         // Start the wheel at the clock's current tick.
-        shared.advance(Some(clock.now_tick()), &mut Vec::new());
+        shared.start_at(clock.now_tick());
         Timers {
             shared: Arc::new(shared),
             due: RefCell::new(Vec::new()),
@@ -366,13 +381,7 @@ impl Timers {
         // Taken out for the pass (a wake below may reach these timers
         // again), put back, empty, with its capacity.
         let mut due = std::mem::take(&mut *self.due.borrow_mut());
-        // The clock is read only with a timer pending (a server's workers
-        // park and wake many times with none).
-        let now = match self.shared.next_expiration() {
-            Some(next) => Some(self.clock.now_tick()).filter(|&now| next <= now),
-            None => None,
-        };
-        let left = self.shared.advance(now, &mut due);
+        let left = self.shared.fire_due(|| self.clock.now_tick(), &mut due);
         self.stats.timers_pending.set(left as u64);
         let n = due.len();
         for w in due.drain(..) {
