@@ -358,3 +358,55 @@ fn a_panicking_exception_handler_does_not_take_the_runtime_down() {
         },
     );
 }
+
+/// A panic whose payload panics again when dropped.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("the payload's own destructor");
+    }
+}
+
+/// An output whose destructor panics with a [`Bomb`].
+#[derive(Debug)]
+struct Booby;
+
+impl Drop for Booby {
+    fn drop(&mut self) {
+        std::panic::panic_any(Bomb);
+    }
+}
+
+/// Ready at once with a [`Booby`]; its own destructor panics.
+struct ReadyThenPanicOnDrop;
+
+impl std::future::Future for ReadyThenPanicOnDrop {
+    type Output = Booby;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Booby> {
+        std::task::Poll::Ready(Booby)
+    }
+}
+
+impl Drop for ReadyThenPanicOnDrop {
+    fn drop(&mut self) {
+        panic!("the future's destructor");
+    }
+}
+
+#[test]
+fn an_output_discarded_with_a_panic_whose_payload_panics_still_completes_the_task() {
+    // The future is ready, its destructor panics (that panic is the
+    // outcome), and discarding the ready output panics with a payload whose
+    // destructor panics too: nothing unwinds out of the task's poll, the
+    // task completes, and the worker goes on.
+    on_all_flavors(|_| async {
+        let err = aio::spawn(ReadyThenPanicOnDrop).await.unwrap_err();
+        assert!(err.is_panic());
+        assert!(err.to_string().contains("the future's destructor"), "{err}");
+        assert_eq!(aio::spawn(async { 5 }).await.unwrap(), 5);
+    });
+}

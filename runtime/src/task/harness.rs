@@ -127,8 +127,20 @@ unsafe fn poll_future<F: Future, S: Schedule>(ptr: TaskPtr) -> Poll<Result<F::Ou
         Ok(()) => Poll::Ready(out),
         Err(e) => {
             // The output is discarded; its destructor may panic too.
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
+            contain(move || drop(out));
             Poll::Ready(Err(e))
+        }
+    }
+}
+
+/// Runs `f` (a drop), containing a panic in it. The panic's payload is
+/// dropped; if its own destructor panics, that payload is leaked: nothing
+/// may unwind out of the harness between the future's drop and `COMPLETE`
+/// (the cell would be left with neither).
+fn contain(f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        if let Err(nested) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            std::mem::forget(nested);
         }
     }
 }
@@ -216,7 +228,7 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
                 replaced = true;
                 if !detached {
                     let out = Err(TaskError::cancelled(header.id));
-                    let _ = catch_unwind(AssertUnwindSafe(|| set_output(cell, out)));
+                    contain(|| set_output(cell, out));
                 }
             }
         });
@@ -240,7 +252,7 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
         if let Some(out) = kept {
             // Replaced by the cancel (an `Ok`): dropped; a panic reported.
             let out = if replaced && out.is_ok() {
-                let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
+                contain(move || drop(out));
                 None
             } else {
                 Some(out)
@@ -318,7 +330,7 @@ unsafe fn discard_output<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Ou
             }
         }
     } else {
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
+        contain(move || drop(out));
     }
 }
 
@@ -340,7 +352,7 @@ pub(crate) unsafe fn dealloc<F: Future, S: Schedule>(ptr: TaskPtr) {
     // SAFETY: the caller guarantees no reference is left, so we own the box
     // that `Cell::allocate` made; `ptr` is that allocation's pointer.
     let cell = unsafe { Box::from_raw(ptr.as_cell_ptr::<F, S>()) };
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(cell)));
+    contain(move || drop(cell));
 }
 
 /// # Safety

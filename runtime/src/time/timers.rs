@@ -75,9 +75,15 @@ pub(crate) enum SleepState {
 // `Sleep` owns the entry and registers it in at most one wheel at a time),
 // not from the reference types.
 unsafe impl Send for TimerEntry {}
-// SAFETY: as above: every shared access to the cells holds the wheel lock;
-// the `sleep` cell is touched only by the owning `Sleep` through `&mut Sleep`
-// (one thread at a time), never through a wheel's shared reference.
+// SAFETY: as above: every shared access to the cells holds the wheel lock.
+// The `sleep` cell is a field no wheel touches: only the owning `Sleep`
+// writes it, through its `&mut` (one thread at a time). That `&mut` may
+// exist while a wheel on another thread holds a `&TimerEntry` to the same
+// entry: allowed because `TimerEntry` is `!Unpin` (`PhantomPinned`), for
+// which a `&mut` asserts no uniqueness (no `noalias`; Stacked Borrows
+// treats it as shared read-write), and the two touch disjoint fields, the
+// wheel's side only inside cells. The pinned `Sleep` already relies on the
+// same (`get_unchecked_mut`).
 unsafe impl Sync for TimerEntry {}
 
 impl Default for TimerEntry {
