@@ -398,6 +398,10 @@ impl Drop for ReadyThenPanicOnDrop {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "leaks the nested panic payload by design (Miri reports it)"
+)]
 fn an_output_discarded_with_a_panic_whose_payload_panics_still_completes_the_task() {
     // The future is ready, its destructor panics (that panic is the
     // outcome), and discarding the ready output panics with a payload whose
