@@ -57,7 +57,7 @@ impl Raw {
     fn name(&self) -> Arc<str> {
         let h = self.header();
         let named = self.trailer().read_extras(|e| e.name.clone());
-        named.unwrap_or_else(|| format!("Task-{}", h.id).into())
+        named.unwrap_or_else(|| format!("Task-{}", h.id()).into())
     }
 
     fn set_name(&self, name: Arc<str>) {
@@ -67,7 +67,7 @@ impl Raw {
     /// `<Task name='x' id=7 spawned at src/a.rs:10>` (the slow-poll form).
     fn describe_short(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let h = self.header();
-        write!(f, "<Task name='{}' id={}", &*self.name(), h.id)?;
+        write!(f, "<Task name='{}' id={}", &*self.name(), h.id())?;
         if let Some(loc) = self.trailer().read_extras(|e| e.spawned_at) {
             write!(f, " spawned at {}:{}", loc.file(), loc.line())?;
         }
@@ -84,7 +84,7 @@ impl Raw {
         } else {
             "finished"
         };
-        write!(f, "<{kind} name={:?} id={} {state}", &*self.name(), h.id)?;
+        write!(f, "<{kind} name={:?} id={} {state}", &*self.name(), h.id())?;
         if let Some(loc) = self.trailer().read_extras(|e| e.spawned_at) {
             write!(f, " spawned at {}:{}", loc.file(), loc.line())?;
         }
@@ -286,7 +286,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn id(&self) -> TaskId {
-        self.raw.header().id
+        self.raw.header().id()
     }
 
     /// Runs `f` once the task is done, scheduled like `call_soon`; if it is
@@ -372,7 +372,14 @@ impl TaskRef {
             TaskState::Idle
         };
         let location = self.raw.trailer().read_extras(|e| e.spawned_at);
-        super::TaskInfo::new(h.id, self.raw.name(), state, &h.activity, location, now)
+        super::TaskInfo::new(
+            self.raw.name(),
+            state,
+            &h.activity,
+            h.spawn_tick(),
+            location,
+            now,
+        )
     }
 
     /// Takes a new reference to the task.
@@ -393,7 +400,7 @@ impl TaskRef {
     /// aio::run(async { assert!(aio::task::current().unwrap().id().as_u64() > 0) });
     /// ```
     pub fn id(&self) -> TaskId {
-        self.raw.header().id
+        self.raw.header().id()
     }
 
     /// The task's name (see [`Task::name`]).

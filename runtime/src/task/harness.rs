@@ -121,7 +121,7 @@ unsafe fn poll_future<F: Future, S: Schedule>(ptr: TaskPtr) -> Poll<Result<F::Ou
     let out = match res {
         Ok(Poll::Pending) => return Poll::Pending,
         Ok(Poll::Ready(v)) => Ok(v),
-        Err(payload) => Err(TaskError::panic(cell.header.id, payload)),
+        Err(payload) => Err(TaskError::panic(cell.header.id(), payload)),
     };
     match drop_future(cell) {
         Ok(()) => Poll::Ready(out),
@@ -152,7 +152,7 @@ fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), TaskError> {
     let drop = || cell.core.stage.with_mut(|s| unsafe { (*s).drop_future() });
     // SAFETY: the caller holds RUNNING.
     let drop = || unsafe { cell.trailer.in_context(drop) };
-    catch_unwind(AssertUnwindSafe(drop)).map_err(|p| TaskError::panic(cell.header.id, p))
+    catch_unwind(AssertUnwindSafe(drop)).map_err(|p| TaskError::panic(cell.header.id(), p))
 }
 
 /// Stores the output (the future is gone); the one it replaces is dropped
@@ -186,7 +186,7 @@ unsafe fn cancel_and_complete<F: Future, S: Schedule>(ptr: TaskPtr) {
         // ends before `complete` may free it.
         let cell = unsafe { cell::<F, S>(ptr) };
         match drop_future(cell) {
-            Ok(()) => Err(TaskError::cancelled(cell.header.id)),
+            Ok(()) => Err(TaskError::cancelled(cell.header.id())),
             Err(panic) => Err(panic),
         }
     };
@@ -227,7 +227,7 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
                 // Cancel wins over a Ready in the same poll.
                 replaced = true;
                 if !detached {
-                    let out = Err(TaskError::cancelled(header.id));
+                    let out = Err(TaskError::cancelled(header.id()));
                     contain(|| set_output(cell, out));
                 }
             }
@@ -371,7 +371,7 @@ pub(crate) unsafe fn try_read_output<F: Future, S: Schedule>(
     let cell = unsafe { cell::<F, S>(ptr) };
     // SAFETY: COMPLETE is set and we are the join handle: the output is ours.
     let out = unsafe { take_output(cell) }
-        .unwrap_or_else(|| Err(TaskError::invalid_state(cell.header.id)));
+        .unwrap_or_else(|| Err(TaskError::invalid_state(cell.header.id())));
     // SAFETY: the caller guarantees `dst` is a valid, initialised
     // `Poll<Result<F::Output, TaskError>>`; assigning drops the old value.
     unsafe { *dst.cast::<Poll<Result<F::Output, TaskError>>>() = Poll::Ready(out) };

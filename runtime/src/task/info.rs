@@ -1,9 +1,11 @@
 //! The task dump: what each live task is doing (`aio::task::dump`,
 //! `Handle::dump`), asyncio's `all_tasks()` with a repr worth reading.
 //!
-//! Each task's header carries an [`Activity`]: two words written only by
+//! Each task's header carries an [`Activity`]: two words (the id with the
+//! last worker, the poll count with the last poll's tick) written only by
 //! the thread that holds the task's RUNNING bit (a load and a store, no
-//! read-modify-write) and read by the dump with `Relaxed` loads. The times
+//! read-modify-write) and read by the dump with `Relaxed` loads; the spawn
+//! tick is in the state word's high half (64-bit targets). The times
 //! are ticks of the runtime's clock (milliseconds, the timer wheel's unit;
 //! virtual under a paused clock), taken from a per-thread copy that the
 //! scheduler loops refresh when they wake and at each maintenance tick
@@ -15,6 +17,7 @@
 //! Called by the harness (each poll), `spawn_into` (the spawn tick) and the
 //! schedulers (the thread tick); calls nothing.
 
+use super::id::{ID_BITS, ID_MASK};
 use super::TaskId;
 use crate::loom::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::loom::sync::Arc;
@@ -47,25 +50,51 @@ pub(crate) fn thread_tick(rt: usize) -> Option<u32> {
     (owner == rt && owner != 0).then_some((word >> 32) as u32)
 }
 
-/// What a task has done, in its header.
+/// Who a task is and what it has done, in its header: two words.
+///
+/// The spawn tick is not here: on 64-bit targets it sits in the high half
+/// of the task's state word (`Header::spawn_tick`), which is what keeps a
+/// task with a three-word future at 96 bytes (issue 17).
 #[derive(Debug)]
 pub(crate) struct Activity {
+    /// The task's id (low `ID_BITS`, fixed at spawn) and the last worker
+    /// + 1 (the 16 bits above; 0: none).
+    ident: AtomicU64,
     /// Polls (low 32 bits, saturating) and the tick of the last one (high).
     polls: AtomicU64,
-    /// The spawn tick (high 32 bits) and the last worker + 1 (low 16).
-    born: AtomicU64,
+    /// The spawn tick, where the state word has no room for it.
+    #[cfg(not(target_pointer_width = "64"))]
+    born: u32,
 }
 
 impl Activity {
-    pub(crate) fn new(spawn_tick: u32) -> Activity {
+    pub(crate) fn new(id: TaskId, spawn_tick: u32) -> Activity {
+        debug_assert!(id.0 <= ID_MASK);
+        #[cfg(target_pointer_width = "64")]
+        let _ = spawn_tick;
         Activity {
+            ident: AtomicU64::new(id.0),
             polls: AtomicU64::new(0),
-            born: AtomicU64::new((spawn_tick as u64) << 32),
+            #[cfg(not(target_pointer_width = "64"))]
+            born: spawn_tick,
         }
     }
 
+    /// The task's id.
+    #[inline]
+    pub(crate) fn id(&self) -> TaskId {
+        TaskId(self.ident.load(Relaxed) & ID_MASK)
+    }
+
+    /// The spawn tick, where the state word has no room for it.
+    #[cfg(not(target_pointer_width = "64"))]
+    pub(crate) fn spawn_tick(&self) -> u32 {
+        self.born
+    }
+
     /// Records a poll; only the thread holding the task's RUNNING bit
-    /// calls this (the state word orders successive pollers' writes).
+    /// calls this (the state word orders successive pollers' writes; the
+    /// id bits never change, so a load and a store keep them).
     #[inline]
     pub(crate) fn polled(&self) {
         #[cfg(not(any(aio_no_stats, loom)))]
@@ -75,20 +104,22 @@ impl Activity {
             let tick = word >> 32;
             self.polls
                 .store(tick << 32 | p.saturating_add(1) as u64, Relaxed);
-            let b = self.born.load(Relaxed);
-            self.born
-                .store(b & !WORKER_MASK | word & WORKER_MASK, Relaxed);
+            let ident = self.ident.load(Relaxed);
+            let worker = (word & WORKER_MASK) << ID_BITS;
+            if ident & !ID_MASK != worker {
+                self.ident.store(ident & ID_MASK | worker, Relaxed);
+            }
         }
     }
 
-    fn read(&self) -> (u32, u32, u32, Option<usize>) {
+    /// Polls, the last poll's tick and the last worker.
+    fn read(&self) -> (u32, u32, Option<usize>) {
         let p = self.polls.load(Relaxed);
-        let b = self.born.load(Relaxed);
-        let worker = match b & WORKER_MASK {
+        let worker = match self.ident.load(Relaxed) >> ID_BITS & WORKER_MASK {
             NO_WORKER => None,
             w => Some(w as usize - 1),
         };
-        (p as u32, (p >> 32) as u32, (b >> 32) as u32, worker)
+        (p as u32, (p >> 32) as u32, worker)
     }
 }
 
@@ -183,17 +214,18 @@ pub struct TaskInfo {
 }
 
 impl TaskInfo {
-    /// Builds the info of a task from its state word and activity, at
-    /// tick `now` of its runtime's clock.
+    /// Builds the info of a task from its state word's reading, activity
+    /// and spawn tick `born`, at tick `now` of its runtime's clock.
     pub(crate) fn new(
-        id: TaskId,
         name: Arc<str>,
         state: TaskState,
         activity: &Activity,
+        born: u32,
         location: Option<&'static Location<'static>>,
         now: u32,
     ) -> TaskInfo {
-        let (polls, last, born, worker) = activity.read();
+        let id = activity.id();
+        let (polls, last, worker) = activity.read();
         // A tick ahead of `now` (a thread's copy of another runtime's
         // clock, after nesting) reads as zero, not as 49 days.
         let ms = |t: u32| match now.wrapping_sub(t) {
@@ -393,12 +425,17 @@ mod tests {
 
     #[test]
     fn activity_counts_polls_and_keeps_the_spawn_tick() {
-        let a = Activity::new(100);
+        let a = Activity::new(TaskId(ID_MASK), 100);
         set_thread_tick(1, 130, Some(2));
         a.polled();
         set_thread_tick(1, 150, Some(0));
         a.polled();
-        let i = TaskInfo::new(TaskId(1), "t".into(), TaskState::Idle, &a, None, 160);
+        let i = TaskInfo::new("t".into(), TaskState::Idle, &a, 100, None, 160);
+        assert_eq!(
+            i.id(),
+            TaskId(ID_MASK),
+            "the worker bits leave the id alone"
+        );
         assert_eq!(i.polls(), 2);
         assert_eq!(i.age(), Duration::from_millis(60));
         assert_eq!(i.since_last_poll(), Some(Duration::from_millis(10)));
@@ -410,8 +447,8 @@ mod tests {
 
     #[test]
     fn a_tick_behind_the_spawn_reads_as_zero_age_not_49_days() {
-        let a = Activity::new(100);
-        let i = TaskInfo::new(TaskId(1), "t".into(), TaskState::Idle, &a, None, 99);
+        let a = Activity::new(TaskId(1), 100);
+        let i = TaskInfo::new("t".into(), TaskState::Idle, &a, 100, None, 99);
         assert_eq!(i.age(), Duration::ZERO);
     }
 }

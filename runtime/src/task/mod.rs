@@ -121,7 +121,7 @@ impl Drop for Notified {
 
 impl std::fmt::Debug for Notified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Notified({})", self.header().id)
+        write!(f, "Notified({})", self.header().id())
     }
 }
 

@@ -1,11 +1,11 @@
 //! Task layout and the type-erased vtable: one heap allocation per task.
 //!
-//! `Cell<F, S>` is a `Header` (state word, vtable, id, registry links,
-//! activity), then a `Core` (scheduler handle and the untagged
-//! future/output stage), then a `Trailer` (join waker in one word, and a
-//! pointer to the rarely used extras, boxed on first use: context, name,
-//! done callbacks, spawn location). With a 24-byte future a task is 104
-//! bytes. Everything
+//! `Cell<F, S>` is a `Header` (state word with the spawn tick, vtable,
+//! registry links, activity: id with last worker, polls with last poll),
+//! then a `Core` (scheduler handle and the untagged future/output stage),
+//! then a `Trailer` (join waker in one word, and a pointer to the rarely
+//! used extras, boxed on first use: context, name, done callbacks, spawn
+//! location). With a 24-byte future a task is 96 bytes. Everything
 //! outside this file and `harness.rs` sees only a `TaskPtr`; the vtable
 //! recovers the concrete types. Callers: `task/mod.rs` builds cells,
 //! schedulers run them through `Notified`, wakers through `waker.rs`.
@@ -44,13 +44,30 @@ use std::task::Waker;
 /// The part of every task that is the same whatever its future.
 #[repr(C)]
 pub(crate) struct Header {
+    /// The lifecycle, and the spawn tick in its high half (64-bit).
     pub(crate) state: State,
     pub(crate) vtable: &'static Vtable,
-    pub(crate) id: TaskId,
     /// Links of the live-task registry; guarded by that registry's shard lock.
     pub(crate) links: UnsafeCell<Links>,
-    /// Polls, times and worker, for the task dump (`info.rs`).
+    /// The id, and the polls, last poll and worker for the task dump
+    /// (`info.rs`).
     pub(crate) activity: Activity,
+}
+
+impl Header {
+    /// The task's id.
+    #[inline]
+    pub(crate) fn id(&self) -> TaskId {
+        self.activity.id()
+    }
+
+    /// The tick of its runtime's clock at which the task was spawned.
+    pub(crate) fn spawn_tick(&self) -> u32 {
+        #[cfg(target_pointer_width = "64")]
+        return self.state.spawn_tick();
+        #[cfg(not(target_pointer_width = "64"))]
+        return self.activity.spawn_tick();
+    }
 }
 
 /// Intrusive links of the registry list. A task is linked iff it has a
@@ -322,11 +339,10 @@ impl<F: Future, S: Schedule> Cell<F, S> {
     ) -> TaskPtr {
         let cell = Box::new(Cell {
             header: Header {
-                state: State::new(refs),
+                state: State::new(refs, spawn_tick),
                 vtable: &Self::VTABLE,
-                id,
                 links: UnsafeCell::new(Links::default()),
-                activity: Activity::new(spawn_tick),
+                activity: Activity::new(id, spawn_tick),
             },
             core: Core {
                 scheduler,
@@ -522,14 +538,16 @@ mod tests {
     }
 
     #[test]
-    fn a_task_with_a_three_word_future_is_thirteen_words() {
-        // Header 7 (state, vtable, id, links 2, activity 2), scheduler 1,
-        // stage 3 (no tag: the state word tells future from output), join
-        // waker 1, extras 1: issue 17's bytes per idle task rest on this.
+    fn a_task_with_a_three_word_future_is_twelve_words() {
+        // Header 6 (state with the spawn tick, vtable, links 2, activity 2:
+        // id with worker, polls with last tick), scheduler 1, stage 3 (no
+        // tag: the state word tells future from output), join waker 1,
+        // extras 1: issue 17's bytes per idle task rest on this.
         assert_eq!(std::mem::size_of::<ThreeWords>(), 24);
+        assert_eq!(std::mem::size_of::<Header>(), 48);
         assert_eq!(
             std::mem::size_of::<Cell<ThreeWords, Arc<crate::rt::Shared>>>(),
-            104
+            96
         );
     }
 }

@@ -67,7 +67,7 @@ impl Registry {
     }
 
     fn shard(&self, header: &Header) -> &Mutex<Shard> {
-        &self.shards[header.id.0 as usize & (self.shards.len() - 1)]
+        &self.shards[header.id().0 as usize & (self.shards.len() - 1)]
     }
 
     /// Links a new task (which already counts the registry's reference).

@@ -1,7 +1,12 @@
 //! The task state word: every bit, and every transition as one function.
 //!
-//! A task's whole lifecycle is one `AtomicUsize`. The low bits are flags, the
-//! high bits count references. Callers are `raw.rs` (the harness that polls,
+//! A task's whole lifecycle is one `AtomicUsize`. The low 7 bits are flags,
+//! the next 25 count references; on 64-bit targets the high 32 hold the
+//! task's spawn tick (for the dump's `age()`), set at spawn and never
+//! changed: every transition keeps them. A reference count that reaches
+//! 2^24 aborts the process, as `Arc` does at `isize::MAX` (the other half
+//! of the 25 bits is headroom for threads racing past the check, so the
+//! count never carries into the tick). Callers are `raw.rs` (the harness that polls,
 //! completes and cancels), `waker.rs` and `handle.rs`; nothing else touches
 //! the word.
 //!
@@ -41,8 +46,26 @@ pub(crate) const JOIN_WAKER: usize = 0b10_0000;
 pub(crate) const CALLBACKS: usize = 0b100_0000;
 /// Mask of all flag bits.
 const FLAGS: usize = 0b111_1111;
-/// One reference, in the high bits.
+/// One reference, just above the flags.
 pub(crate) const REF_ONE: usize = FLAGS + 1;
+/// Bits of the reference count.
+const REF_BITS: u32 = 25;
+/// Mask of the reference count.
+const REF_MASK: usize = ((1 << REF_BITS) - 1) * REF_ONE;
+/// A count at or above this aborts: half the count's range is headroom.
+const REF_LIMIT: usize = 1 << (REF_BITS - 1);
+/// Where the spawn tick starts (64-bit targets).
+#[cfg(target_pointer_width = "64")]
+const TICK_SHIFT: u32 = 32;
+
+/// Too many references to one task: the count would soon carry into the
+/// bits above it, so the process stops here (`Arc` aborts the same way).
+#[cold]
+#[inline(never)]
+fn too_many_references() -> ! {
+    eprintln!("aio: a task's reference count reached 2^24 (leaked wakers?); aborting");
+    std::process::abort()
+}
 
 /// The atomic state word.
 pub(crate) struct State(AtomicUsize);
@@ -106,11 +129,27 @@ pub(crate) struct JoinDropped {
 
 impl State {
     /// A new task: referenced by `refs` owners, notified once (its first
-    /// schedule) and with a join handle.
-    pub(crate) fn new(refs: usize) -> State {
+    /// schedule) and with a join handle, spawned at tick `spawn_tick` of
+    /// its runtime's clock (kept on 64-bit targets only; see
+    /// `Header::spawn_tick`).
+    pub(crate) fn new(refs: usize, spawn_tick: u32) -> State {
+        debug_assert!(refs < REF_LIMIT);
+        #[cfg(target_pointer_width = "64")]
+        let tick = (spawn_tick as usize) << TICK_SHIFT;
+        #[cfg(not(target_pointer_width = "64"))]
+        let tick = {
+            let _ = spawn_tick;
+            0
+        };
         State(AtomicUsize::new(
-            (refs * REF_ONE) | NOTIFIED | JOIN_INTEREST,
+            tick | (refs * REF_ONE) | NOTIFIED | JOIN_INTEREST,
         ))
+    }
+
+    /// The spawn tick given to `new`.
+    #[cfg(target_pointer_width = "64")]
+    pub(crate) fn spawn_tick(&self) -> u32 {
+        (self.0.load(Relaxed) >> TICK_SHIFT) as u32
     }
 
     pub(crate) fn load(&self) -> Snapshot {
@@ -318,7 +357,9 @@ impl State {
     pub(crate) fn ref_inc(&self) {
         // Relaxed is enough: a new reference is made from an existing one.
         let prev = self.0.fetch_add(REF_ONE, Relaxed);
-        assert!(prev <= isize::MAX as usize, "task reference count overflow");
+        if Snapshot(prev).ref_count() >= REF_LIMIT {
+            too_many_references();
+        }
     }
 
     /// Returns true if that was the last reference.
@@ -357,9 +398,12 @@ impl Snapshot {
         self.0 & CALLBACKS != 0
     }
     pub(crate) fn ref_count(self) -> usize {
-        self.0 / REF_ONE
+        (self.0 & REF_MASK) / REF_ONE
     }
     fn ref_inc(&mut self) {
+        if self.ref_count() >= REF_LIMIT {
+            too_many_references();
+        }
         self.0 += REF_ONE;
     }
     fn ref_dec(&mut self) {
@@ -394,7 +438,7 @@ mod tests {
 
     #[test]
     fn new_task_runs_then_idles_and_releases_the_notification() {
-        let s = State::new(2);
+        let s = State::new(2, 0);
         assert_eq!(
             s.transition_to_running(),
             ToRunning::Run { cancelled: false }
@@ -405,7 +449,7 @@ mod tests {
 
     #[test]
     fn wake_while_running_reschedules_at_idle() {
-        let s = State::new(2);
+        let s = State::new(2, 0);
         s.transition_to_running();
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::DoNothing);
         assert_eq!(s.transition_to_idle(false), ToIdle::OkNotified);
@@ -414,7 +458,7 @@ mod tests {
 
     #[test]
     fn a_yield_notifies_in_the_idle_step_and_keeps_the_reference() {
-        let s = State::new(2);
+        let s = State::new(2, 0);
         s.transition_to_running();
         assert_eq!(s.transition_to_idle(true), ToIdle::OkNotified);
         let now = s.load();
@@ -430,7 +474,7 @@ mod tests {
 
     #[test]
     fn cancel_while_running_is_seen_at_idle() {
-        let s = State::new(2);
+        let s = State::new(2, 0);
         s.transition_to_running();
         assert_eq!(s.transition_to_cancelled(), ToCancelled::Marked);
         assert_eq!(s.transition_to_idle(false), ToIdle::Cancelled);
@@ -438,7 +482,7 @@ mod tests {
 
     #[test]
     fn cancel_when_idle_submits_and_after_complete_refuses() {
-        let s = State::new(2);
+        let s = State::new(2, 0);
         s.transition_to_running();
         s.transition_to_idle(false);
         assert_eq!(s.transition_to_cancelled(), ToCancelled::Submit);
@@ -453,7 +497,7 @@ mod tests {
 
     #[test]
     fn wake_by_val_on_complete_task_releases_the_waker_ref() {
-        let s = State::new(1);
+        let s = State::new(1, 0);
         s.transition_to_running();
         s.ref_inc(); // a waker
         s.transition_to_complete(|_| {});
@@ -463,7 +507,7 @@ mod tests {
 
     #[test]
     fn join_waker_cannot_be_set_after_complete() {
-        let s = State::new(1);
+        let s = State::new(1, 0);
         s.transition_to_running();
         s.transition_to_complete(|_| {});
         assert!(s.set_join_waker().is_err());
@@ -475,5 +519,31 @@ mod tests {
                 drop_waker: true
             }
         );
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn the_spawn_tick_survives_every_transition_and_many_references() {
+        let tick = u32::MAX - 5; // all high bits set: a borrow or carry would show
+        let s = State::new(2, tick);
+        assert_eq!(s.load().ref_count(), 2);
+        s.transition_to_running();
+        for _ in 0..1000 {
+            s.ref_inc();
+        }
+        assert_eq!(s.load().ref_count(), 1002);
+        assert!(!s.ref_sub(1000));
+        s.mark_callbacks();
+        assert_eq!(s.transition_to_cancelled(), ToCancelled::Marked);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Cancelled);
+        assert!(s.set_join_waker().is_ok());
+        s.transition_to_complete(|_| {});
+        s.unset_join_waker_after_complete();
+        s.transition_to_join_handle_dropped();
+        assert_eq!(s.load().ref_count(), 2);
+        assert_eq!(s.spawn_tick(), tick);
+        assert!(!s.ref_dec());
+        assert!(s.ref_dec(), "the count reaches zero in its own bits");
+        assert_eq!(s.spawn_tick(), tick);
     }
 }

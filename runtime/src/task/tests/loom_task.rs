@@ -257,7 +257,7 @@ fn a_yield_races_cancel_and_wake_with_one_notification() {
     use crate::task::state::{State, ToCancelled, ToIdle, ToNotified, ToRunning};
     model(|| {
         // The poller's notification and the handle.
-        let s = Arc::new(State::new(2));
+        let s = Arc::new(State::new(2, 0));
         assert_eq!(
             s.transition_to_running(),
             ToRunning::Run { cancelled: false }
@@ -297,7 +297,7 @@ fn a_yield_races_cancel_and_wake_with_one_notification() {
 fn a_done_callback_added_while_the_task_completes_runs_once() {
     use crate::task::state::State;
     model(|| {
-        let s = Arc::new(State::new(2));
+        let s = Arc::new(State::new(2, 0));
         s.transition_to_running();
         // (done, callbacks queued)
         let slot = Arc::new(Mutex::new((false, 0usize)));
