@@ -235,3 +235,32 @@ fn destructors_of_a_cancelled_task_see_its_context() {
         assert_eq!(rx.recv().unwrap(), Some(77));
     });
 }
+
+#[test]
+fn the_future_of_a_task_that_completes_is_dropped_in_its_context() {
+    // A value dropped with the future itself, after its last poll returned
+    // `Ready`, sees the variable that poll set (the task's own context).
+    struct Probe(std::sync::mpsc::Sender<Option<u32>>);
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            let _ = self.0.send(REQUEST.get());
+        }
+    }
+    struct SetsThenCompletes(#[allow(dead_code)] Probe); // dropped, not read
+    impl std::future::Future for SetsThenCompletes {
+        type Output = ();
+        fn poll(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<()> {
+            REQUEST.set(5);
+            std::task::Poll::Ready(())
+        }
+    }
+    on_all_flavors(|_| async {
+        let (tx, rx) = std::sync::mpsc::channel();
+        aio::spawn(SetsThenCompletes(Probe(tx))).await.unwrap();
+        assert_eq!(rx.recv().unwrap(), Some(5));
+        assert_eq!(REQUEST.get(), None, "the spawner's context is its own");
+    });
+}

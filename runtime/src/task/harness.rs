@@ -109,24 +109,33 @@ unsafe fn poll_future<F: Future, S: Schedule>(ptr: TaskPtr) -> Poll<Result<F::Ou
     let _current = crate::scheduler::context::enter_task(ptr);
     let res = catch_unwind(AssertUnwindSafe(|| {
         let poll = || {
-            cell.core.stage.with_mut(|stage| {
+            let poll = cell.core.stage.with_mut(|stage| {
                 // SAFETY: we hold RUNNING, the lock on the stage, and the
                 // task is not complete: the stage holds the future.
                 unsafe { (*stage).future() }.poll(&mut cx)
-            })
+            });
+            // Done: the future is dropped here, in the same context scope
+            // as its poll (one swap of the current context, not two).
+            poll.map(|v| (v, drop_future_in_scope(cell)))
         };
         // SAFETY: we hold RUNNING.
         unsafe { cell.trailer.in_context(poll) }
     }));
     let out = match res {
         Ok(Poll::Pending) => return Poll::Pending,
-        Ok(Poll::Ready(v)) => Ok(v),
-        Err(payload) => Err(TaskError::panic(cell.header.id(), payload)),
-    };
-    match drop_future(cell) {
-        Ok(()) => Poll::Ready(out),
-        Err(e) => {
+        Ok(Poll::Ready((v, Ok(())))) => return Poll::Ready(Ok(v)),
+        Ok(Poll::Ready((v, Err(e)))) => {
             // The output is discarded; its destructor may panic too.
+            contain(move || drop(v));
+            return Poll::Ready(Err(e));
+        }
+        Err(payload) => TaskError::panic(cell.header.id(), payload),
+    };
+    // The poll panicked: the future is still there.
+    match drop_future(cell) {
+        Ok(()) => Poll::Ready(Err(out)),
+        Err(e) => {
+            // The first panic's payload is discarded; it may panic too.
             contain(move || drop(out));
             Poll::Ready(Err(e))
         }
@@ -145,13 +154,18 @@ fn contain(f: impl FnOnce()) {
     }
 }
 
-/// Drops the future in place; a panicking destructor becomes the outcome.
-/// The caller holds RUNNING, and the stage holds the future.
+/// Drops the future in place, in the task's context; a panicking
+/// destructor becomes the outcome. The caller holds RUNNING, and the stage
+/// holds the future.
 fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), TaskError> {
+    // SAFETY: the caller holds RUNNING.
+    unsafe { cell.trailer.in_context(|| drop_future_in_scope(cell)) }
+}
+
+/// `drop_future` for a caller already inside the task's context scope.
+fn drop_future_in_scope<F: Future, S>(cell: &Cell<F, S>) -> Result<(), TaskError> {
     // SAFETY: the caller holds RUNNING and the future is still there.
     let drop = || cell.core.stage.with_mut(|s| unsafe { (*s).drop_future() });
-    // SAFETY: the caller holds RUNNING.
-    let drop = || unsafe { cell.trailer.in_context(drop) };
     catch_unwind(AssertUnwindSafe(drop)).map_err(|p| TaskError::panic(cell.header.id(), p))
 }
 
