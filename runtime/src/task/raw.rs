@@ -108,7 +108,6 @@ pub(crate) struct Extras {
 
 /// The extras slot: `done` is set (under the lock) when completion has taken
 /// the done callbacks, so a callback added later runs at once instead.
-#[derive(Default)]
 pub(crate) struct ExtrasSlot {
     pub(crate) done: bool,
     pub(crate) extras: Extras,
