@@ -465,7 +465,20 @@ pub(crate) unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: TaskPtr) {
         // SAFETY: the handle's reference keeps the cell live in this
         // block; the borrow ends before the reference is released.
         let cell = unsafe { cell::<F, S>(ptr) };
-        let t = cell.header.state.transition_to_join_handle_dropped();
+        let state = &cell.header.state;
+        if !state.load().is_join_waker_set() {
+            // JOIN_WAKER is clear, and only this handle sets it: the slot
+            // is the handle's (and usually empty already). Emptied, the
+            // common case (not complete, others hold references) is one
+            // step: interest cleared and reference released together, and
+            // the cell is not touched after that.
+            // SAFETY: the handle owns the slot while JOIN_WAKER is clear.
+            unsafe { cell.trailer.set_waker(None) };
+            if state.drop_join_handle_fast() {
+                return;
+            }
+        }
+        let t = state.transition_to_join_handle_dropped();
         if t.drop_output {
             // SAFETY: complete, and the handle gives the output up.
             unsafe { drop_output::<F, S>(ptr) };

@@ -336,6 +336,23 @@ impl State {
         Snapshot(prev.0 & !JOIN_WAKER)
     }
 
+    /// The join handle is dropped before its task completes, holding no
+    /// join waker, and others hold references: clears `JOIN_INTEREST` and
+    /// releases the handle's reference in one step (a detached spawn's
+    /// usual case). False, changing nothing: take the slow path
+    /// (`transition_to_join_handle_dropped`, then `ref_dec`).
+    pub(crate) fn drop_join_handle_fast(&self) -> bool {
+        self.fetch_update(|mut s| {
+            debug_assert!(s.is_join_interested());
+            if s.is_complete() || s.is_join_waker_set() || s.ref_count() < 2 {
+                return (false, None);
+            }
+            s.0 &= !JOIN_INTEREST;
+            s.ref_dec();
+            (true, Some(s))
+        })
+    }
+
     /// The join handle is dropped.
     pub(crate) fn transition_to_join_handle_dropped(&self) -> JoinDropped {
         self.fetch_update(|s| {
@@ -545,5 +562,26 @@ mod tests {
         assert!(!s.ref_dec());
         assert!(s.ref_dec(), "the count reaches zero in its own bits");
         assert_eq!(s.spawn_tick(), tick);
+    }
+
+    #[test]
+    fn a_handle_dropped_early_takes_one_step_unless_it_must_clean_up() {
+        let s = State::new(3, 0);
+        assert!(s.drop_join_handle_fast());
+        let now = s.load();
+        assert!(!now.is_join_interested() && now.is_notified());
+        assert_eq!(now.ref_count(), 2);
+        // A stored join waker, completion, or the last reference: slow path.
+        let s = State::new(2, 0);
+        assert!(s.set_join_waker().is_ok());
+        assert!(!s.drop_join_handle_fast());
+        let s = State::new(2, 0);
+        s.transition_to_running();
+        s.transition_to_complete(|_| {});
+        assert!(!s.drop_join_handle_fast());
+        assert!(s.load().is_join_interested(), "unchanged");
+        let s = State::new(1, 0);
+        assert!(!s.drop_join_handle_fast());
+        assert_eq!(s.load().ref_count(), 1);
     }
 }
