@@ -461,20 +461,23 @@ fn set_join_waker(
 /// `ptr` heads a live `Cell<F, S>` and the caller is its join handle, which
 /// gives up its reference.
 pub(crate) unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: TaskPtr) {
+    // A waker the handle stored and took back; dropped last (its drop may
+    // run any code, even panic), when the handle is done with the cell.
+    let mut old_waker = None;
     {
         // SAFETY: the handle's reference keeps the cell live in this
-        // block; the borrow ends before the reference is released.
+        // block; nothing touches the cell after a step below releases it.
         let cell = unsafe { cell::<F, S>(ptr) };
         let state = &cell.header.state;
         if !state.load().is_join_waker_set() {
             // JOIN_WAKER is clear, and only this handle sets it: the slot
             // is the handle's (and usually empty already). Emptied, the
             // common case (not complete, others hold references) is one
-            // step: interest cleared and reference released together, and
-            // the cell is not touched after that.
+            // step: interest cleared and reference released together.
             // SAFETY: the handle owns the slot while JOIN_WAKER is clear.
-            unsafe { cell.trailer.set_waker(None) };
+            old_waker = unsafe { cell.trailer.take_waker() };
             if state.drop_join_handle_fast() {
+                drop(old_waker);
                 return;
             }
         }
@@ -495,4 +498,5 @@ pub(crate) unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: TaskPtr) {
         // SAFETY: no reference is left.
         unsafe { dealloc::<F, S>(ptr) }
     }
+    drop(old_waker);
 }

@@ -3,10 +3,10 @@
 use crate::loom::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::fmt;
 
-/// A process-unique, never reused task id (1, 2, …).
+/// A process-unique task id (1, 2, …).
 ///
-/// Ids have 48 bits: they would wrap after 2^48 spawns in one process
-/// (nine years at a million spawns a second).
+/// Ids have 48 bits: they would wrap, and so repeat, after 2^48 spawns in
+/// one process (nine years at a million spawns a second).
 ///
 /// It also names tasks that were given no name: `Task-<id>`.
 ///

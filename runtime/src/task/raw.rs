@@ -508,6 +508,15 @@ impl Trailer {
             .with_mut(|w| unsafe { *w = waker.map(CompactWaker::new) });
     }
 
+    /// Takes the join waker out of the slot, leaving it empty.
+    ///
+    /// # Safety
+    /// As for `set_waker`: the caller holds write access to the slot.
+    pub(crate) unsafe fn take_waker(&self) -> Option<CompactWaker> {
+        // SAFETY: the caller holds write access to the slot (see above).
+        self.waker.with_mut(|w| unsafe { (*w).take() })
+    }
+
     /// Whether the stored join waker would wake the same task as `waker`.
     ///
     /// # Safety

@@ -3,8 +3,8 @@
 //! A task's whole lifecycle is one `AtomicUsize`. The low 7 bits are flags,
 //! the next 25 count references; on 64-bit targets the high 32 hold the
 //! task's spawn tick (for the dump's `age()`), set at spawn and never
-//! changed: every transition keeps them. A reference count that reaches
-//! 2^24 aborts the process, as `Arc` does at `isize::MAX` (the other half
+//! changed: every transition keeps them. A reference taken when the count
+//! is already 2^24 aborts the process, as `Arc` does at `isize::MAX` (the other half
 //! of the 25 bits is headroom for threads racing past the check, so the
 //! count never carries into the tick). Callers are `raw.rs` (the harness that polls,
 //! completes and cancels), `waker.rs` and `handle.rs`; nothing else touches
@@ -63,7 +63,12 @@ const TICK_SHIFT: u32 = 32;
 #[cold]
 #[inline(never)]
 fn too_many_references() -> ! {
-    eprintln!("aio: a task's reference count reached 2^24 (leaked wakers?); aborting");
+    use std::io::Write;
+    // Not `eprintln!`: it panics when stderr fails, and this must not unwind.
+    let _ = writeln!(
+        std::io::stderr(),
+        "aio: a task's reference count reached 2^24 (leaked wakers?); aborting"
+    );
     std::process::abort()
 }
 

@@ -212,6 +212,31 @@ fn handle_drop_races_completion_without_leak_or_double_free() {
 }
 
 #[test]
+fn a_handle_with_no_waker_dropped_while_the_task_completes_frees_once() {
+    // The handle's one-step drop (`drop_join_handle_fast`) races the poll
+    // that completes the task: the output (stored or discarded) is dropped
+    // once and the cell freed once, whichever comes first.
+    model(|| {
+        let sched = Sched::default();
+        let out_drops = Arc::new(AtomicUsize::new(0));
+        struct Out(Arc<AtomicUsize>);
+        impl Drop for Out {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        let od = out_drops.clone();
+        let task = sched.spawn(async move { Out(od) });
+        let s2 = sched.clone();
+        let runner = thread::spawn(move || s2.drain());
+        drop(task);
+        runner.join().unwrap();
+        assert_eq!(out_drops.load(SeqCst), 1, "the output is dropped once");
+        assert_eq!(sched.freed.load(SeqCst), 1, "freed exactly once");
+    });
+}
+
+#[test]
 fn wake_from_another_thread_races_the_poll() {
     model(|| {
         let sched = Sched::default();
