@@ -11,8 +11,12 @@
 //!
 //! Then CPU per sleep again, interleaved: `TIMER_PAIRS` (default 7) pairs
 //! of one 100k-sleep run per runtime, the order alternating; the median of
-//! the per-pair ratios (`TIMER_PAIRS=0` skips it). CPU time comes from
-//! `getrusage` (microseconds).
+//! the per-pair ratios (`TIMER_PAIRS=0` skips it). And the lateness again,
+//! interleaved: 200 pairs of one 10 ms sleep per runtime, the order
+//! alternating, so that both runtimes' samples see the same machine (the
+//! single runs above take each runtime's 200 sleeps in its own 2 s; a p99
+//! of 200 is the second-worst sample, and one disturbance in one window
+//! moves it). CPU time comes from `getrusage` (microseconds).
 //!
 //! Run: `cargo bench --bench timer_stats`.
 
@@ -163,6 +167,52 @@ fn tokio_row() -> Row {
     }
 }
 
+/// The lateness of a 10 ms sleep, the runtimes taking turns: `n` pairs
+/// of one sleep each (a task on a worker, timed inside the task), the
+/// order alternating; returns (p50, p99) for aio, then for tokio.
+fn interleaved_lateness(n: usize) -> ((Duration, Duration), (Duration, Duration)) {
+    let aio_rt = aio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let ten = Duration::from_millis(10);
+    let aio_one = || {
+        let t = aio_rt.handle().spawn(async move {
+            let t0 = Instant::now();
+            aio::sleep(ten).await;
+            t0.elapsed().saturating_sub(ten)
+        });
+        aio_rt.block_on(t).unwrap()
+    };
+    let tokio_one = || {
+        let t = tokio_rt.spawn(async move {
+            let t0 = Instant::now();
+            tokio::time::sleep(ten).await;
+            t0.elapsed().saturating_sub(ten)
+        });
+        tokio_rt.block_on(t).unwrap()
+    };
+    let (mut a, mut t) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        if i % 2 == 0 {
+            a.push(aio_one());
+            t.push(tokio_one());
+        } else {
+            t.push(tokio_one());
+            a.push(aio_one());
+        }
+    }
+    (
+        (pct(a.clone(), 0.5), pct(a, 0.99)),
+        (pct(t.clone(), 0.5), pct(t, 0.99)),
+    )
+}
+
 /// CPU per sleep again, the runtimes taking turns: `pairs` pairs of one
 /// 100k-sleep run each, the order alternating; returns the per-pair
 /// ratios (aio/tokio) and each runtime's median CPU per sleep. The two
@@ -266,6 +316,17 @@ fn main() {
             us(ca),
             us(ct),
             each.join(" ")
+        );
+        let ((a50, a99), (t50, t99)) = interleaved_lateness(200);
+        println!(
+            "| 10 ms sleep lateness p50, interleaved, 200 pairs | {:.3} ms | {:.3} ms | - |",
+            us(a50) / 1e3,
+            us(t50) / 1e3
+        );
+        println!(
+            "| 10 ms sleep lateness p99, interleaved, 200 pairs | {:.3} ms | {:.3} ms | - |",
+            us(a99) / 1e3,
+            us(t99) / 1e3
         );
     }
 }
