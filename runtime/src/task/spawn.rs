@@ -41,6 +41,13 @@ where
 /// # Panics
 /// Panics if called outside an aio runtime.
 ///
+/// # Limits
+/// A task counts its references (its handle, its queue entry, each clone
+/// of its waker) in 25 bits: taking one more when 2^24 (16 million) are
+/// alive aborts the process, as `Arc` does at `isize::MAX`. Only leaked
+/// wakers (`mem::forget` of clones) get there; each live registration
+/// costs memory, so 16 million of them is gigabytes.
+///
 /// # Examples
 ///
 /// ```
