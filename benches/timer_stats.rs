@@ -167,10 +167,9 @@ fn tokio_row() -> Row {
     }
 }
 
-/// The lateness of a 10 ms sleep, the runtimes taking turns: `n` pairs
-/// of one sleep each (a task on a worker, timed inside the task), the
-/// order alternating; returns (p50, p99) for aio, then for tokio.
-fn interleaved_lateness(n: usize) -> ((Duration, Duration), (Duration, Duration)) {
+/// An aio and a tokio runtime with 2 workers each, for the interleaved
+/// measures.
+fn both_runtimes() -> (aio::runtime::Runtime, tokio::runtime::Runtime) {
     let aio_rt = aio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -180,6 +179,14 @@ fn interleaved_lateness(n: usize) -> ((Duration, Duration), (Duration, Duration)
         .enable_time()
         .build()
         .unwrap();
+    (aio_rt, tokio_rt)
+}
+
+/// The lateness of a 10 ms sleep, the runtimes taking turns: `n` pairs
+/// of one sleep each (a task on a worker, timed inside the task), the
+/// order alternating; returns (p50, p99) for aio, then for tokio.
+fn interleaved_lateness(n: usize) -> ((Duration, Duration), (Duration, Duration)) {
+    let (aio_rt, tokio_rt) = both_runtimes();
     let ten = Duration::from_millis(10);
     let aio_one = || {
         let t = aio_rt.handle().spawn(async move {
@@ -219,15 +226,7 @@ fn interleaved_lateness(n: usize) -> ((Duration, Duration), (Duration, Duration)
 /// single runs above move with whatever else the machine does while they
 /// run; a pair's two halves see nearly the same machine.
 fn interleaved_cpu_per_sleep(pairs: usize) -> (Vec<f64>, Duration, Duration) {
-    let aio_rt = aio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let (aio_rt, tokio_rt) = both_runtimes();
     let ds = delays(100_000);
     let per_sleep = |run: &dyn Fn()| {
         let c0 = cpu_time();

@@ -211,14 +211,16 @@ fn context_run_and_scope() {
     });
 }
 
+/// Sends the `REQUEST` it sees when dropped.
+struct Probe(std::sync::mpsc::Sender<Option<u32>>);
+impl Drop for Probe {
+    fn drop(&mut self) {
+        let _ = self.0.send(REQUEST.get());
+    }
+}
+
 #[test]
 fn destructors_of_a_cancelled_task_see_its_context() {
-    struct Probe(std::sync::mpsc::Sender<Option<u32>>);
-    impl Drop for Probe {
-        fn drop(&mut self) {
-            let _ = self.0.send(REQUEST.get());
-        }
-    }
     on_all_flavors(|_| async {
         let (tx, rx) = std::sync::mpsc::channel();
         let started = Latch::new();
@@ -240,12 +242,6 @@ fn destructors_of_a_cancelled_task_see_its_context() {
 fn the_future_of_a_task_that_completes_is_dropped_in_its_context() {
     // A value dropped with the future itself, after its last poll returned
     // `Ready`, sees the variable that poll set (the task's own context).
-    struct Probe(std::sync::mpsc::Sender<Option<u32>>);
-    impl Drop for Probe {
-        fn drop(&mut self) {
-            let _ = self.0.send(REQUEST.get());
-        }
-    }
     struct SetsThenCompletes(#[allow(dead_code)] Probe); // dropped, not read
     impl std::future::Future for SetsThenCompletes {
         type Output = ();

@@ -181,17 +181,19 @@ fn join_waker_is_never_lost() {
     });
 }
 
+/// A task output that counts its drops.
+struct Out(Arc<AtomicUsize>);
+impl Drop for Out {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
 #[test]
 fn handle_drop_races_completion_without_leak_or_double_free() {
     model(|| {
         let sched = Sched::default();
         let out_drops = Arc::new(AtomicUsize::new(0));
-        struct Out(Arc<AtomicUsize>);
-        impl Drop for Out {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, SeqCst);
-            }
-        }
         let od = out_drops.clone();
         let mut task = sched.spawn(async move { Out(od) });
         // Register a join waker first, so completion must also hand the
@@ -219,12 +221,6 @@ fn a_handle_with_no_waker_dropped_while_the_task_completes_frees_once() {
     model(|| {
         let sched = Sched::default();
         let out_drops = Arc::new(AtomicUsize::new(0));
-        struct Out(Arc<AtomicUsize>);
-        impl Drop for Out {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, SeqCst);
-            }
-        }
         let od = out_drops.clone();
         let task = sched.spawn(async move { Out(od) });
         let s2 = sched.clone();
