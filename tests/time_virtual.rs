@@ -30,11 +30,16 @@ fn concurrent_sleeps_take_the_longest_sequential_take_the_sum() {
 }
 
 #[test]
-fn sleep_never_ends_early_and_rounds_up_to_the_millisecond() {
+fn sleep_never_ends_early_and_rounds_up_to_the_tick() {
+    // A tick is 250 µs: 10.1 ms waits for the end of its tick (10.25 ms),
+    // 10.5 ms is one (and tokio's millisecond would make both 11 ms).
     paused(async {
         let start = Instant::now();
+        aio::sleep(Duration::from_micros(10_100)).await;
+        assert_eq!(start.elapsed(), Duration::from_micros(10_250));
+        let start = Instant::now();
         aio::sleep(Duration::from_micros(10_500)).await;
-        assert_eq!(start.elapsed(), ms(11));
+        assert_eq!(start.elapsed(), Duration::from_micros(10_500));
         let start = Instant::now();
         aio::time::sleep_until(start + ms(7)).await;
         assert_eq!(start.elapsed(), ms(7));

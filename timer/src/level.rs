@@ -42,7 +42,7 @@ pub const SLOTS: usize = 64;
 const SLOT_BITS: usize = 6;
 
 /// The span of the wheel's levels minus one: 64<sup>6</sup> − 1 ticks, about
-/// 2.2 years of 1 ms ticks.
+/// 199 days of the runtime's 250 µs ticks.
 ///
 /// Deadlines are **not** clamped to it. A deadline that lies beyond the top
 /// level's current rotation (always the case when it is more than

@@ -1,4 +1,4 @@
-//! aio's timer wheel: a hierarchical 6 × 64 wheel of 1 ms ticks, with no I/O,
+//! aio's timer wheel: a hierarchical 6 × 64 wheel of ticks, with no I/O,
 //! no threads, no atomics and no dependencies.
 //!
 //! Two forms share one algorithm. [`Wheel<T>`](Wheel) owns its values in a
@@ -8,7 +8,7 @@
 //! [`Links`], and a [`Store`] gives them from the entry's id. The runtime
 //! keeps one `RawWheel` per worker, next to its ring, over entries that live
 //! inside its `Sleep` futures (so a sleep allocates nothing). It converts
-//! every deadline to a *tick* (1 tick = 1 ms since the runtime's clock origin,
+//! every deadline to a *tick* (1 tick = 250 µs since the runtime's clock origin,
 //! **rounded up**, so that a sleep never fires early), parks for at most
 //! `next_expiration` minus the current tick, and on waking calls `advance`
 //! with the current tick to wake every timer that is due. The wheel itself

@@ -8,7 +8,7 @@ use std::fmt;
 use crate::raw::RawWheel;
 use crate::slab::{Key, Node, Slab};
 
-/// A hierarchical timer wheel of 1 ms ticks; see the [crate docs](crate) for
+/// A hierarchical timer wheel of ticks (a unit the caller picks); see the [crate docs](crate) for
 /// the model.
 ///
 /// `Wheel` does no I/O and reads no clock: the caller supplies ticks. It is

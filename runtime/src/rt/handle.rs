@@ -152,7 +152,7 @@ impl Handle {
     }
 
     /// Schedules `f` to run after `delay` (asyncio's `call_later`); like
-    /// `call_soon` once due. Callbacks due at the same millisecond run in
+    /// `call_soon` once due. Callbacks due in the same timer tick (250 µs) run in
     /// an unspecified order.
     ///
     /// # Examples

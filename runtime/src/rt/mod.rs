@@ -135,12 +135,12 @@ impl Schedule for Arc<Shared> {
 }
 
 impl Shared {
-    /// This runtime's clock tick: this thread's copy if it runs the
+    /// This runtime's clock in milliseconds (the dump's unit): this thread's copy if it runs the
     /// runtime (no clock read), else the clock's.
     #[inline]
     pub(crate) fn tick(&self) -> u32 {
         crate::task::info::thread_tick(self as *const Shared as usize)
-            .unwrap_or_else(|| self.clock.now_tick() as u32)
+            .unwrap_or_else(|| self.clock.now_ms() as u32)
     }
 
     /// The live tasks (the `block_on` threads' included, loop internals
@@ -158,7 +158,7 @@ impl Shared {
 
     /// The task dump: the live tasks' info at this moment.
     pub(crate) fn dump(&self) -> Vec<crate::task::TaskInfo> {
-        let now = self.clock.now_tick() as u32;
+        let now = self.clock.now_ms() as u32;
         self.live_tasks().iter().map(|t| t.info(now)).collect()
     }
 
@@ -167,7 +167,7 @@ impl Shared {
     pub(crate) fn refresh_thread_tick(&self, worker: Option<usize>) {
         crate::task::info::set_thread_tick(
             self as *const Shared as usize,
-            self.clock.now_tick(),
+            self.clock.now_ms(),
             worker,
         );
     }

@@ -223,7 +223,7 @@ impl Runtime {
         let live = shared.registry.close();
         // Debug mode: the task dump of what is left, one report each
         // (state, age, polls, last poll, worker, spawn location).
-        let now = shared.clock.now_tick() as u32;
+        let now = shared.clock.now_ms() as u32;
         for t in &live {
             if shared.config.debug && !shared.call_soon.is_runner(t.id()) {
                 shared.call_exception_handler(&ExceptionContext::new(format!(

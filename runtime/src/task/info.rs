@@ -6,7 +6,7 @@
 //! the thread that holds the task's RUNNING bit (a load and a store, no
 //! read-modify-write) and read by the dump with `Relaxed` loads; the spawn
 //! tick is in the state word's high half (64-bit targets). The times
-//! are ticks of the runtime's clock (milliseconds, the timer wheel's unit;
+//! are milliseconds of the runtime's clock (not the timer wheel's ticks;
 //! virtual under a paused clock), taken from a per-thread copy that the
 //! scheduler loops refresh when they wake and at each maintenance tick
 //! ([`set_thread_tick`]): a poll never reads the clock.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// Waits until `duration` has passed (asyncio's `sleep`).
 ///
-/// Time has 1 ms resolution and a sleep never completes early.
+/// Time has 250 µs resolution and a sleep never completes early.
 /// `sleep(Duration::ZERO)` yields to the other ready tasks exactly once.
 ///
 /// # Examples
