@@ -5,7 +5,8 @@
 //! - at most half the workers search at once (`transition_worker_to_searching`);
 //! - a wake goes to a parked worker only when nobody is searching
 //!   (`worker_to_notify`); the woken worker starts as a searcher;
-//! - the last searcher to find work wakes another (`transition_worker_from_searching`);
+//! - the last searcher to find work re-checks every queue and wakes another
+//!   if one has work (`transition_worker_from_searching`, then the caller);
 //! - the last searcher to park re-checks every queue (the caller, on
 //!   `transition_worker_to_parked` returning true).
 //!
@@ -87,7 +88,7 @@ impl Idle {
     }
 
     /// A searcher found work. True if it was the last searcher (it must
-    /// then wake another worker).
+    /// then re-check every queue and wake another worker if one has work).
     pub(crate) fn transition_worker_from_searching(&self) -> bool {
         let prev = self.state.fetch_sub(1, SeqCst);
         debug_assert!(prev & SEARCH_MASK > 0);

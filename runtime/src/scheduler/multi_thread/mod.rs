@@ -18,7 +18,7 @@ pub(crate) mod worker;
 
 use crate::driver::unpark::{park_condvar, CondvarSignal};
 use crate::driver::{Driver, DriverConfig, Unparker};
-use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
+use crate::loom::sync::atomic::{fence, AtomicBool, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use crate::rt::Shared;
 use crate::stats::{OtherStats, StatsRegistry};
@@ -142,9 +142,14 @@ impl MtShared {
         }
     }
 
-    /// Called by the last searcher to park: wake someone if any queue has
-    /// work, so that no task is left with every worker asleep.
+    /// Called by the last searcher, after its `SeqCst` transition out of
+    /// searching (to parked, or to running a task it found): wake someone
+    /// if any queue has work. Work pushed while it searched woke nobody
+    /// (a searcher was counted); the fence pairs with the pushers' `SeqCst`
+    /// read of the idle state, so either this sees their task or they saw
+    /// no searcher and woke a worker themselves.
     pub(crate) fn notify_if_work_pending(&self) {
+        fence(SeqCst);
         let pending = self.remotes.iter().any(|r| !r.steal.is_empty()) || !self.inject.is_empty();
         if pending {
             self.notify_parked();

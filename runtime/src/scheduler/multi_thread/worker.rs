@@ -312,8 +312,12 @@ impl WorkerCtx {
 
     fn run_task(&self, task: Notified) {
         if self.is_searching.replace(false) && self.idle().transition_worker_from_searching() {
-            // The last searcher found work: there may be more.
-            self.mt().notify_parked();
+            // The last searcher found work: wake a sibling if more is
+            // queued (what it stole beyond this task, or what was pushed
+            // while it searched). Not otherwise: tokio wakes one anyway,
+            // which searches, finds nothing and parks again (a wake-up
+            // per injected task when one worker keeps up with the load).
+            self.mt().notify_if_work_pending();
         }
         // Counted before the poll: a task's completion may wake a reader of
         // the metrics before this thread gets back here.

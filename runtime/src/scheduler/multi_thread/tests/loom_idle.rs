@@ -54,6 +54,7 @@ impl Model {
     }
 
     fn notify_if_work_pending(&self) {
+        fence(SeqCst);
         if self.stealers.iter().any(|s| !s.is_empty()) || !self.inject.is_empty() {
             self.notify_parked();
         }
@@ -61,9 +62,16 @@ impl Model {
 
     /// A task that counts itself and stops the model after the last one.
     fn task(self: &Arc<Self>) -> Notified {
+        self.task_then(|| {})
+    }
+
+    /// A task that runs `f` (which may block its worker), then counts
+    /// itself as `task`'s do.
+    fn task_then(self: &Arc<Self>, f: impl FnOnce() + Send + 'static) -> Notified {
         let m = self.clone();
         let ptr = Cell::allocate(
             async move {
+                f();
                 if m.ran.fetch_add(1, SeqCst) + 1 == m.total {
                     m.shutdown.store(true, SeqCst);
                     for u in &m.unparkers {
@@ -143,7 +151,7 @@ fn worker_from(m: Arc<Model>, index: usize, local: Local, mut driver: Driver, wo
             if searching {
                 searching = false;
                 if m.idle.transition_worker_from_searching() {
-                    m.notify_parked();
+                    m.notify_if_work_pending();
                 }
             }
             t.run();
@@ -288,6 +296,48 @@ fn tasks_handed_off_by_a_parked_worker_always_run() {
         let m1 = m.clone();
         let w1 = thread::spawn(move || worker_from(m1, 1, l1, d1, true));
         worker(m.clone(), 0, l0, d0);
+        w1.join().unwrap();
+        assert_eq!(m.ran.load(SeqCst), 2);
+    });
+}
+
+#[test]
+fn a_task_that_blocks_its_worker_leaves_the_next_one_to_a_sibling() {
+    // Both workers parked; an outside thread injects two tasks and wakes
+    // one worker, which becomes the last searcher when it finds them. The
+    // first task to run blocks its worker until the other has run, so the
+    // other must reach the sibling: the last searcher, having found work,
+    // sees the second task queued (in the injector or its own queue) and
+    // wakes it. Fails if that searcher wakes nobody.
+    model(|| {
+        let (m, mut parts) = build(2);
+        let (l1, d1) = parts.pop().unwrap();
+        let (l0, d0) = parts.pop().unwrap();
+        assert!(!m.idle.transition_worker_to_parked(0, false));
+        assert!(!m.idle.transition_worker_to_parked(1, false));
+        let started = Arc::new(AtomicUsize::new(0));
+        let other_ran = Arc::new(loom::sync::Notify::new());
+        let gated = || {
+            let (started, other_ran) = (started.clone(), other_ran.clone());
+            move || {
+                if started.fetch_add(1, SeqCst) == 0 {
+                    other_ran.wait();
+                } else {
+                    other_ran.notify();
+                }
+            }
+        };
+        let (a, b) = (m.task_then(gated()), m.task_then(gated()));
+        let mi = m.clone();
+        let injector = thread::spawn(move || {
+            mi.inject.push(a);
+            mi.inject.push(b);
+            mi.notify_parked();
+        });
+        let m1 = m.clone();
+        let w1 = thread::spawn(move || worker_from(m1, 1, l1, d1, true));
+        worker_from(m.clone(), 0, l0, d0, true);
+        injector.join().unwrap();
         w1.join().unwrap();
         assert_eq!(m.ran.load(SeqCst), 2);
     });
