@@ -1,2 +1,3 @@
 //! Loom models of the task state machine.
+mod loom_registry;
 mod loom_task;
