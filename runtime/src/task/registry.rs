@@ -285,27 +285,31 @@ impl fmt::Debug for Registry {
     }
 }
 
+/// A scheduler that schedules nothing: the registry's tasks in its unit
+/// tests and its loom model (`tests/loom_registry.rs`) are never run.
+#[cfg(test)]
+pub(crate) struct Nop;
+
+#[cfg(test)]
+impl super::Schedule for Nop {
+    fn schedule(&self, _t: super::Notified, _y: bool) {}
+    fn release(&self, _t: TaskPtr) -> bool {
+        false
+    }
+    fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
+        f()
+    }
+    fn report(&self, _c: &crate::rt::ExceptionContext) {}
+    fn is_shutting_down(&self) -> bool {
+        false
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::rt::ExceptionContext;
     use crate::task::raw::Cell;
-    use crate::task::{Notified, Schedule, TaskId};
-
-    struct Nop;
-    impl Schedule for Nop {
-        fn schedule(&self, _t: Notified, _y: bool) {}
-        fn release(&self, _t: TaskPtr) -> bool {
-            false
-        }
-        fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
-            f()
-        }
-        fn report(&self, _c: &ExceptionContext) {}
-        fn is_shutting_down(&self) -> bool {
-            false
-        }
-    }
+    use crate::task::TaskId;
 
     #[test]
     fn insert_snapshot_remove_close() {

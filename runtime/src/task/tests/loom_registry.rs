@@ -6,26 +6,10 @@
 
 use crate::loom::model::model;
 use crate::loom::sync::Arc;
-use crate::rt::ExceptionContext;
 use crate::task::raw::{Cell, TaskPtr};
-use crate::task::registry::Registry;
-use crate::task::{Notified, Schedule, TaskId};
+use crate::task::registry::{Nop, Registry};
+use crate::task::TaskId;
 use loom::thread;
-
-struct Nop;
-impl Schedule for Nop {
-    fn schedule(&self, _t: Notified, _y: bool) {}
-    fn release(&self, _t: TaskPtr) -> bool {
-        false
-    }
-    fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
-        f()
-    }
-    fn report(&self, _c: &ExceptionContext) {}
-    fn is_shutting_down(&self) -> bool {
-        false
-    }
-}
 
 /// A task pointer to hand to a model thread.
 #[derive(Clone, Copy)]
