@@ -3,10 +3,10 @@
 //! Two drivers sit behind one interface (`Driver`): an io_uring ring per
 //! worker (`uring.rs`), and where io_uring is refused, an epoll instance
 //! per worker (`epoll.rs`). The schedulers see only `new`, `enable`,
-//! `park(timeout, may_spin)`, `poll`, the `Unparker` and the wakers of
-//! finished I/O; the op futures (`io/`) ask which driver their thread has
-//! and submit an SQE to the ring, or run their syscall and wait for
-//! readiness on the epoll.
+//! `can_close_anywhere`, `park(timeout, may_spin)`, `poll`, the
+//! `Unparker` and the wakers of finished I/O; the op futures (`io/`) ask
+//! which driver their thread has and submit an SQE to the ring, or run
+//! their syscall and wait for readiness on the epoll.
 //!
 //! A worker with nothing to run parks in `io_uring_enter` or
 //! `epoll_pwait2`, waiting with the next timer deadline as timeout. Others
@@ -103,6 +103,17 @@ mod real {
             match self {
                 Driver::Uring(d) => d.enable(),
                 Driver::Epoll(_) => Ok(()),
+            }
+        }
+
+        /// Whether this driver can be closed on a thread other than its
+        /// owner's with nothing lost: a ring with no op in flight (closing
+        /// it cancels nothing). An epoll driver cannot: its registrations
+        /// need its owner to poll it, or to mark them dead on close.
+        pub(crate) fn can_close_anywhere(&self) -> bool {
+            match self {
+                Driver::Uring(d) => d.in_flight() == 0,
+                Driver::Epoll(_) => false,
             }
         }
 

@@ -175,6 +175,9 @@ pub(crate) mod loom_driver {
         pub(crate) fn enable(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+        pub(crate) fn can_close_anywhere(&self) -> bool {
+            true
+        }
         pub(crate) fn park(&mut self, timeout: Option<std::time::Duration>, may_spin: bool) {
             park_condvar(&self.unparker, &self.signal, timeout, may_spin)
         }

@@ -231,14 +231,22 @@ impl Driver {
     }
 
     /// Enables the ring on the calling thread (its only issuer from now
-    /// on) and arms the eventfd poll.
+    /// on) and arms the eventfd poll; a no-op on a ring already enabled
+    /// (a `block_on` thread's ring, kept between its calls).
     pub(crate) fn enable(&mut self) -> io::Result<()> {
         if self.disabled {
             self.ring.submitter().register_enable_rings()?;
             self.disabled = false;
         }
-        self.arm_eventfd();
+        if !self.eventfd_armed {
+            self.arm_eventfd();
+        }
         Ok(())
+    }
+
+    /// Ops submitted and not completed yet (cancels included).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight
     }
 
     fn arm_eventfd(&mut self) {
@@ -807,6 +815,29 @@ mod tests {
         assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
         // SAFETY: both fds are fresh and owned by nobody else.
         unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
+    fn a_ring_with_an_op_in_flight_must_close_on_its_own_thread() {
+        let mut d = super::super::Driver::Uring(spinning_driver(Duration::ZERO));
+        // Enabling again (a kept block_on ring) arms nothing more.
+        d.enable().unwrap();
+        assert!(d.can_close_anywhere());
+        let (r, w) = pipe();
+        let super::super::Driver::Uring(u) = &mut d else {
+            unreachable!()
+        };
+        poll_in_flight(u, r.as_raw_fd());
+        assert!(!d.can_close_anywhere());
+        write_byte(&w);
+        let super::super::Driver::Uring(u) = &mut d else {
+            unreachable!()
+        };
+        u.park(None, false);
+        u.in_flight = 0; // the poll completed (its CQE is ignored)
+        u.in_flight_fast = 0;
+        assert!(d.can_close_anywhere());
     }
 
     #[test]

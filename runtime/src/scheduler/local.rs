@@ -163,12 +163,13 @@ pub(crate) fn block_on<F: Future>(
     at: &'static Location<'static>,
 ) -> Result<F::Output, crate::task::TaskError> {
     let rt = handle.shared();
-    // The first call takes the ring `build` made (so that running short of
-    // file descriptors is an error from `build`); later ones make their own.
-    let spare = match &rt.flavor {
-        crate::rt::Flavor::MultiThread(mt) => mt.take_block_on_ring(),
-        crate::rt::Flavor::CurrentThread(_) => None,
+    let crate::rt::Flavor::MultiThread(mt) = &rt.flavor else {
+        unreachable!("a multi_thread runtime")
     };
+    // The ring this thread kept from its last call, or the one `build`
+    // made (so that running short of file descriptors is an error from
+    // `build`), or a new one.
+    let spare = mt.take_block_on_ring().map(|r| (r.driver, r.stats));
     // Declared before the driver, so that its count is retired after the
     // driver's last syscall.
     let (driver, stats_guard) = spare
@@ -194,7 +195,7 @@ pub(crate) fn block_on<F: Future>(
     let _unlist = Unlist(rt, &local);
     let _enter = context::enter_runtime(handle.clone(), Some(LocalTarget::Local(local.clone())));
     let timers = Timers::new(rt.clock.clone(), thread_stats);
-    let _io = context::set_io(Some(NonNull::from(&timers)), Some(NonNull::from(&driver)));
+    let io = context::set_io(Some(NonNull::from(&timers)), Some(NonNull::from(&driver)));
     let main = spawn_main(f, name, at, |f, name, at| {
         // SAFETY: `drive` below runs on this thread until the main task is
         // done, i.e. its future dropped; `run_until_done` aborts otherwise.
@@ -213,7 +214,12 @@ pub(crate) fn block_on<F: Future>(
         local.registry.len() == 0
     });
     drop(std::mem::take(&mut *local.queue.lock()));
-    main.result()
+    let out = main.result();
+    // The thread's I/O context points at the driver: restored before the
+    // driver moves.
+    drop(io);
+    mt.keep_block_on_ring(driver.into_inner(), stats_guard);
+    out
 }
 
 fn drive(
@@ -256,5 +262,62 @@ fn drive(
                 timers.process();
             }
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::driver::Unparker;
+    use crate::rt::{Builder, Driver, Runtime};
+    use std::sync::Arc;
+
+    fn runtime(driver: Driver) -> Runtime {
+        Builder::new_multi_thread()
+            .worker_threads(1)
+            .driver(driver)
+            .build()
+            .unwrap()
+    }
+
+    /// The unparker of the calling `block_on` thread's driver: one per
+    /// driver, so the same allocation (held alive here) means the same
+    /// driver.
+    fn this_threads_driver(rt: &Runtime) -> Arc<Unparker> {
+        rt.block_on(async {
+            crate::scheduler::context::with_driver(|d| {
+                d.expect("a block_on thread has a driver")
+                    .borrow()
+                    .unparker()
+                    .clone()
+            })
+        })
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
+    fn a_thread_keeps_its_ring_from_one_block_on_to_the_next() {
+        let rt = runtime(Driver::IoUring);
+        let first = this_threads_driver(&rt);
+        for _ in 0..3 {
+            assert!(Arc::ptr_eq(&first, &this_threads_driver(&rt)));
+        }
+        // Another thread gets a ring of its own, and keeps it too.
+        let (theirs, theirs_again) = std::thread::scope(|s| {
+            s.spawn(|| (this_threads_driver(&rt), this_threads_driver(&rt)))
+                .join()
+                .unwrap()
+        });
+        assert!(!Arc::ptr_eq(&first, &theirs));
+        assert!(Arc::ptr_eq(&theirs, &theirs_again));
+        // ... while this thread's is still there for it.
+        assert!(Arc::ptr_eq(&first, &this_threads_driver(&rt)));
+    }
+
+    #[test]
+    fn an_epoll_driver_closes_with_its_block_on() {
+        // Its registrations need their thread to poll it: it is not kept.
+        let rt = runtime(Driver::Epoll);
+        let first = this_threads_driver(&rt);
+        assert!(!Arc::ptr_eq(&first, &this_threads_driver(&rt)));
     }
 }

@@ -59,11 +59,28 @@ pub(crate) struct MtShared {
     idle: Idle,
     pub(crate) shutdown: AtomicBool,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
-    /// The ring of the first `block_on` / `run` thread, created (disabled)
-    /// by `build`, so that a process short of file descriptors gets the
-    /// error from `build`, not a panic in `run`. Later `block_on` calls
-    /// create their own.
-    block_on_ring: Mutex<Option<(Driver, OtherStats)>>,
+    /// Rings for `block_on` / `run` threads between their calls: first the
+    /// one `build` made (disabled, no owner yet, so that a process short of
+    /// file descriptors gets the error from `build`, not a panic in `run`),
+    /// then each thread's own, kept when its call returns so that the next
+    /// call on that thread does not make and tear down a ring (a ring's
+    /// teardown unmaps its queues: TLB shootdowns on every core).
+    block_on_rings: Mutex<Vec<BlockOnRing>>,
+}
+
+/// How many `block_on` threads keep their ring between calls; the rings of
+/// others are closed when their call returns.
+const KEPT_BLOCK_ON_RINGS: usize = 4;
+
+/// A `block_on` thread's ring between its calls.
+pub(crate) struct BlockOnRing {
+    /// The thread that enabled it, its only possible issuer (`None`: not
+    /// enabled yet).
+    owner: Option<std::thread::ThreadId>,
+    /// Declared before `stats`, so that dropping the pair retires the
+    /// thread's counts after the ring's last syscall.
+    pub(crate) driver: Driver,
+    pub(crate) stats: OtherStats,
 }
 
 /// What a worker thread starts with.
@@ -119,7 +136,11 @@ impl MtShared {
             idle: Idle::new(n),
             shutdown: AtomicBool::new(false),
             threads: Mutex::new(Vec::with_capacity(n)),
-            block_on_ring: Mutex::new(Some((block_on_ring, block_on_stats))),
+            block_on_rings: Mutex::new(vec![BlockOnRing {
+                owner: None,
+                driver: block_on_ring,
+                stats: block_on_stats,
+            }]),
         };
         Ok((mt, inits))
     }
@@ -160,10 +181,42 @@ impl MtShared {
         &self.idle
     }
 
-    /// The ring `build` made for a `block_on` thread, if no call has
-    /// taken it yet.
-    pub(crate) fn take_block_on_ring(&self) -> Option<(Driver, OtherStats)> {
-        self.block_on_ring.lock().take()
+    /// A ring for a `block_on` on the calling thread: the one it kept from
+    /// its last call, else the one `build` made if no call has taken it.
+    pub(crate) fn take_block_on_ring(&self) -> Option<BlockOnRing> {
+        let me = std::thread::current().id();
+        let mut rings = self.block_on_rings.lock();
+        let i = rings
+            .iter()
+            .position(|r| r.owner == Some(me))
+            .or_else(|| rings.iter().position(|r| r.owner.is_none()))?;
+        Some(rings.swap_remove(i))
+    }
+
+    /// Keeps the ring of a `block_on` that returned on the calling thread
+    /// (which enabled it) for that thread's next call, if it is a ring
+    /// with nothing in flight: such a ring may later be closed on any
+    /// thread (nothing to cancel, no syscall), and holds no registration
+    /// that needs its thread to poll it (an epoll driver does, so it is
+    /// closed here, and its registrations move to their users' threads).
+    /// Otherwise, or past `KEPT_BLOCK_ON_RINGS` threads, or after
+    /// shutdown, the ring is closed here, on its owner's thread.
+    pub(crate) fn keep_block_on_ring(&self, driver: Driver, stats: OtherStats) {
+        let ring = BlockOnRing {
+            owner: Some(std::thread::current().id()),
+            driver,
+            stats,
+        };
+        if !ring.driver.can_close_anywhere() || self.shutdown.load(SeqCst) {
+            return drop(ring);
+        }
+        let mut rings = self.block_on_rings.lock();
+        if rings.len() < KEPT_BLOCK_ON_RINGS {
+            rings.push(ring);
+        } else {
+            drop(rings);
+            drop(ring);
+        }
     }
 
     pub(crate) fn unpark_count(&self) -> u64 {
@@ -206,8 +259,9 @@ impl MtShared {
         while let Some(t) = self.inject.pop() {
             drop(t);
         }
-        // A ring made for a block_on that never came.
-        drop(self.take_block_on_ring());
+        // Rings kept for block_on calls that will not come: nothing is in
+        // flight in them, so they close on this thread.
+        drop(std::mem::take(&mut *self.block_on_rings.lock()));
     }
 }
 
