@@ -268,8 +268,8 @@ fn drive(
 #[cfg(all(test, not(loom)))]
 mod tests {
     use crate::driver::Unparker;
+    use crate::loom::sync::Arc;
     use crate::rt::{Builder, Driver, Runtime};
-    use std::sync::Arc;
 
     fn runtime(driver: Driver) -> Runtime {
         Builder::new_multi_thread()
