@@ -1,12 +1,13 @@
 //! `block_on` of a multi_thread runtime (1 and 4 workers) from many
 //! threads at once, each doing I/O in each call, on both drivers: every
 //! call gets its result, and once the runtime is dropped the process has
-//! the fds it had before it was built. (A multi_thread runtime keeps a calling thread's ring from one
-//! call to the next, for up to four threads; here six threads call three
-//! times each, so some rings are kept and some are closed as their calls
-//! return; all of them must be gone with the runtime. A current_thread
-//! runtime runs one `block_on` at a time, the others waiting for its
-//! core without a driver: `runtime_block_on.rs` covers it.)
+//! the fds it had before it was built. (A multi_thread runtime keeps the
+//! rings of the four threads whose calls returned last; here six threads
+//! call three times each, so rings are kept, and closed as later calls
+//! take their places; all of them must be gone with the runtime. A
+//! current_thread runtime runs one `block_on` at a time, the others
+//! waiting for its core without a driver: `runtime_block_on.rs` covers
+//! it.)
 //!
 //! One test in its own binary: it counts this process's fds, which other
 //! tests running alongside would change.

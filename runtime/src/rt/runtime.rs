@@ -159,8 +159,8 @@ impl Runtime {
     ///
     /// On a multi_thread runtime the calling thread drives its own I/O
     /// (an io_uring ring, or an epoll instance), and keeps its ring for
-    /// its next call (up to four threads do), so calling `block_on` in a
-    /// loop costs no ring setup per call.
+    /// its next call (the four threads whose calls returned last do), so
+    /// calling `block_on` in a loop costs no ring setup per call.
     ///
     /// # Panics
     /// Panics when called from inside a runtime; resumes a panic of `f`.

@@ -314,6 +314,28 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
+    fn threads_that_exited_do_not_hold_the_places_of_kept_rings() {
+        let rt = runtime(Driver::IoUring);
+        let mine = this_threads_driver(&rt);
+        // Four threads call once and exit: theirs are the four rings kept
+        // last, and this thread's, kept longest ago, made room for them.
+        for _ in 0..4 {
+            std::thread::scope(|s| {
+                s.spawn(|| drop(this_threads_driver(&rt)));
+            });
+        }
+        assert!(!Arc::ptr_eq(&mine, &this_threads_driver(&rt)));
+        // A new thread still keeps its ring.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let first = this_threads_driver(&rt);
+                assert!(Arc::ptr_eq(&first, &this_threads_driver(&rt)));
+            });
+        });
+    }
+
+    #[test]
     fn an_epoll_driver_closes_with_its_block_on() {
         // Its registrations need their thread to poll it: it is not kept.
         let rt = runtime(Driver::Epoll);

@@ -68,8 +68,9 @@ pub(crate) struct MtShared {
     block_on_rings: Mutex<Vec<BlockOnRing>>,
 }
 
-/// How many `block_on` threads keep their ring between calls; the rings of
-/// others are closed when their call returns.
+/// How many rings of `block_on` threads are kept between calls: those of
+/// the threads whose calls returned last (a thread that made room for
+/// another's makes a new ring at its next call).
 const KEPT_BLOCK_ON_RINGS: usize = 4;
 
 /// A `block_on` thread's ring between its calls.
@@ -190,7 +191,7 @@ impl MtShared {
             .iter()
             .position(|r| r.owner == Some(me))
             .or_else(|| rings.iter().position(|r| r.owner.is_none()))?;
-        Some(rings.swap_remove(i))
+        Some(rings.remove(i))
     }
 
     /// Keeps the ring of a `block_on` that returned on the calling thread
@@ -199,8 +200,11 @@ impl MtShared {
     /// thread (nothing to cancel, no syscall), and holds no registration
     /// that needs its thread to poll it (an epoll driver does, so it is
     /// closed here, and its registrations move to their users' threads).
-    /// Otherwise, or past `KEPT_BLOCK_ON_RINGS` threads, or after
-    /// shutdown, the ring is closed here, on its owner's thread.
+    /// Otherwise, or after shutdown, the ring is closed here, on its
+    /// owner's thread. With `KEPT_BLOCK_ON_RINGS` kept already, the one
+    /// kept longest ago is closed (its thread may have exited: a
+    /// `ThreadId` never comes back, and its ring would hold a place for
+    /// good).
     pub(crate) fn keep_block_on_ring(&self, driver: Driver, stats: OtherStats) {
         let ring = BlockOnRing {
             owner: Some(std::thread::current().id()),
@@ -211,12 +215,12 @@ impl MtShared {
             return drop(ring);
         }
         let mut rings = self.block_on_rings.lock();
-        if rings.len() < KEPT_BLOCK_ON_RINGS {
-            rings.push(ring);
-        } else {
-            drop(rings);
-            drop(ring);
-        }
+        // Oldest first: `take_block_on_ring` keeps the order.
+        let evicted = (rings.len() >= KEPT_BLOCK_ON_RINGS).then(|| rings.remove(0));
+        rings.push(ring);
+        drop(rings);
+        // Nothing is in flight in it: it closes on this thread.
+        drop(evicted);
     }
 
     pub(crate) fn unpark_count(&self) -> u64 {
