@@ -121,6 +121,94 @@ fn read_write_write_all_writev_and_addresses() {
 /// once (some before the accept is armed, some while connections are
 /// being taken), and each comes out exactly once, with its own peer.
 /// The listener's own `accept` still works beside it.
+/// Polls `f` once: its output if it is ready at once.
+async fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match std::pin::Pin::new(&mut *f).poll(cx) {
+            std::task::Poll::Ready(out) => Some(out),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
+
+/// A write with room in the socket buffer is done in its first poll (the
+/// send is tried at once, not queued on the ring); one that finds the
+/// buffer full waits on the ring and finishes once the peer reads, the
+/// bytes in order.
+#[test]
+fn writes_with_room_finish_at_once_and_writes_to_a_full_buffer_wait_for_the_peer() {
+    on_all_flavors(|_| async {
+        let (client, server, _l) = pair().await;
+        let mut ping = Box::pin(client.write(b"ping".to_vec()));
+        let (n, _) = poll_once(&mut ping)
+            .await
+            .expect("a write with room in the buffer is done in its first poll");
+        assert_eq!(n.unwrap(), 4);
+        assert_eq!(read_n(&server, 4).await, b"ping");
+
+        // Fill the buffers: the first write takes what fits at once.
+        let expected = pattern(16 << 20);
+        let mut fill = Box::pin(client.write(expected.clone()));
+        let (n, data) = poll_once(&mut fill).await.expect("room for a part");
+        let sent = n.unwrap();
+        assert!(
+            sent > 0 && sent < data.len(),
+            "sent {sent} of {}",
+            data.len()
+        );
+        // The rest would block: it goes to the ring, done once the peer
+        // reads.
+        let rest = data.slice(sent..);
+        let mut more = Box::pin(client.write_all(rest));
+        assert!(
+            poll_once(&mut more).await.is_none(),
+            "a write to a full buffer waits"
+        );
+        let (res, got) = aio::gather!(within(more), read_n(&server, expected.len())).await;
+        res.0.unwrap();
+        assert_eq!(got.len(), expected.len());
+        assert!(got == expected, "the bytes arrive in order");
+    });
+}
+
+/// A task that sends in a loop, each send done in its first poll (a
+/// datagram never waits for room), still lets the other tasks of its
+/// worker run: every op spends a unit of the task's cooperative budget.
+#[test]
+fn a_task_whose_sends_never_wait_still_lets_the_others_run() {
+    on_all_flavors(|_| async {
+        let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let to = rx.local_addr().unwrap();
+        let sender = aio::spawn(async move {
+            let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = ran.clone();
+            // Spawned from the sender: queued on the sender's worker.
+            let other = aio::spawn(async move {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            let mut buf = vec![7u8; 8];
+            for sends in 0..100_000u32 {
+                if ran.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Some((sends, other));
+                }
+                let (res, b) = tx.send_to(buf, to).await;
+                res.unwrap();
+                buf = b;
+            }
+            None
+        });
+        let (sends, other) = within(sender)
+            .await
+            .unwrap()
+            .expect("the other task never ran while the sender sent 100,000 datagrams");
+        other.await.unwrap();
+        assert!(sends <= 100_000);
+        drop(rx);
+    });
+}
+
 #[test]
 fn incoming_accepts_every_connection_once() {
     on_all_flavors(|_| async {
