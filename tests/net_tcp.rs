@@ -147,26 +147,36 @@ fn writes_with_room_finish_at_once_and_writes_to_a_full_buffer_wait_for_the_peer
         assert_eq!(n.unwrap(), 4);
         assert_eq!(read_n(&server, 4).await, b"ping");
 
-        // Fill the buffers: the first write takes what fits at once.
-        let expected = pattern(16 << 20);
-        let mut fill = Box::pin(client.write(expected.clone()));
-        let (n, data) = poll_once(&mut fill).await.expect("room for a part");
-        let sent = n.unwrap();
-        assert!(
-            sent > 0 && sent < data.len(),
-            "sent {sent} of {}",
-            data.len()
-        );
-        // The rest would block: it goes to the ring, done once the peer
-        // reads.
-        let rest = data.slice(sent..);
-        let mut more = Box::pin(client.write_all(rest));
-        assert!(
-            poll_once(&mut more).await.is_none(),
-            "a write to a full buffer waits"
-        );
-        let (res, got) = aio::gather!(within(more), read_n(&server, expected.len())).await;
-        res.0.unwrap();
+        // Fill the buffers (nobody reads yet): each write takes what fits
+        // at once, until one finds no room; that one waits on the ring.
+        let chunk = pattern(1 << 20);
+        let mut expected = Vec::new();
+        let blocked = loop {
+            let mut w = Box::pin(client.write(chunk.clone()));
+            match poll_once(&mut w).await {
+                Some((n, _)) => {
+                    let n = n.unwrap();
+                    assert!(n > 0, "a write with room sends something");
+                    expected.extend_from_slice(&chunk[..n]);
+                    assert!(
+                        expected.len() < 1 << 30,
+                        "1 GiB went, the buffers never filled"
+                    );
+                }
+                None => break w,
+            }
+        };
+        // It finishes once the peer reads; the peer reads to the end.
+        let (last, got) = aio::gather!(
+            async {
+                let (n, _) = within(blocked).await;
+                within(client.shutdown(Shutdown::Write)).await.unwrap();
+                n.unwrap()
+            },
+            read_to_eof(&server)
+        )
+        .await;
+        expected.extend_from_slice(&chunk[..last]);
         assert_eq!(got.len(), expected.len());
         assert!(got == expected, "the bytes arrive in order");
     });
