@@ -18,8 +18,9 @@
 # over the load window, in µs); driver syscalls per request
 # (io_uring_enter + epoll_wait/epoll_pwait/epoll_pwait2, counted with
 # `perf stat` tracepoints when perf can, else "-"). Then the median of
-# each over the rounds, and each server's ratio to the first peer's
-# median. Markdown on stdout, for BENCHMARKS.md; progress on stderr.
+# each over the rounds, and each server's ratio to the peer's (the
+# median of the per-round ratios). Markdown on stdout, for
+# BENCHMARKS.md; progress on stderr.
 #
 # Environment: ROUNDS (3), SECS (5, the wrk window), N (200000 requests
 # per redis-benchmark test), WORKERS (2: aio's and the tokio peers' worker
@@ -162,6 +163,14 @@ measure() {
 
 median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
+# round_ratios FILE N SERVER PEER FIELD: for each round (N consecutive
+# lines of FILE), SERVER's FIELD over PEER's, one per line.
+round_ratios() {
+    awk -v n="$2" -v s="$3" -v p="$4" -v f="$5" '
+        { r = int((NR - 1) / n); v[r, $1] = $f; rounds = r + 1 }
+        END { for (i = 0; i < rounds; i++) if ((i, s) in v && (i, p) in v && v[i, p] > 0) print v[i, s] / v[i, p] }' "$1"
+}
+
 # batch KIND SERVER...: ROUNDS rounds, the order rotating; the first
 # server after the aio ones is the peer the ratios use (the last name).
 batch() {
@@ -177,19 +186,21 @@ batch() {
         done
     done
     local peer=${servers[$((n - 1))]}
-    local prps pcpu
-    prps=$(awk -v s="$peer" '$1 == s {print $2}' "$res" | median)
-    pcpu=$(awk -v s="$peer" '$1 == s {print $3}' "$res" | median)
     echo
     echo "| server | req/s (median of $ROUNDS) | server CPU µs/req | driver syscalls/req | req/s vs $peer | CPU vs $peer |"
     echo "|---|---|---|---|---|---|"
     for s in "${servers[@]}"; do
-        local rps cpu sys
+        local rps cpu sys rr cr
         rps=$(awk -v s="$s" '$1 == s {print $2}' "$res" | median)
         cpu=$(awk -v s="$s" '$1 == s {print $3}' "$res" | median)
         sys=$(awk -v s="$s" '$1 == s && $4 != "-" {print $4}' "$res" | median)
-        awk -v s="$s" -v r="$rps" -v c="$cpu" -v y="$sys" -v pr="$prps" -v pc="$pcpu" \
-            'BEGIN {printf "| %s | %d | %.2f | %s | %.2f | %.2f |\n", s, r, c, y, r / pr, c / pc}'
+        # The ratios: the median of the per-round ratios (each round runs
+        # every server once, so a ratio compares servers that ran minutes
+        # apart at most, whatever the machine did between rounds).
+        rr=$(round_ratios "$res" "$n" "$s" "$peer" 2 | median)
+        cr=$(round_ratios "$res" "$n" "$s" "$peer" 3 | median)
+        awk -v s="$s" -v r="$rps" -v c="$cpu" -v y="$sys" -v rr="$rr" -v cr="$cr" \
+            'BEGIN {printf "| %s | %d | %.2f | %s | %.2f | %.2f |\n", s, r, c, y, rr, cr}'
     done
     echo
     echo "Rounds (server, req/s, CPU µs/req, syscalls/req):"
