@@ -186,7 +186,7 @@ impl<T> Wheel<T> {
     ///   [`MAX_DURATION`](crate::MAX_DURATION)), the first tick of the
     ///   rotation of the earliest of them.
     ///
-    /// O([`LEVELS`]): a few bitmap scans, no walk of entries.
+    /// O([`LEVELS`](crate::LEVELS)): a few bitmap scans, no walk of entries.
     ///
     /// # Examples
     ///
@@ -220,7 +220,7 @@ impl<T> Wheel<T> {
     /// not move, but entries inserted already due still fire.
     ///
     /// The cost is proportional to the entries touched (each fires, or moves
-    /// down a level, at most [`LEVELS`] times in its life) plus
+    /// down a level, at most [`LEVELS`](crate::LEVELS) times in its life) plus
     /// O(`LEVELS`) per occupied slot reached; empty slots are skipped through
     /// the bitmaps, so `advance(u64::MAX)` is cheap.
     ///

@@ -5,7 +5,7 @@
 //!   and the owned halves (through the buffered adapters of `compat.rs`);
 //! - `executor.rs`: [`Executor`], hyper's `rt::Executor` as aio tasks;
 //! - `timer.rs`: [`Timer`], hyper's `rt::Timer` on aio's timer wheel;
-//! - `serve.rs` and `connection.rs`: [`serve`], HTTP/1.1 and h2c for any
+//! - `serve.rs` and `connection.rs`: [`serve()`], HTTP/1.1 and h2c for any
 //!   tower service, one task per connection, graceful shutdown;
 //! - `connector.rs`: [`Connector`], for hyper-util's pooled client.
 //!

@@ -28,7 +28,7 @@ use std::time::Duration;
 /// connection's builder (`.timer(Timer::default())`, needed for
 /// `header_read_timeout` and HTTP/2 keep-alive), hyper-util's pooled
 /// client (`Client::builder(..).timer(..)`, for idle connection expiry).
-/// [`serve`](super::serve) sets it on every connection.
+/// [`serve`](super::serve()) sets it on every connection.
 ///
 /// The sleeps it makes register with the timer wheel of the aio worker
 /// that first polls them.

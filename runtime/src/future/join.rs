@@ -202,7 +202,7 @@ macro_rules! gather {
     };
 }
 
-/// Like [`gather!`], over futures whose outputs are `Result<T, E>` (one
+/// Like [`gather!`](crate::gather!), over futures whose outputs are `Result<T, E>` (one
 /// `E` for all): the first `Err` returns at once and the other futures are
 /// dropped (a `Task` passed by value is cancelled). Up to 12 arguments.
 ///
@@ -334,7 +334,7 @@ where
     }
 }
 
-/// The future of [`try_gather`].
+/// The future of [`try_gather()`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct TryGather<F: Future> {
     elems: Pin<Box<[MaybeDone<F>]>>,
