@@ -121,70 +121,10 @@ fn read_write_write_all_writev_and_addresses() {
 /// once (some before the accept is armed, some while connections are
 /// being taken), and each comes out exactly once, with its own peer.
 /// The listener's own `accept` still works beside it.
-/// Polls `f` once: its output if it is ready at once.
-async fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
-    std::future::poll_fn(|cx| {
-        std::task::Poll::Ready(match std::pin::Pin::new(&mut *f).poll(cx) {
-            std::task::Poll::Ready(out) => Some(out),
-            std::task::Poll::Pending => None,
-        })
-    })
-    .await
-}
-
-/// A write with room in the socket buffer is done in its first poll (the
-/// send is tried at once, not queued on the ring); one that finds the
-/// buffer full waits on the ring and finishes once the peer reads, the
-/// bytes in order.
-#[test]
-fn writes_with_room_finish_at_once_and_writes_to_a_full_buffer_wait_for_the_peer() {
-    on_all_flavors(|_| async {
-        let (client, server, _l) = pair().await;
-        let mut ping = Box::pin(client.write(b"ping".to_vec()));
-        let (n, _) = poll_once(&mut ping)
-            .await
-            .expect("a write with room in the buffer is done in its first poll");
-        assert_eq!(n.unwrap(), 4);
-        assert_eq!(read_n(&server, 4).await, b"ping");
-
-        // Fill the buffers (nobody reads yet): each write takes what fits
-        // at once, until one finds no room; that one waits on the ring.
-        let chunk = pattern(1 << 20);
-        let mut expected = Vec::new();
-        let blocked = loop {
-            let mut w = Box::pin(client.write(chunk.clone()));
-            match poll_once(&mut w).await {
-                Some((n, _)) => {
-                    let n = n.unwrap();
-                    assert!(n > 0, "a write with room sends something");
-                    expected.extend_from_slice(&chunk[..n]);
-                    assert!(
-                        expected.len() < 1 << 30,
-                        "1 GiB went, the buffers never filled"
-                    );
-                }
-                None => break w,
-            }
-        };
-        // It finishes once the peer reads; the peer reads to the end.
-        let (last, got) = aio::gather!(
-            async {
-                let (n, _) = within(blocked).await;
-                within(client.shutdown(Shutdown::Write)).await.unwrap();
-                n.unwrap()
-            },
-            read_to_eof(&server)
-        )
-        .await;
-        expected.extend_from_slice(&chunk[..last]);
-        assert_eq!(got.len(), expected.len());
-        assert!(got == expected, "the bytes arrive in order");
-    });
-}
-
-/// A task that sends in a loop, each send done in its first poll (a
-/// datagram never waits for room), still lets the other tasks of its
-/// worker run: every op spends a unit of the task's cooperative budget.
+/// A task that sends in a loop, its sends never waiting for room (a
+/// datagram; on epoll each is done in its first poll), still lets the
+/// other tasks of its worker run: every op spends a unit of the task's
+/// cooperative budget.
 #[test]
 fn a_task_whose_sends_never_wait_still_lets_the_others_run() {
     on_all_flavors(|_| async {

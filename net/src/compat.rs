@@ -8,16 +8,13 @@
 //! a read receives into an owned buffer kept in the stream (the receive
 //! stays in flight if the caller stops polling, and its bytes are handed
 //! out by the next call), and a write copies into an owned buffer that is
-//! sent while the caller goes on (`poll_flush` waits for it). The send
-//! tries its syscall at once (`OpAble::INLINE_FIRST`), so with room in the
-//! socket buffer it is done within the write call and the flush that
-//! follows has nothing to wait for.
+//! sent while the caller goes on (`poll_flush` waits for it).
 //!
 //! # End of stream after a flush
 //!
-//! A send that had to wait for room completes when the ring reports it,
-//! so a caller may be still awaiting a flush whose bytes the peer already
-//! has: the peer may have read the reply and closed. A read that returns end of stream at
+//! A flush completes when the ring reports the send, so a caller may be
+//! still awaiting a flush whose bytes the peer already has: the peer may
+//! have read the reply and closed. A read that returns end of stream at
 //! that moment looks, to a protocol that reads while it flushes, like a
 //! peer that left in the middle of the exchange: hyper then logs
 //! "connection closed before message completed" for a client that closed

@@ -3,9 +3,7 @@
 //! This is the only door `aio-net` uses into the driver. Every operation
 //! is an [`Op`](ops::Op) future that owns the operation's data (buffer,
 //! address, a counted reference to the fd). On io_uring the data moves
-//! into a heap record when the op is submitted (a send first tries its
-//! non-blocking syscall, and is submitted only if that would block):
-//! dropping the future before
+//! into a heap record when the op is submitted: dropping the future before
 //! the kernel's completion keeps the record, and so the buffer and the fd,
 //! alive until that completion arrives, and asks the ring to cancel the
 //! operation. On epoll the op runs its non-blocking syscall when polled

@@ -62,16 +62,6 @@ pub unsafe trait OpAble: OpData + Sized {
     /// 6.1): a ring that lacks it runs the op's `attempt` on the blocking
     /// pool instead. `None` (the default): every supported kernel has it.
     const PROBE: Option<u8> = None;
-    /// On a ring: try the op's non-blocking [`attempt`](Self::attempt)
-    /// once before it takes an SQE. For a send there is room in the socket
-    /// buffer almost always, and the kernel would run it inline at
-    /// submission anyway; trying it here spares the trip of its completion
-    /// through the ring (an SQE, an `io_uring_enter`, a CQE and a second
-    /// poll of the task) that a request/response exchange pays per reply.
-    /// Only when it would block (`EAGAIN`) does the op go to the ring.
-    /// `false` (the default) for ops that would mostly block (a receive
-    /// waits for the peer) or that the ring runs better (files).
-    const INLINE_FIRST: bool = false;
     /// Builds the SQE (the `user_data` is set by the caller).
     fn sqe(&mut self) -> squeue::Entry;
     /// The epoll driver: the fd and direction to wait on when the syscall
@@ -182,8 +172,8 @@ impl<T: OpAble> Future for Op<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
         // A unit of the task's budget: an op that is done in its first poll
-        // (a send tried inline, a syscall on epoll that did not block)
-        // would otherwise let a task that sends in a loop keep its worker.
+        // (on epoll, a syscall that did not block) would otherwise let a
+        // task that sends in a loop keep its worker.
         let coop = std::task::ready!(crate::scheduler::coop::poll_proceed(cx));
         let out = std::task::ready!(self.get_mut().poll_op(cx));
         coop.made_progress();
@@ -287,8 +277,7 @@ enum Started<T: OpAble> {
     /// Its syscall runs on the blocking pool.
     Blocking(Task<()>, Arc<Mutex<PoolSlot<T>>>),
     /// Done at once (the error of a thread without a driver, or the
-    /// result of a try that did not block: `attempt_nowait` on epoll,
-    /// `OpAble::INLINE_FIRST` on a ring).
+    /// result of a try that did not block).
     Failed(T::Output),
 }
 
@@ -306,16 +295,6 @@ fn start<T: OpAble>(data: T) -> Started<T> {
         Some(_) if T::PROBE.is_some_and(|code| !ring_supports(code)) => return on_pool(data),
         Some(_) => {}
         None => return Started::Failed(data.complete(Err(no_ring()))),
-    }
-    let mut data = data;
-    if T::INLINE_FIRST {
-        loop {
-            match data.attempt() {
-                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Some(res) => return Started::Failed(data.complete(res)),
-                None => break,
-            }
-        }
     }
     let rec = Record::new(data);
     // SAFETY: not submitted yet; nobody else can reach the record.

@@ -41,7 +41,6 @@ impl<B: IoBuf> OpData for Send<B> {}
 // held by `self.fd`.
 unsafe impl<B: IoBuf> OpAble for Send<B> {
     type Output = BufResult<usize, B>;
-    const INLINE_FIRST: bool = true;
 
     fn sqe(&mut self) -> squeue::Entry {
         let len = (self.buf.bytes_init() - self.offset).min(crate::io::MAX_RW_COUNT);

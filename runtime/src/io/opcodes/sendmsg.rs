@@ -90,7 +90,6 @@ impl<B: IoBuf> SendMsg<B> {
 // into `self.bufs`. All are owned by the record; the fd by `self.fd`.
 unsafe impl<B: IoBuf> OpAble for SendMsg<B> {
     type Output = BufResult<usize, Vec<B>>;
-    const INLINE_FIRST: bool = true;
 
     fn sqe(&mut self) -> squeue::Entry {
         self.point_msg();
