@@ -30,26 +30,8 @@ SECS=${SECS:-4}
 CONNS=${CONNS:-32}
 WORKERS=${WORKERS:-2}
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
-wait_port() {
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    echo "no server on port $1" >&2
-    exit 1
-}
-# stop PID: SIGINT, then SIGKILL if it has not exited within 5 s.
-stop() {
-    kill -INT "$1" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
-median() { sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# shellcheck source=benches/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 echo "A = $A, B = $B; load at start $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds, wrk -t1 -c$CONNS -d${SECS}s on each at once"
 res=$(mktemp)
@@ -63,8 +45,8 @@ for r in $(seq "$ROUNDS"); do
     pa=$!
     "$B" --port "$pb_port" --workers "$WORKERS" >/dev/null 2>&1 &
     pb=$!
-    wait_port "$pa_port"
-    wait_port "$pb_port"
+    wait_port "$pa_port" || { echo "$A did not start" >&2; exit 1; }
+    wait_port "$pb_port" || { echo "$B did not start" >&2; exit 1; }
     wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$pa_port/" >/dev/null &
     w1=$!
     wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$pb_port/" >/dev/null &
@@ -79,8 +61,8 @@ for r in $(seq "$ROUNDS"); do
     wait "$w1" "$w2"
     a1=$(cpu_ns "$pa")
     b1=$(cpu_ns "$pb")
-    stop "$pa"
-    stop "$pb"
+    stop_pid "$pa"
+    stop_pid "$pb"
     qa=$(awk '/requests in/ {print $1}' "$out_a")
     qb=$(awk '/requests in/ {print $1}' "$out_b")
     awk -v r="$r" -v qa="$qa" -v qb="$qb" -v ca=$((a1 - a0)) -v cb=$((b1 - b0)) 'BEGIN {

@@ -43,6 +43,8 @@ cd "$ROOT"
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 PEERS=$TARGET/peers
 log() { echo "$*" >&2; }
+# shellcheck source=benches/lib.sh
+. "$ROOT/benches/lib.sh"
 
 need() {
     command -v "$1" >/dev/null 2>&1 && return 0
@@ -67,10 +69,6 @@ peers_kv() {
         cargo install mini-redis --version 0.4.1 --locked --root "$PEERS" >&2 ||
             cargo install mini-redis --version 0.4.1 --root "$PEERS" >&2
     fi
-}
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # start NAME PORT: starts server NAME on PORT, sets PID. An aio server's
@@ -99,24 +97,13 @@ start() {
         *) log "unknown server $name"; exit 2 ;;
     esac >/dev/null 2>&1 &
     PID=$!
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
+    wait_port "$port" && return 0
     log "$name did not start on port $port"
     kill "$PID" 2>/dev/null || true
     exit 1
 }
 
-stop() {
-    kill -INT "$PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
-}
-
-# (%.0f, not %d: mawk clamps %d to 2^31 - 1, about 2 s of CPU.)
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
+stop() { stop_pid "$PID"; }
 
 PERF_EVENTS='syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_pwait2'
 perf_ok() { perf stat -e "$PERF_EVENTS" -- true >/dev/null 2>&1; }
@@ -160,8 +147,6 @@ measure() {
     awk -v n="$name" -v r="$rps" -v c=$((c1 - c0)) -v q="$reqs" -v s="$sys" \
         'BEGIN {printf "%s %s %.2f %s\n", n, r, c / q / 1000, s}'
 }
-
-median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 # round_ratios FILE N SERVER PEER FIELD: for each round (N consecutive
 # lines of FILE), SERVER's FIELD over PEER's, one per line.
