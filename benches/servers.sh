@@ -28,7 +28,8 @@
 # batch's servers, the ratios' peer last; defaults as above, e.g. "kv-aio
 # kv-aio-epoll redis mini-redis"). An aio server's name with -spinN
 # appended (kv-aio-spin0, hyper-aio-spin12) runs it with
-# AIO_PARK_SPIN_US=N. Installs its peers itself (apt-get, cargo install)
+# AIO_PARK_SPIN_US=N, with -batchN (kv-aio-batch0) with
+# AIO_PARK_BATCH_US=N; both may be given (kv-aio-spin0-batch100). Installs its peers itself (apt-get, cargo install)
 # if missing.
 # Bounded: 127.0.0.1 only; each run has a fixed duration or count.
 set -euo pipefail
@@ -72,25 +73,30 @@ peers_kv() {
 }
 
 # start NAME PORT: starts server NAME on PORT, sets PID. An aio server's
-# name may end in -spinN: the same server with AIO_PARK_SPIN_US=N.
+# name may end in -spinN and -batchN: the same server with
+# AIO_PARK_SPIN_US=N, AIO_PARK_BATCH_US=N.
 start() {
-    local name=$1 port=$2 ex=$TARGET/release/examples spin=""
-    if [[ $name =~ ^(.*aio.*)-spin([0-9]+)$ ]]; then
+    local name=$1 port=$2 ex=$TARGET/release/examples
+    local -a knobs=()
+    while [[ $name =~ ^(.*aio.*)-(spin|batch)([0-9]+)$ ]]; do
         name=${BASH_REMATCH[1]}
-        spin=${BASH_REMATCH[2]}
-    fi
+        case ${BASH_REMATCH[2]} in
+            spin) knobs+=("AIO_PARK_SPIN_US=${BASH_REMATCH[3]}") ;;
+            batch) knobs+=("AIO_PARK_BATCH_US=${BASH_REMATCH[3]}") ;;
+        esac
+    done
     # `exec`: the background job is the server itself, so $! is its pid.
     case $name in
-        aio) exec env ${spin:+AIO_PARK_SPIN_US=$spin} "$ex/http_hello" --port "$port" --workers "$WORKERS" ;;
+        aio) exec env "${knobs[@]}" "$ex/http_hello" --port "$port" --workers "$WORKERS" ;;
         aio-epoll) exec env AIO_DRIVER=epoll "$ex/http_hello" --port "$port" --workers "$WORKERS" ;;
         tokio) exec "$ex/http_hello_tokio" --port "$port" --workers "$WORKERS" ;;
-        axum-aio) exec env ${spin:+AIO_PARK_SPIN_US=$spin} "$ex/axum_hello" --port "$port" --workers "$WORKERS" ;;
+        axum-aio) exec env "${knobs[@]}" "$ex/axum_hello" --port "$port" --workers "$WORKERS" ;;
         axum-aio-epoll) exec env AIO_DRIVER=epoll "$ex/axum_hello" --port "$port" --workers "$WORKERS" ;;
         axum-tokio) exec "$ex/axum_hello_tokio" --port "$port" --workers "$WORKERS" ;;
-        hyper-aio) exec env ${spin:+AIO_PARK_SPIN_US=$spin} "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
+        hyper-aio) exec env "${knobs[@]}" "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
         hyper-aio-epoll) exec env AIO_DRIVER=epoll "$ex/hyper_hello" --port "$port" --workers "$WORKERS" ;;
         hyper-tokio) exec "$ex/hyper_hello_tokio" --port "$port" --workers "$WORKERS" ;;
-        kv-aio) exec env ${spin:+AIO_PARK_SPIN_US=$spin} "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
+        kv-aio) exec env "${knobs[@]}" "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
         kv-aio-epoll) exec env AIO_DRIVER=epoll "$ex/kv_server" --port "$port" --workers "$WORKERS" ;;
         redis) exec redis-server --port "$port" --save '' --appendonly no --daemonize no ;;
         mini-redis) exec "$PEERS/bin/mini-redis-server" --port "$port" ;;

@@ -1,5 +1,5 @@
 //! What the builder fixes for every driver of a runtime: which kind runs,
-//! the ring size, the park spin.
+//! the ring size, the park spin and batch.
 //!
 //! Called by the builder (made once per runtime) and by `Driver::new`.
 
@@ -18,16 +18,26 @@ pub(crate) struct DriverConfig {
     pub(crate) entries: u32,
     /// Spinning before a park, shared by the drivers of one runtime.
     pub(crate) spin: Arc<SpinGate>,
+    /// The longest a busy ring lets a completion wait for a batch
+    /// (`Builder::park_batch`; zero: never).
+    pub(crate) batch: Duration,
 }
 
 impl DriverConfig {
     /// `spin`: how long a park polls before it blocks; at most `spinners`
-    /// drivers of the runtime poll at once.
-    pub(crate) fn new(kind: Kind, entries: u32, spin: Duration, spinners: usize) -> DriverConfig {
+    /// drivers of the runtime poll at once; `batch`: the batching window.
+    pub(crate) fn new(
+        kind: Kind,
+        entries: u32,
+        spin: Duration,
+        spinners: usize,
+        batch: Duration,
+    ) -> DriverConfig {
         DriverConfig {
             kind,
             entries,
             spin: Arc::new(SpinGate::new(spin, spinners)),
+            batch,
         }
     }
 }

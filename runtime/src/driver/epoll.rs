@@ -498,7 +498,13 @@ mod tests {
     use std::time::Instant;
 
     fn driver() -> Driver {
-        let cfg = super::super::DriverConfig::new(crate::rt::Driver::Epoll, 8, Duration::ZERO, 0);
+        let cfg = super::super::DriverConfig::new(
+            crate::rt::Driver::Epoll,
+            8,
+            Duration::ZERO,
+            0,
+            Duration::ZERO,
+        );
         Driver::new(cfg.spin.clone(), Default::default()).unwrap()
     }
 
@@ -568,6 +574,7 @@ mod tests {
             8,
             Duration::from_secs(3600),
             1,
+            Duration::ZERO,
         );
         let mut d = Driver::new(cfg.spin.clone(), Default::default()).unwrap();
         let (a, _b) = nonblocking_pair();

@@ -23,6 +23,7 @@
 //! Called by the schedulers (park, poll, unpark) and the op futures;
 //! calls nothing above it.
 
+mod batch;
 mod config;
 #[cfg(not(loom))]
 pub(crate) mod epoll;

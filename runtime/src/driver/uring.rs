@@ -9,6 +9,7 @@
 //! `user_data` space: small constants are the driver's own tokens;
 //! everything else is reserved for op records (their addresses).
 
+use super::batch::{Batch, Batcher};
 use super::config::DriverConfig;
 use super::spin::{SpinBudget, SpinGate, SpinStep};
 use super::unpark::{Prepared, Signal, Unparker};
@@ -29,6 +30,8 @@ const TOKEN_WAKE: u64 = 1;
 const TOKEN_EVENTFD: u64 = 2;
 /// Our own MSG_RING submissions (only failures produce a CQE).
 const TOKEN_MSG_SENT: u64 = 3;
+/// The general timeout of a batched wait that has none (a day).
+const NO_TIMEOUT: Duration = Duration::from_secs(86_400);
 
 /// Requests for a ring from threads that do not own it: cancels of ops
 /// whose task migrated. The owner drains it before each submission.
@@ -93,6 +96,8 @@ pub(crate) struct Driver {
     spin: Arc<SpinGate>,
     /// This ring's spin length, adapted to what its spins find.
     spin_budget: SpinBudget,
+    /// The batch a busy park waits for (`Builder::park_batch`).
+    batcher: Batcher,
     /// Parks that work ended while the ring was polling.
     #[cfg(test)]
     spins_won: u64,
@@ -203,6 +208,7 @@ impl Driver {
             msg_ring,
         };
         let unparker = Arc::new(Unparker::new(Box::new(signal)));
+        let min_wait = ring.params().is_feature_min_timeout();
         Ok(Driver {
             disabled: single_issuer,
             ring,
@@ -222,6 +228,7 @@ impl Driver {
             woken: Vec::new(),
             max_park: super::max_park_from_env(),
             spin_budget: SpinBudget::new(cfg.spin.spin),
+            batcher: Batcher::new(cfg.batch, min_wait),
             spin: cfg.spin.clone(),
             #[cfg(test)]
             spins_won: 0,
@@ -354,7 +361,9 @@ impl Driver {
         };
         if timeout != Some(Duration::ZERO) {
             let mut wait_for = timeout;
-            if may_spin {
+            // Completions keep coming: wake once per batch, without a spin.
+            let batch = self.batcher.batch(self.in_flight_fast, timeout);
+            if may_spin && batch.is_none() {
                 match self.spin(timeout) {
                     Spun::Work => {
                         #[cfg(test)]
@@ -368,11 +377,12 @@ impl Driver {
                 }
             }
             if wait_for != Some(Duration::ZERO) {
-                self.wait(wait_for);
+                self.wait(wait_for, batch);
             }
         }
         self.unparker.park_finish();
         self.reap();
+        self.batcher.tick(Instant::now());
     }
 
     /// Polls for work for up to the spin time (bounded by `timeout`),
@@ -419,21 +429,36 @@ impl Driver {
         }
     }
 
-    fn wait(&mut self, timeout: Option<Duration>) {
+    /// Blocks until a completion (or `batch.n` of them, or `batch.wait`
+    /// with at least one) or `timeout`.
+    fn wait(&mut self, timeout: Option<Duration>, batch: Option<Batch>) {
         #[cfg(test)]
         {
             self.last_wait = Some(timeout);
         }
         self.count_enter();
-        let res = match timeout {
-            Some(t) => {
+        let res = match (timeout, batch) {
+            (t, Some(b)) => {
+                // Without a general timeout the kernel ends the wait when
+                // the window closes even with nothing pending; with one it
+                // goes on waiting for the first completion.
+                let t = t.unwrap_or(NO_TIMEOUT);
+                let ts = types::Timespec::new()
+                    .sec(t.as_secs())
+                    .nsec(t.subsec_nanos());
+                let args = types::SubmitArgs::new()
+                    .timespec(&ts)
+                    .min_wait_usec(b.wait.as_micros().max(1) as u32);
+                self.ring.submitter().submit_with_args(b.n as usize, &args)
+            }
+            (Some(t), None) => {
                 let ts = types::Timespec::new()
                     .sec(t.as_secs())
                     .nsec(t.subsec_nanos());
                 let args = types::SubmitArgs::new().timespec(&ts);
                 self.ring.submitter().submit_with_args(1, &args)
             }
-            None => self.ring.submitter().submit_and_wait(1),
+            (None, None) => self.ring.submitter().submit_and_wait(1),
         };
         if let Err(e) = res {
             // ETIME: the timeout passed; EINTR: a signal; EBUSY: the CQ is
@@ -482,6 +507,7 @@ impl Driver {
                     let more = ud & CANCEL_TAG == 0 && cqueue::more(cqe.flags());
                     if ud & CANCEL_TAG == 0 {
                         self.stats.completions.incr();
+                        self.batcher.reaped(1);
                         let c = Completion {
                             res: cqe.result(),
                             flags: cqe.flags(),
@@ -551,7 +577,7 @@ impl Drop for Driver {
             self.push(&sqe);
             let deadline = Instant::now() + Duration::from_secs(2);
             while self.in_flight > 0 && Instant::now() < deadline {
-                self.wait(Some(Duration::from_millis(10)));
+                self.wait(Some(Duration::from_millis(10)), None);
                 self.reap();
                 // Nobody runs the tasks any more: drop, don't wake.
                 self.woken.clear();
@@ -788,7 +814,13 @@ mod tests {
     }
 
     fn cfg(spin: Duration, spinners: usize) -> DriverConfig {
-        DriverConfig::new(crate::rt::Driver::IoUring, 8, spin, spinners)
+        DriverConfig::new(
+            crate::rt::Driver::IoUring,
+            8,
+            spin,
+            spinners,
+            Duration::ZERO,
+        )
     }
 
     /// A driver whose parks poll for up to `spin`.
@@ -921,6 +953,77 @@ mod tests {
             d.park(Some(Duration::from_millis(100)), false);
         }
         assert_eq!(d.in_flight_fast, 0);
+    }
+
+    /// A driver that lets completions wait up to `window` for a batch,
+    /// its rate already measured at `expected` per window; `None` on a
+    /// kernel without `min_wait_usec` (before 6.12).
+    fn batching_driver(window: Duration, expected: u64) -> Option<Driver> {
+        let cfg = DriverConfig::new(crate::rt::Driver::IoUring, 8, Duration::ZERO, 0, window);
+        let mut d = Driver::new(&cfg, None, true, Default::default()).unwrap();
+        if !d.ring.params().is_feature_min_timeout() {
+            eprintln!("skipped: this kernel has no IORING_FEAT_MIN_TIMEOUT");
+            return None;
+        }
+        d.enable().unwrap();
+        d.batcher.assume_expected(expected);
+        Some(d)
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
+    fn a_busy_park_holds_a_lone_completion_for_the_window() {
+        let window = Duration::from_millis(30);
+        let Some(mut d) = batching_driver(window, 4) else {
+            return;
+        };
+        let pipes: Vec<_> = (0..8).map(|_| pipe()).collect();
+        for (r, _) in &pipes {
+            poll_in_flight(&mut d, r.as_raw_fd());
+        }
+        // Eight in flight: batches of up to four.
+        assert_eq!(
+            d.batcher.batch(d.in_flight_fast, None),
+            Some(Batch { n: 4, wait: window })
+        );
+        write_byte(&pipes[0].1);
+        let start = Instant::now();
+        // Without the batch this returns at once: the completion is there.
+        d.park(None, true);
+        assert!(start.elapsed() >= window, "{:?}", start.elapsed());
+        d.in_flight = 0; // closing the ring ends the polls
+        d.in_flight_fast = 0;
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
+    fn a_full_batch_or_a_timer_ends_a_busy_park_before_the_window() {
+        let window = Duration::from_secs(20);
+        let Some(mut d) = batching_driver(window, 4) else {
+            return;
+        };
+        let pipes: Vec<_> = (0..8).map(|_| pipe()).collect();
+        for (r, _) in &pipes {
+            poll_in_flight(&mut d, r.as_raw_fd());
+        }
+        // Four completions: the batch is there, no waiting.
+        for (_, w) in &pipes[..4] {
+            write_byte(w);
+        }
+        let start = Instant::now();
+        d.park(None, true);
+        assert!(start.elapsed() < window / 2, "{:?}", start.elapsed());
+        // A timer due before the window ends the park on time, with
+        // nothing pending.
+        let start = Instant::now();
+        d.park(Some(Duration::from_millis(20)), true);
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(20) && took < window / 2,
+            "{took:?}"
+        );
+        d.in_flight = 0; // closing the ring ends the polls
+        d.in_flight_fast = 0;
     }
 
     #[test]

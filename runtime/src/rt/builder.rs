@@ -45,6 +45,8 @@ enum Kind {
 /// `AIO_PARK_SPIN_US=n` sets the default of [`park_spin`](Self::park_spin)
 /// (50 µs), so a deployed server can trade wake-up latency for CPU
 /// without a rebuild; an explicit `park_spin` call wins.
+/// `AIO_PARK_BATCH_US=n` does the same for [`park_batch`](Self::park_batch)
+/// (50 µs).
 pub struct Builder {
     kind: Kind,
     worker_threads: Option<usize>,
@@ -52,6 +54,7 @@ pub struct Builder {
     ring_entries: u32,
     driver: Driver,
     park_spin: Duration,
+    park_batch: Duration,
     max_blocking_threads: usize,
     debug: Option<bool>,
     slow_poll_threshold: Duration,
@@ -68,6 +71,7 @@ impl fmt::Debug for Builder {
             .field("ring_entries", &self.ring_entries)
             .field("driver", &self.driver)
             .field("park_spin", &self.park_spin)
+            .field("park_batch", &self.park_batch)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("debug", &self.debug)
             .field("start_paused", &self.start_paused)
@@ -78,6 +82,11 @@ impl fmt::Debug for Builder {
 /// `AIO_PARK_SPIN_US`, if set to a number of µs.
 fn park_spin_from_env() -> Option<Duration> {
     parse_micros(&std::env::var("AIO_PARK_SPIN_US").ok()?)
+}
+
+/// `AIO_PARK_BATCH_US`, if set to a number of µs.
+fn park_batch_from_env() -> Option<Duration> {
+    parse_micros(&std::env::var("AIO_PARK_BATCH_US").ok()?)
 }
 
 /// A number of µs from an environment variable's value (`AIO_*_US`).
@@ -94,6 +103,7 @@ impl Builder {
             ring_entries: 256,
             driver: Driver::Auto,
             park_spin: park_spin_from_env().unwrap_or(Duration::from_micros(50)),
+            park_batch: park_batch_from_env().unwrap_or(Duration::from_micros(50)),
             max_blocking_threads: 512,
             debug: None,
             slow_poll_threshold: Duration::from_millis(100),
@@ -220,6 +230,39 @@ impl Builder {
     /// ```
     pub fn park_spin(&mut self, spin: Duration) -> &mut Self {
         self.park_spin = spin;
+        self
+    }
+
+    /// How long a busy worker lets a completion wait for others before it
+    /// wakes (default 50 µs; `Duration::ZERO` wakes for each completion).
+    ///
+    /// A worker that sleeps while completions keep coming would wake once
+    /// per completion, and each wake-up costs it and whoever completed
+    /// the op (on loopback, the client's `send`). When a worker's
+    /// completions come faster than two per `window` and it has several
+    /// ops in flight, it sleeps until the number expected within the
+    /// window is pending (at most half its ops in flight), or the window
+    /// has passed with at least one: interrupt coalescing, done by the
+    /// ring (`min_wait_usec`, Linux 6.12 or later; older kernels and the
+    /// epoll driver ignore this). It does not spin then. A lone
+    /// connection or a trickle of completions is never held. The cost is
+    /// latency under load: a completion, or a wake from another thread,
+    /// may wait up to `window`. Under `wrk` and `redis-benchmark` it
+    /// lowers the server's CPU per request (BENCHMARKS.md).
+    /// `AIO_PARK_BATCH_US` sets this default from the environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Wake for every completion: the lowest latency under load.
+    /// let rt = aio::runtime::Builder::new_multi_thread()
+    ///     .park_batch(std::time::Duration::ZERO)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {});
+    /// ```
+    pub fn park_batch(&mut self, window: Duration) -> &mut Self {
+        self.park_batch = window;
         self
     }
 
@@ -402,6 +445,7 @@ impl Builder {
                 self.ring_entries,
                 self.park_spin,
                 (workers / 2).max(1),
+                self.park_batch,
             ),
         };
         let driver = config.driver.clone();

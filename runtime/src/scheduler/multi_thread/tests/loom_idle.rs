@@ -204,7 +204,13 @@ fn build(total: usize) -> (Arc<Model>, Vec<(Local, Driver)>) {
     for _ in 0..2 {
         let (l, s) = queue::local();
         let d = Driver::new(
-            &DriverConfig::new(crate::rt::Driver::Epoll, 8, std::time::Duration::ZERO, 1),
+            &DriverConfig::new(
+                crate::rt::Driver::Epoll,
+                8,
+                std::time::Duration::ZERO,
+                1,
+                std::time::Duration::ZERO,
+            ),
             None,
             true,
             Default::default(),
