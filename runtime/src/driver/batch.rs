@@ -20,6 +20,12 @@
 //! no batch, the park spins and waits for one completion as before. So a
 //! lone connection, or a worker whose completions trickle, is not
 //! delayed; one serving many busy connections wakes once per batch.
+//! Nor is a completion already pending when the park starts: a loaded
+//! worker that finds work at every park never sleeps for a batch. And the
+//! park still spins first while each yield runs another thread (its CPU
+//! is contended: yielding is then the cheaper way to let completions
+//! gather, with no sleep and no wake-up); a yield that comes straight
+//! back ends the spin for the batched wait (`Driver::spin`).
 //!
 //! While a batch is awaited, a wake from another thread (`MSG_RING`, the
 //! eventfd) is one more pending completion like the others: it may wait
@@ -52,6 +58,15 @@ pub(crate) struct Batcher {
 pub(crate) struct Batch {
     pub(crate) n: u32,
     pub(crate) wait: Duration,
+}
+
+impl Batch {
+    /// This batch with its wait cut to what is left of the park's
+    /// timeout, if any is.
+    pub(crate) fn within(self, timeout: Option<Duration>) -> Option<Batch> {
+        let wait = timeout.map_or(self.wait, |t| t.min(self.wait));
+        (wait >= Duration::from_micros(1)).then_some(Batch { wait, ..self })
+    }
 }
 
 impl Batcher {

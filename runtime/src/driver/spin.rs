@@ -150,6 +150,13 @@ pub(crate) struct Spin<'g> {
     start: Instant,
 }
 
+impl Spin<'_> {
+    /// How long this spin has run.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+}
+
 /// What a spinning driver does after a turn.
 pub(crate) enum SpinStep {
     /// Work came: no need to block.

@@ -244,8 +244,9 @@ impl Builder {
     /// window is pending (at most half its ops in flight), or the window
     /// has passed with at least one: interrupt coalescing, done by the
     /// ring (`min_wait_usec`, Linux 6.12 or later; older kernels and the
-    /// epoll driver ignore this). It does not spin then. A lone
-    /// connection or a trickle of completions is never held. The cost is
+    /// epoll driver ignore this). A completion already there when it
+    /// parks is never held, nor is a lone connection or a trickle; and it
+    /// spins first only while other threads want its CPU. The cost is
     /// latency under load: a completion, or a wake from another thread,
     /// may wait up to `window`. Under `wrk` and `redis-benchmark` it
     /// lowers the server's CPU per request (BENCHMARKS.md).
