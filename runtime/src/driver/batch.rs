@@ -86,6 +86,12 @@ impl Batcher {
         self.count += n;
     }
 
+    /// Whether a tick can change anything: completions were counted, or
+    /// a rate is in force (a runtime with no I/O reads no clock).
+    pub(crate) fn measuring(&self) -> bool {
+        self.count > 0 || self.expected > 0
+    }
+
     /// Closes the measuring period if it is long enough, at `now` (called
     /// when a park ends).
     pub(crate) fn tick(&mut self, now: Instant) {

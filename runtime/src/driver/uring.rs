@@ -368,11 +368,10 @@ impl Driver {
             // spin. Not when some are pending already: the wait returns
             // at once for them (a loaded worker that never sleeps must not
             // start sleeping for a batch).
-            let batch = if self.completions_pending() {
-                None
-            } else {
-                self.batcher.batch(self.in_flight_fast, timeout)
-            };
+            let batch = self
+                .batcher
+                .batch(self.in_flight_fast, timeout)
+                .filter(|_| !self.completions_pending());
             if may_spin {
                 match self.spin(timeout, batch.is_some()) {
                     Spun::Work => {
@@ -393,7 +392,9 @@ impl Driver {
         }
         self.unparker.park_finish();
         self.reap();
-        self.batcher.tick(Instant::now());
+        if self.batcher.measuring() {
+            self.batcher.tick(Instant::now());
+        }
     }
 
     /// Completions the ring holds for us: CQEs, or deferred task work
