@@ -364,10 +364,11 @@ impl Driver {
         };
         if timeout != Some(Duration::ZERO) {
             let mut wait_for = timeout;
-            // Completions keep coming: wake once per batch, without a
-            // spin. Not when some are pending already: the wait returns
-            // at once for them (a loaded worker that never sleeps must not
-            // start sleeping for a batch).
+            // Completions keep coming: wake once per batch (spinning
+            // first only while the CPU is contended, see `spin`). Not when
+            // some are pending already: the wait returns at once for them
+            // (a loaded worker that never sleeps must not start sleeping
+            // for a batch).
             let batch = self
                 .batcher
                 .batch(self.in_flight_fast, timeout)
