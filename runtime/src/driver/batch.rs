@@ -137,11 +137,11 @@ fn choose(
     }
     // A timer due within the window shortens it (the kernel's min wait
     // would otherwise run past the timer).
-    let wait = timeout.map_or(window, |t| t.min(window));
-    if wait < Duration::from_micros(1) {
-        return None;
+    Batch {
+        n: n as u32,
+        wait: window,
     }
-    Some(Batch { n: n as u32, wait })
+    .within(timeout)
 }
 
 #[cfg(test)]

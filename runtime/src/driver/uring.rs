@@ -455,9 +455,9 @@ impl Driver {
                 SpinStep::Work => return Spun::Work,
                 SpinStep::Nothing(spent) => return Spun::Nothing(spent),
                 SpinStep::Again => {
-                    let turn = Instant::now();
+                    let turn = batching.then(Instant::now);
                     std::thread::yield_now();
-                    if batching && turn.elapsed() < CONTENDED_YIELD {
+                    if turn.is_some_and(|t| t.elapsed() < CONTENDED_YIELD) {
                         return Spun::Nothing(spin.elapsed());
                     }
                 }
@@ -1017,7 +1017,11 @@ mod tests {
     /// A driver that lets completions wait up to `window` for a batch,
     /// its rate already measured at `expected` per window; `None` on a
     /// kernel without `min_wait_usec` (before 6.12).
-    fn batching_driver(window: Duration, expected: u64) -> Option<Driver> {
+    /// Eight fast polls are in flight, on pipes returned with it.
+    fn batching_driver(
+        window: Duration,
+        expected: u64,
+    ) -> Option<(Driver, Vec<(OwnedFd, OwnedFd)>)> {
         let cfg = DriverConfig::new(crate::rt::Driver::IoUring, 8, Duration::ZERO, 0, window);
         let mut d = Driver::new(&cfg, None, true, Default::default()).unwrap();
         if !d.ring.params().is_feature_min_timeout() {
@@ -1026,20 +1030,20 @@ mod tests {
         }
         d.enable().unwrap();
         d.batcher.assume_expected(expected);
-        Some(d)
+        let pipes: Vec<_> = (0..8).map(|_| pipe()).collect();
+        for (r, _) in &pipes {
+            poll_in_flight(&mut d, r.as_raw_fd());
+        }
+        Some((d, pipes))
     }
 
     #[test]
     #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
     fn a_busy_park_holds_a_lone_completion_for_the_window() {
         let window = Duration::from_millis(30);
-        let Some(mut d) = batching_driver(window, 4) else {
+        let Some((mut d, _pipes)) = batching_driver(window, 4) else {
             return;
         };
-        let pipes: Vec<_> = (0..8).map(|_| pipe()).collect();
-        for (r, _) in &pipes {
-            poll_in_flight(&mut d, r.as_raw_fd());
-        }
         // Eight in flight: batches of up to four.
         assert_eq!(
             d.batcher.batch(d.in_flight_fast, None),
@@ -1061,13 +1065,9 @@ mod tests {
     #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
     fn a_full_batch_a_pending_completion_or_a_timer_ends_a_busy_park_early() {
         let window = Duration::from_secs(20);
-        let Some(mut d) = batching_driver(window, 4) else {
+        let Some((mut d, pipes)) = batching_driver(window, 4) else {
             return;
         };
-        let pipes: Vec<_> = (0..8).map(|_| pipe()).collect();
-        for (r, _) in &pipes {
-            poll_in_flight(&mut d, r.as_raw_fd());
-        }
         // Four completions 1 ms into the park (polls on timerfds): the
         // batch is complete, the park ends.
         let timers: Vec<_> = (0..4)
