@@ -107,3 +107,68 @@ fn a_read_the_caller_abandons_keeps_its_bytes() {
         assert_eq!(&buf[..n], b"kept");
     });
 }
+
+#[test]
+fn a_write_the_socket_has_room_for_is_flushed_at_once() {
+    use futures::AsyncReadExt;
+    use futures::AsyncWrite;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+    on_all_flavors(|_| async {
+        let (mut a, mut b) = pair().await;
+        // No await between the write and the flush: the bytes went to the
+        // kernel within `poll_write`, not in a send op the ring has not
+        // even seen yet.
+        let mut cx = Context::from_waker(Waker::noop());
+        let w = Pin::new(&mut a).poll_write(&mut cx, b"at once");
+        assert!(matches!(w, Poll::Ready(Ok(7))), "{w:?}");
+        let f = Pin::new(&mut a).poll_flush(&mut cx);
+        assert!(matches!(f, Poll::Ready(Ok(()))), "{f:?}");
+        let mut buf = [0u8; 7];
+        AsyncReadExt::read_exact(&mut b, &mut buf).await.unwrap();
+        assert_eq!(&buf, b"at once");
+    });
+}
+
+#[test]
+fn writes_past_a_full_socket_buffer_arrive_in_order_and_errors_reach_the_writer() {
+    use futures::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+    on_all_flavors(|_| async {
+        let (mut a, mut b) = aio::net::UnixStream::pair().unwrap();
+        let msg: Vec<u8> = (0..4_000_000u32).map(|i| (i % 253) as u8).collect();
+        // Write while nobody reads until a write has to wait: the socket's
+        // buffer took part of a send, the rest is in a send op.
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut sent = 0;
+        loop {
+            let chunk = &msg[sent..sent + 10_000];
+            match Pin::new(&mut a).poll_write(&mut cx, chunk) {
+                Poll::Ready(n) => sent += n.unwrap(),
+                Poll::Pending => break,
+            }
+            assert!(sent + 10_000 <= msg.len(), "the buffer never filled");
+        }
+        let expect = msg.clone();
+        let reader = aio::spawn(async move {
+            let mut got = vec![0; expect.len()];
+            AsyncReadExt::read_exact(&mut b, &mut got).await.unwrap();
+            assert!(got == expect, "bytes arrive in order, none lost");
+            b
+        });
+        let rest = &msg[sent..];
+        AsyncWriteExt::write_all(&mut a, rest).await.unwrap();
+        AsyncWriteExt::flush(&mut a).await.unwrap();
+        let b = reader.await.unwrap();
+        // The peer is gone (our write side is still open): the next write
+        // or its flush fails, it is not swallowed by a send nobody waits
+        // for.
+        drop(b);
+        let err = match AsyncWriteExt::write_all(&mut a, b"late").await {
+            Err(e) => e,
+            Ok(()) => AsyncWriteExt::flush(&mut a).await.unwrap_err(),
+        };
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+    });
+}
