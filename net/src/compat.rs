@@ -11,6 +11,18 @@
 //! sent at once if the socket's buffer has room, else while the caller
 //! goes on (`poll_flush` waits for it).
 //!
+//! # Reads
+//!
+//! On io_uring a stream read through the adapters keeps one multishot
+//! receive armed into its ring's provided buffers (`ops::recv_multi`):
+//! no submission per read, and the bytes of each message wait in a pool
+//! buffer until taken. So read such a stream through the adapters only
+//! (its own `read` would race the armed receive for the bytes), and note
+//! that a stream dropped with the receive armed closes when the cancel
+//! reaches its ring. Where there is no pool (epoll, kernels before 6.10)
+//! and for a read that finds the pool dry (`ENOBUFS`), a one-shot receive
+//! into the adapter's own buffer, sized by the caller's room, does it.
+//!
 //! # End of stream after a flush
 //!
 //! A flush completes when the ring reports the send, so a caller may be
