@@ -11,18 +11,6 @@
 //! sent at once if the socket's buffer has room, else while the caller
 //! goes on (`poll_flush` waits for it).
 //!
-//! # Reads
-//!
-//! On io_uring a stream read through the adapters keeps one multishot
-//! receive armed into its ring's provided buffers (`ops::recv_multi`):
-//! no submission per read, and the bytes of each message wait in a pool
-//! buffer until taken. So read such a stream through the adapters only
-//! (its own `read` would race the armed receive for the bytes), and note
-//! that a stream dropped with the receive armed closes when the cancel
-//! reaches its ring. Where there is no pool (epoll, kernels before 6.10)
-//! and for a read that finds the pool dry (`ENOBUFS`), a one-shot receive
-//! into the adapter's own buffer, sized by the caller's room, does it.
-//!
 //! # End of stream after a flush
 //!
 //! A flush completes when the ring reports the send, so a caller may be
@@ -60,7 +48,7 @@
 //! Called through the trait impls on the socket types (and hyper's
 //! `rt::Read` / `rt::Write` in `hyper/io.rs`); calls the ops.
 
-use aio_runtime::io::ops::{self, MultiOp, Op, Recv, RecvBuf, RecvMulti, Send};
+use aio_runtime::io::ops::{self, Op, Recv, Send};
 use aio_runtime::io::SharedFd;
 use std::fmt;
 use std::future::Future;
@@ -77,144 +65,51 @@ const WRITE_HIGH: usize = 64 * 1024;
 /// The read side of an adapter.
 #[derive(Default)]
 pub(crate) struct ReadState {
-    /// A one-shot receive in flight (the epoll driver, or a pool that
-    /// ran dry), and the buffer it filled, taken from `pos` on.
     op: Option<Op<Recv<Vec<u8>>>>,
     buf: Vec<u8>,
     pos: usize,
-    /// The multishot receive, armed while the stream is read (see
-    /// "Reads"), and the buffer it gave last, taken from `held_pos` on.
-    multi: Option<MultiOp<RecvMulti>>,
-    held: Option<RecvBuf>,
-    held_pos: usize,
-    /// No multishot receive here (epoll, an older kernel): one-shot only.
-    one_shot: bool,
 }
 
 impl fmt::Debug for ReadState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let held = self.held.as_ref().map_or(0, |h| h.len() - self.held_pos);
         f.debug_struct("ReadState")
-            .field("buffered", &(self.buf.len() - self.pos + held))
-            .field("in_flight", &(self.op.is_some() || self.multi.is_some()))
+            .field("buffered", &(self.buf.len() - self.pos))
+            .field("in_flight", &self.op.is_some())
             .finish()
     }
 }
 
-/// What a multishot receive gave a read.
-enum Multi {
-    /// Bytes (now held) or the end of stream.
-    Done,
-    /// Receive into a buffer of our own this time.
-    OneShot,
-}
-
 impl ReadState {
     /// The buffered bytes, receiving more when none are (at least `want`
-    /// bytes of room, up to 256 KiB, for a one-shot receive); empty at
-    /// end of stream or when `want` is 0. [`consume`](Self::consume)
-    /// takes them.
+    /// bytes of room, up to 256 KiB); empty at end of stream or when
+    /// `want` is 0. [`consume`](Self::consume) takes them.
     pub(crate) fn poll_fill(
         &mut self,
         fd: &SharedFd,
         cx: &mut Context<'_>,
         want: usize,
     ) -> Poll<io::Result<&[u8]>> {
-        if self.held_rest() == 0 && self.pos == self.buf.len() && want > 0 {
-            // The pool's buffer goes back before the next is asked for.
-            self.held = None;
-            // A one-shot receive in flight delivers first (never two
-            // receives at once: their bytes could cross).
-            let multi = self.op.is_none() && !self.one_shot;
-            if !multi || matches!(ready!(self.poll_multi(fd, cx))?, Multi::OneShot) {
-                ready!(self.poll_one_shot(fd, cx, want))?;
-            }
-        }
-        Poll::Ready(Ok(match &self.held {
-            Some(h) => &h[self.held_pos..],
-            None => &self.buf[self.pos..],
-        }))
-    }
-
-    /// Bytes left in the pool's buffer.
-    fn held_rest(&self) -> usize {
-        self.held.as_ref().map_or(0, |h| h.len() - self.held_pos)
-    }
-
-    /// The next result of the multishot receive, armed (again) if needed.
-    fn poll_multi(&mut self, fd: &SharedFd, cx: &mut Context<'_>) -> Poll<io::Result<Multi>> {
-        loop {
-            if self.multi.is_none() {
-                self.multi = ops::recv_multi(fd);
-                if self.multi.is_none() {
-                    self.one_shot = true;
-                    return Poll::Ready(Ok(Multi::OneShot));
-                }
-            }
-            let m = self.multi.as_mut().expect("armed above");
-            match ready!(m.poll_next(cx)) {
-                Some(Ok(Some(b))) => {
-                    self.held = Some(b);
-                    self.held_pos = 0;
-                    return Poll::Ready(Ok(Multi::Done));
-                }
-                // The end of stream ended the op; a later read arms a new
-                // one, which reports the end again.
-                Some(Ok(None)) => {
-                    self.multi = None;
-                    return Poll::Ready(Ok(Multi::Done));
-                }
-                Some(Err(e)) => {
-                    // Every error ends the op.
-                    self.multi = None;
-                    match e.raw_os_error() {
-                        // The pool ran dry: this read receives into our
-                        // own buffer, the next arms a multishot again.
-                        Some(libc::ENOBUFS) => return Poll::Ready(Ok(Multi::OneShot)),
-                        // A kernel without multishot receives: one-shot
-                        // from now on (which reports a real EINVAL).
-                        Some(libc::EINVAL) => {
-                            self.one_shot = true;
-                            return Poll::Ready(Ok(Multi::OneShot));
-                        }
-                        _ => return Poll::Ready(Err(e)),
-                    }
-                }
-                // Paused (its queue was full) or cancelled: arm again.
-                None => self.multi = None,
-            }
-        }
-    }
-
-    /// A one-shot receive into the adapter's own buffer.
-    fn poll_one_shot(
-        &mut self,
-        fd: &SharedFd,
-        cx: &mut Context<'_>,
-        want: usize,
-    ) -> Poll<io::Result<()>> {
-        let op = self.op.get_or_insert_with(|| {
-            let mut v = std::mem::take(&mut self.buf);
+        if self.pos == self.buf.len() && want > 0 {
+            let op = self.op.get_or_insert_with(|| {
+                let mut v = std::mem::take(&mut self.buf);
+                self.pos = 0;
+                v.clear();
+                v.reserve(READ_SIZE.max(want.min(256 * 1024)));
+                ops::recv_stream(fd, v, true)
+            });
+            let (res, buf) = ready!(Pin::new(op).poll(cx));
+            self.op = None;
+            self.buf = buf;
             self.pos = 0;
-            v.clear();
-            v.reserve(READ_SIZE.max(want.min(256 * 1024)));
-            ops::recv_stream(fd, v, true)
-        });
-        let (res, buf) = ready!(Pin::new(op).poll(cx));
-        self.op = None;
-        self.buf = buf;
-        self.pos = 0;
-        res?;
-        Poll::Ready(Ok(()))
+            res?;
+        }
+        Poll::Ready(Ok(&self.buf[self.pos..]))
     }
 
     /// Marks `n` of the bytes [`poll_fill`](Self::poll_fill) returned as
     /// taken.
     pub(crate) fn consume(&mut self, n: usize) {
-        match &self.held {
-            Some(h) => self.held_pos = (self.held_pos + n).min(h.len()),
-            None => self.pos = (self.pos + n).min(self.buf.len()),
-        }
+        self.pos = (self.pos + n).min(self.buf.len());
     }
 }
 

@@ -13,7 +13,6 @@ use super::batch::{Batch, Batcher};
 use super::config::DriverConfig;
 use super::spin::{SpinBudget, SpinGate, SpinStep};
 use super::unpark::{Prepared, Signal, Unparker};
-use crate::io::bufring::{BufPool, POOL_BUFS, POOL_GROUP};
 use crate::io::record::{Completion, Header, CANCEL_TAG};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
@@ -102,10 +101,6 @@ pub(crate) struct Driver {
     spin_budget: SpinBudget,
     /// The batch a busy park waits for (`Builder::park_batch`).
     batcher: Batcher,
-    /// Provided buffers for multishot receives (`io/bufring.rs`): made
-    /// and registered on first use; `Err(())` once that failed or the
-    /// kernel is too old.
-    pool: Option<Result<Arc<BufPool>, ()>>,
     /// Parks that work ended while the ring was polling.
     #[cfg(test)]
     spins_won: u64,
@@ -237,7 +232,6 @@ impl Driver {
             max_park: super::max_park_from_env(),
             spin_budget: SpinBudget::new(cfg.spin.spin),
             batcher: Batcher::new(cfg.batch, min_wait),
-            pool: None,
             spin: cfg.spin.clone(),
             #[cfg(test)]
             spins_won: 0,
@@ -296,37 +290,6 @@ impl Driver {
     /// Whether this kernel's io_uring has the opcode `code`.
     pub(crate) fn supports(&self, code: u8) -> bool {
         self.opcodes[usize::from(code / 64)] & (1 << (code % 64)) != 0
-    }
-
-    /// This ring's pool of provided buffers for multishot receives,
-    /// registered on first use; `None` if the kernel has no multishot
-    /// receive we rely on (before Linux 6.10, which `IORING_FEAT_RECVSEND_BUNDLE`
-    /// tells) or the pool could not be made (no memory, `ulimit -l`).
-    pub(crate) fn recv_pool(&mut self) -> Option<Arc<BufPool>> {
-        if self.pool.is_none() {
-            self.pool = Some(self.register_pool().ok_or(()));
-        }
-        self.pool.as_ref()?.as_ref().ok().cloned()
-    }
-
-    fn register_pool(&mut self) -> Option<Arc<BufPool>> {
-        if !self.ring.params().is_feature_recvsend_bundle() {
-            return None;
-        }
-        let pool = BufPool::new().ok()?;
-        // SAFETY: the entries live in the pool, which this driver keeps
-        // until the ring is gone (or leaks, see `Drop`); POOL_BUFS is a
-        // power of two.
-        unsafe {
-            self.ring.submitter().register_buf_ring_with_flags(
-                pool.ring_addr(),
-                POOL_BUFS,
-                POOL_GROUP,
-                0,
-            )
-        }
-        .ok()?;
-        Some(pool)
     }
 
     /// This ring's mailbox (ops keep it to cancel from other threads).
@@ -654,13 +617,6 @@ impl Drop for Driver {
                 self.reap();
                 // Nobody runs the tasks any more: drop, don't wake.
                 self.woken.clear();
-            }
-        }
-        if self.in_flight > 0 {
-            // A receive that did not end may still take and fill a pool
-            // buffer: the pool stays, like the leaked records.
-            if let Some(Ok(pool)) = self.pool.take() {
-                std::mem::forget(pool);
             }
         }
         // Later unparks must not signal a closed (maybe reused) ring fd:

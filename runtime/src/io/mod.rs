@@ -15,8 +15,7 @@
 //! buffer), `fd.rs` (`SharedFd`), `record.rs`
 //! (the record and its lifecycle, model-checked), `op.rs` (the future,
 //! submission and cancellation), `multi.rs` (multishot ops: one SQE, a
-//! queue of results, model-checked), `bufring.rs` (a ring's pool of
-//! provided buffers for multishot receives, model-checked), `ready.rs` and `wait.rs` (ops on the
+//! queue of results, model-checked), `ready.rs` and `wait.rs` (ops on the
 //! epoll driver: readiness, model-checked, and the try-wait-retry loop),
 //! `opcodes/` (one file per opcode), `adapter.rs` (the futures-io and
 //! tokio traits for files and pipes).
@@ -24,7 +23,6 @@
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
 mod buf;
-pub(crate) mod bufring;
 mod fd;
 pub(crate) mod multi;
 pub(crate) mod ready;
@@ -62,7 +60,6 @@ pub use fd::SharedFd;
 #[cfg(not(loom))]
 #[doc(hidden)]
 pub mod ops {
-    pub use super::bufring::RecvBuf;
     pub use super::multi::{MultiAble, MultiOp};
     pub use super::op::{Op, OpAble};
     pub use super::opcodes::*;

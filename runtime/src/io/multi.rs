@@ -62,15 +62,6 @@ pub unsafe trait MultiAble: Send + 'static {
     fn item(res: std::io::Result<u32>) -> Self::Item;
     /// Releases what the kernel produced for a result nobody will read.
     fn orphaned(_c: Completion) {}
-    /// Turns one CQE into an item, with the op's data at hand (a
-    /// receive's pool); by default [`item`](Self::item) of its result.
-    fn item_of(&self, c: Completion) -> Self::Item {
-        Self::item(super::record::to_result(c))
-    }
-    /// As [`orphaned`](Self::orphaned), with the op's data at hand.
-    fn orphan(&self, c: Completion) {
-        Self::orphaned(c)
-    }
     /// Results queued before the op pauses (see "Back-pressure" above).
     const MAX_QUEUED: usize = usize::MAX;
     /// The epoll driver: the fd and direction each result waits for.
@@ -143,19 +134,6 @@ impl<T: MultiAble> MultiRecord<T> {
         self.data.with_mut(|d| unsafe { (*d).sqe() })
     }
 
-    /// Releases a result nobody will read.
-    fn orphan(&self, c: Completion) {
-        // SAFETY: after submission the data is only read (by the kernel
-        // through the SQE's pointers, by us here and in `item_of`).
-        self.data.with(|d| unsafe { (*d).orphan(c) })
-    }
-
-    /// Turns a result the consumer took into its item.
-    pub(crate) fn item_of(&self, c: Completion) -> T::Item {
-        // SAFETY: as in `orphan`.
-        self.data.with(|d| unsafe { (*d).item_of(c) })
-    }
-
     /// The consumer's side: the next result, `None` once the last one was
     /// taken, or `Pending` with `waker` registered.
     pub(crate) fn poll(&self, waker: &Waker) -> Poll<Option<Completion>> {
@@ -184,7 +162,7 @@ impl<T: MultiAble> MultiRecord<T> {
         // Outside the lock: a waker's drop or a close may take a while.
         drop(waker);
         for c in results {
-            self.orphan(c);
+            T::orphaned(c);
         }
         armed
     }
@@ -215,7 +193,7 @@ unsafe fn multi_cqe<T: MultiAble>(p: NonNull<Header>, c: Completion, more: bool)
     q.ended |= !more;
     if q.dropped {
         drop(q);
-        rec.orphan(c);
+        T::orphaned(c);
         return Taken::default();
     }
     if !more && q.paused && c.res == -libc::ECANCELED {
@@ -321,7 +299,9 @@ mod op {
             match &mut self.state {
                 State::Armed(rec, _) => match rec.poll(cx.waker()) {
                     Poll::Pending => Poll::Pending,
-                    Poll::Ready(Some(c)) => Poll::Ready(Some(rec.item_of(c))),
+                    Poll::Ready(Some(c)) => {
+                        Poll::Ready(Some(T::item(super::super::op::to_result(c))))
+                    }
                     Poll::Ready(None) => {
                         self.state = State::Ended;
                         Poll::Ready(None)

@@ -156,7 +156,13 @@ pub(crate) fn no_ring() -> io::Error {
     )
 }
 
-pub(crate) use super::record::to_result;
+pub(crate) fn to_result(c: Completion) -> io::Result<u32> {
+    if c.res < 0 {
+        Err(io::Error::from_raw_os_error(-c.res))
+    } else {
+        Ok(c.res as u32)
+    }
+}
 
 // The data is never pinned: it moves into the heap record on first poll.
 impl<T: OpAble> Unpin for Op<T> {}

@@ -62,15 +62,6 @@ pub struct Completion {
     pub flags: u32,
 }
 
-/// A CQE's result: the count (or fd), or its errno as an error.
-pub(crate) fn to_result(c: Completion) -> std::io::Result<u32> {
-    if c.res < 0 {
-        Err(std::io::Error::from_raw_os_error(-c.res))
-    } else {
-        Ok(c.res as u32)
-    }
-}
-
 /// What the driver does once a record has taken a CQE.
 #[derive(Debug, Default)]
 pub(crate) struct Taken {

@@ -36,9 +36,7 @@ pub use mkdir::{mkdir, Mkdir};
 pub use open::{open, Open};
 pub use poll::{poll_readable, PollReadable};
 pub use read::{read_at, read_pipe, Read, CURRENT_POS};
-pub use recv::{
-    recv, recv_multi, recv_stream, recv_with, Recv, RecvMulti, RECV_POOL_BUFS, RECV_QUEUE_MAX,
-};
+pub use recv::{recv, recv_stream, recv_with, Recv};
 pub use recvmsg::{recv_from, RecvFrom};
 pub use rename::{rename, Rename};
 pub use send::{send, Send};

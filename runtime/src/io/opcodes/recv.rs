@@ -1,15 +1,11 @@
-//! `IORING_OP_RECV`: receive into an owned buffer, or (multishot) into
-//! the ring's provided buffers.
+//! `IORING_OP_RECV`: receive into an owned buffer.
 
 use crate::io::buf::{BufResult, IoBufMut};
-use crate::io::bufring::{BufPool, RecvBuf, POOL_BUFS, POOL_GROUP};
 use crate::io::fd::{OpFd, SharedFd};
-use crate::io::multi::{MultiAble, MultiOp};
 use crate::io::op::{Op, OpAble};
 use crate::io::ready::Interest;
-use crate::io::record::{Completion, OpData};
+use crate::io::record::OpData;
 use crate::io::wait::syscall_result;
-use crate::loom::sync::Arc;
 use io_uring::{opcode, squeue, types};
 use std::io;
 
@@ -123,129 +119,5 @@ unsafe impl<B: IoBufMut> OpAble for Recv<B> {
             n
         });
         (res, self.buf)
-    }
-}
-
-/// The data of a multishot receive: the socket, and the pool of the ring
-/// it was armed on (its CQEs name buffers of that pool).
-#[derive(Debug)]
-pub struct RecvMulti {
-    fd: OpFd,
-    pool: Option<Arc<BufPool>>,
-}
-
-/// Buffers a multishot receive queues before it pauses (the rest of the
-/// data waits in the socket, under TCP's flow control, until they are
-/// taken).
-pub const RECV_QUEUE_MAX: usize = 8;
-
-/// Buffers in each ring's pool for multishot receives, 4 KiB each.
-///
-/// Few on purpose: the kernel takes them in ring order, so each receive
-/// lands in the next buffer round the pool, and 256 KiB of them stay in a
-/// core's L2 cache where 1 MiB did not (under wrk against `hyper_hello`,
-/// 256 buffers cost 1.5 % more CPU per request than 64; 16 ran dry and
-/// cost 8 % more). When a ring's pool is empty a receive ends with
-/// `ENOBUFS` and the reader falls back to a buffer of its own.
-///
-/// # Examples
-///
-/// ```
-/// assert_eq!(aio::io::ops::RECV_POOL_BUFS, 64);
-/// ```
-pub const RECV_POOL_BUFS: usize = POOL_BUFS as usize;
-
-/// Receives from a stream socket with one multishot SQE into the
-/// provided buffers of the ring it is armed on (its first poll): each
-/// message is a result, a [`RecvBuf`] of up to 4 KiB that goes back to the
-/// pool when dropped; `Ok(None)` is end of stream (the last result). The
-/// kernel ends the op on end of stream, on an error, after
-/// [`RECV_QUEUE_MAX`] results wait to be taken (then arm a new one), and
-/// with `ENOBUFS` when the ring's pool is empty (receive into a buffer of
-/// your own then, with [`recv_stream`]).
-///
-/// `None` where this thread's driver has no pool: the epoll driver, a
-/// kernel before Linux 6.10 (multishot receives came in 6.0; aio takes
-/// them from 6.10 on), or a pool that could not be registered. Poll the op
-/// at once, on this thread: it is armed where it is first polled.
-///
-/// # Cancel safety
-/// Dropping the op cancels it; buffers queued in it, and any that come
-/// later, go back to the pool. Their bytes are lost: keep the op while
-/// the stream is read.
-pub fn recv_multi(socket: &SharedFd) -> Option<MultiOp<RecvMulti>> {
-    let pool = current_pool()?;
-    Some(MultiOp::new(RecvMulti {
-        fd: socket.for_op(),
-        pool: Some(pool),
-    }))
-}
-
-/// The pool of this thread's ring, if it has one (created and registered
-/// on first use).
-fn current_pool() -> Option<Arc<BufPool>> {
-    crate::scheduler::context::with_driver(|d| match &mut *d?.try_borrow_mut().ok()? {
-        crate::driver::Driver::Uring(d) => d.recv_pool(),
-        _ => None,
-    })
-}
-
-// SAFETY: the SQE names no memory of ours but the pool, whose buffers the
-// kernel writes only when it took them from the ring (`bufring.rs`), and
-// which this op keeps alive until its last completion; the fd is held by
-// `self.fd`.
-unsafe impl MultiAble for RecvMulti {
-    type Item = io::Result<Option<RecvBuf>>;
-    const MAX_QUEUED: usize = RECV_QUEUE_MAX;
-
-    fn sqe(&mut self) -> squeue::Entry {
-        // The SQE goes to this thread's ring (`MultiOp` submits it right
-        // after building it): the buffers its CQEs name are that ring's.
-        // With no pool here the kernel finds no buffer group and ends the
-        // op with ENOBUFS at once.
-        self.pool = current_pool();
-        opcode::RecvMulti::new(types::Fd(self.fd.raw()), POOL_GROUP).build()
-    }
-
-    fn item(_: io::Result<u32>) -> Self::Item {
-        // Only on the epoll driver (`attempt`), where the op is never made.
-        Err(io::ErrorKind::Unsupported.into())
-    }
-
-    fn item_of(&self, c: Completion) -> Self::Item {
-        let buf = self.take_buf(&c);
-        if c.res < 0 {
-            return Err(io::Error::from_raw_os_error(-c.res));
-        }
-        match buf {
-            Some(b) => Ok(Some(b)),
-            None if c.res == 0 => Ok(None),
-            None => Err(io::Error::other("aio: a receive's CQE named no buffer")),
-        }
-    }
-
-    fn orphan(&self, c: Completion) {
-        drop(self.take_buf(&c));
-    }
-
-    fn ready_on(&self) -> (&SharedFd, Interest) {
-        (self.fd.shared(), Interest::Read)
-    }
-
-    fn attempt(&mut self) -> Option<io::Result<u32>> {
-        Some(Err(io::ErrorKind::Unsupported.into()))
-    }
-}
-
-impl RecvMulti {
-    /// The buffer a CQE handed out, if it names one.
-    fn take_buf(&self, c: &Completion) -> Option<RecvBuf> {
-        let bid = io_uring::cqueue::buffer_select(c.flags)?;
-        let pool = self.pool.clone()?;
-        let len = u32::try_from(c.res).unwrap_or(0);
-        // SAFETY: the CQE handed `bid` out of this op's pool (the ring it
-        // was armed on), with `len` bytes; each CQE is taken or orphaned
-        // once (`multi.rs`).
-        Some(unsafe { RecvBuf::new(pool, bid, len) })
     }
 }
