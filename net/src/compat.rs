@@ -8,8 +8,7 @@
 //! a read receives into an owned buffer kept in the stream (the receive
 //! stays in flight if the caller stops polling, and its bytes are handed
 //! out by the next call), and a write copies into an owned buffer that is
-//! sent at once if the socket's buffer has room, else while the caller
-//! goes on (`poll_flush` waits for it).
+//! sent while the caller goes on (`poll_flush` waits for it).
 //!
 //! # End of stream after a flush
 //!
@@ -26,20 +25,6 @@
 //! task at once, so the caller's pending flush is polled (and returns)
 //! before the read reports the end. Data is never held back, and the end
 //! of stream only for that one extra poll.
-//!
-//! # Writes
-//!
-//! A write with no send in flight goes to the kernel at once, with a
-//! non-blocking `send(2)` from the adapter's buffer; only what the
-//! socket's buffer did not take (or the next writes while that is sent)
-//! becomes a send op. So a reply that fits, the usual case, is in the
-//! kernel when `poll_write` returns and `poll_flush` is ready at once,
-//! as with tokio: a send op instead would make the flush wait for its
-//! completion, one more wake-up and poll of the writing task per reply
-//! (a hyper connection's whole dispatcher). The syscall costs about
-//! what the op's submission does; under wrk against `hyper_hello` this
-//! took the server's CPU per request from 5.66–6.45 to 5.63–5.65 µs
-//! (see BENCHMARKS.md).
 //!
 //! Vectored writes copy the slices into that buffer in one call, so a
 //! caller that keeps a response's head and body apart (hyper) pays one
@@ -161,17 +146,9 @@ impl WriteState {
         Poll::Ready(Ok(()))
     }
 
-    /// Hands the pending bytes to the kernel if no send is in flight: at
-    /// once with a non-blocking `send(2)` (see "Writes"), the rest, if
-    /// the socket's buffer took less, through a send op.
+    /// Hands the pending bytes to the kernel if no send is in flight.
     fn start(&mut self, fd: &SharedFd, cx: &mut Context<'_>) -> io::Result<()> {
         if self.op.is_none() && !self.pending.is_empty() {
-            let n = send_now(fd, &self.pending)?;
-            if n == self.pending.len() {
-                self.pending.clear();
-                return Ok(());
-            }
-            self.pending.drain(..n);
             let mut buf = std::mem::take(&mut self.spare);
             std::mem::swap(&mut buf, &mut self.pending);
             self.op = Some((ops::send(fd, buf, 0), 0));
@@ -269,29 +246,6 @@ impl WriteState {
             }
         }
         Poll::Ready(Ok(()))
-    }
-}
-
-/// One non-blocking `send(2)` of `data`: how many bytes the socket's
-/// buffer took, 0 if it had no room (or a signal came).
-fn send_now(fd: &SharedFd, data: &[u8]) -> io::Result<usize> {
-    // SAFETY: plain syscall on an fd we hold open, reading `data` for the
-    // call only; never blocks, never raises SIGPIPE.
-    let n = unsafe {
-        libc::send(
-            fd.as_raw_fd(),
-            data.as_ptr().cast(),
-            data.len(),
-            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-        )
-    };
-    if n >= 0 {
-        return Ok(n as usize);
-    }
-    let e = io::Error::last_os_error();
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
-        _ => Err(e),
     }
 }
 

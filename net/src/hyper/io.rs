@@ -6,13 +6,11 @@
 //! futures-io and tokio adapters (`crate::compat`): a receive into an
 //! owned buffer kept in the stream (it stays in flight while the caller is
 //! not polling, and its bytes are handed out by the next call), writes
-//! copied into an owned buffer and sent at once with a non-blocking
-//! `send(2)` when the socket has room (else by a send op while hyper goes
-//! on), an end of stream held back once while a flush is awaited (so a
-//! client that closes right after a complete response is not mistaken for
-//! one that left in the middle), vectored writes in one copy, and
-//! `poll_shutdown` as a real half-close (`shutdown(SHUT_WR)` after the
-//! buffered bytes went out).
+//! copied into an owned buffer that is sent while hyper goes on, an end of
+//! stream held back once while a flush is awaited (so a client that closes
+//! right after a complete response is not mistaken for one that left in
+//! the middle), vectored writes in one copy, and `poll_shutdown` as a real
+//! half-close (`shutdown(SHUT_WR)` after the buffered bytes went out).
 //!
 //! Why the copy into hyper's buffer is kept on the epoll driver too, where
 //! a `recv(2)` could write into hyper's `ReadBufCursor` directly: the op
