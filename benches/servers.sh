@@ -15,7 +15,11 @@
 #
 # For each server and round: requests per second; server CPU per request
 # (the sum of its threads' on-CPU time from /proc/<pid>/task/*/schedstat
-# over the load window, in µs); driver syscalls per request
+# over the load window, in µs); the CPUs the server and the load
+# generator kept busy over that window (1.00 = one CPU all the time: on
+# this 2-CPU machine a server near 1.00 with wrk near 1.00 is the
+# bottleneck of a saturated machine, its CPU per request its work per
+# request; one well under 1.00 waits on wrk); driver syscalls per request
 # (io_uring_enter + epoll_wait/epoll_pwait/epoll_pwait2, counted with
 # `perf stat` tracepoints when perf can, else "-"). Then the median of
 # each over the rounds, and each server's ratio to the peer's (the
@@ -115,9 +119,9 @@ PERF_EVENTS='syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_epoll_wait,sys
 perf_ok() { perf stat -e "$PERF_EVENTS" -- true >/dev/null 2>&1; }
 
 # measure NAME KIND: one round of server NAME under load KIND; prints
-# "name rps cpu_us_per_req syscalls_per_req".
+# "name rps cpu_us_per_req syscalls_per_req server_cpus client_cpus".
 measure() {
-    local name=$1 kind=$2 port rps reqs c0 c1 st="" out
+    local name=$1 kind=$2 port rps reqs c0 c1 st="" out t0 t1 client
     port=$(free_port)
     start "$name" "$port"
     out=$(mktemp)
@@ -132,16 +136,21 @@ measure() {
         sleep 0.2
     fi
     c0=$(cpu_ns "$PID")
+    t0=$(date +%s%N)
+    # The load generator's CPU time: bash's `time` (user + system).
+    local TIMEFORMAT='%U %S'
     if [ "$kind" = http ]; then
-        reqs=$(wrk -t1 -c64 -d"${SECS}s" "http://127.0.0.1:$port/" | awk '/requests in/ {print $1}')
+        client=$({ time wrk -t1 -c64 -d"${SECS}s" "http://127.0.0.1:$port/" >"$out.load" 2>/dev/null; } 2>&1 | tail -n 1)
+        reqs=$(awk '/requests in/ {print $1}' "$out.load")
         rps=$(awk -v r="$reqs" -v s="$SECS" 'BEGIN {printf "%.0f", r / s}')
     else
         # Two tests of N requests each; throughput: their mean.
-        rps=$(redis-benchmark -p "$port" -c 50 -n "$N" -t set,get --csv |
-            awk -F'"' 'NR > 1 {s += $4; n++} END {printf "%.0f", s / n}')
+        client=$({ time redis-benchmark -p "$port" -c 50 -n "$N" -t set,get --csv >"$out.load" 2>/dev/null; } 2>&1 | tail -n 1)
+        rps=$(awk -F'"' 'NR > 1 {s += $4; n++} END {printf "%.0f", s / n}' "$out.load")
         reqs=$((2 * N))
     fi
     c1=$(cpu_ns "$PID")
+    t1=$(date +%s%N)
     local sys="-"
     if [ -n "$st" ]; then
         kill -INT "$st" 2>/dev/null || true
@@ -149,9 +158,10 @@ measure() {
         sys=$(awk -F, -v r="$reqs" '$3 ~ /syscalls/ && $1 ~ /^[0-9]+$/ {s += $1} END {printf "%.3f", s / r}' "$out.perf")
     fi
     stop
-    rm -f "$out" "$out.perf"
+    rm -f "$out" "$out.perf" "$out.load"
     awk -v n="$name" -v r="$rps" -v c=$((c1 - c0)) -v q="$reqs" -v s="$sys" \
-        'BEGIN {printf "%s %s %.2f %s\n", n, r, c / q / 1000, s}'
+        -v w=$((t1 - t0)) -v l="$client" \
+        'BEGIN {split(l, u, " "); printf "%s %s %.2f %s %.2f %.2f\n", n, r, c / q / 1000, s, c / w, (u[1] + u[2]) * 1e9 / w}'
 }
 
 # round_ratios FILE N SERVER PEER FIELD: for each round (N consecutive
@@ -178,23 +188,26 @@ batch() {
     done
     local peer=${servers[$((n - 1))]}
     echo
-    echo "| server | req/s (median of $ROUNDS) | server CPU µs/req | driver syscalls/req | req/s vs $peer | CPU vs $peer |"
-    echo "|---|---|---|---|---|---|"
+    echo "| server | req/s (median of $ROUNDS) | server CPU µs/req | driver syscalls/req | server CPUs busy | load generator CPUs busy | req/s vs $peer | CPU vs $peer |"
+    echo "|---|---|---|---|---|---|---|---|"
     for s in "${servers[@]}"; do
         local rps cpu sys rr cr
         rps=$(awk -v s="$s" '$1 == s {print $2}' "$res" | median)
         cpu=$(awk -v s="$s" '$1 == s {print $3}' "$res" | median)
         sys=$(awk -v s="$s" '$1 == s && $4 != "-" {print $4}' "$res" | median)
+        local busy load
+        busy=$(awk -v s="$s" '$1 == s {print $5}' "$res" | median)
+        load=$(awk -v s="$s" '$1 == s {print $6}' "$res" | median)
         # The ratios: the median of the per-round ratios (each round runs
         # every server once, so a ratio compares servers that ran minutes
         # apart at most, whatever the machine did between rounds).
         rr=$(round_ratios "$res" "$n" "$s" "$peer" 2 | median)
         cr=$(round_ratios "$res" "$n" "$s" "$peer" 3 | median)
-        awk -v s="$s" -v r="$rps" -v c="$cpu" -v y="$sys" -v rr="$rr" -v cr="$cr" \
-            'BEGIN {printf "| %s | %d | %.2f | %s | %.2f | %.2f |\n", s, r, c, y, rr, cr}'
+        awk -v s="$s" -v r="$rps" -v c="$cpu" -v y="$sys" -v b="$busy" -v l="$load" -v rr="$rr" -v cr="$cr" \
+            'BEGIN {printf "| %s | %d | %.2f | %s | %.2f | %.2f | %.2f | %.2f |\n", s, r, c, y, b, l, rr, cr}'
     done
     echo
-    echo "Rounds (server, req/s, CPU µs/req, syscalls/req):"
+    echo "Rounds (server, req/s, CPU µs/req, syscalls/req, server CPUs busy, load generator CPUs busy):"
     echo '```'
     cat "$res"
     echo '```'
