@@ -93,6 +93,16 @@ pub mod net {
     //!   `s.write_all(&payload).await?`, `s.read_to_end(&mut v).await?`
     //!   (or call them by path: `AsyncWriteExt::write_all(&mut stream, &payload)`).
     //!
+    //! The adapters buffer: a read may receive ahead of what it returns
+    //! (and leave a receive in flight when its caller stops polling), a
+    //! write returns once its bytes are in the adapter, and a flush waits
+    //! for the kernel to take them. So in each direction use the adapter
+    //! or the owned-buffer methods, not both (flush the adapter before an
+    //! owned write; once you read through the adapter, keep reading
+    //! through it). Dropping or `close()`ing a stream sends what the
+    //! adapter's writes accepted first, as asyncio's `transport.close()`
+    //! does; a send's error is returned by every later write and flush.
+    //!
     //! Why not rename one side: the owned-buffer methods are the
     //! asyncio-shaped API this crate is built around (and the names
     //! tokio-uring and monoio use for the same thing), and the extension

@@ -150,3 +150,126 @@ fn writes_past_a_full_socket_buffer_arrive_in_order_and_errors_reach_the_writer(
         assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
     });
 }
+
+#[test]
+fn bytes_the_adapter_accepted_reach_the_peer_when_the_stream_is_dropped_unflushed() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    on_all_flavors(|_| async {
+        let (mut a, mut b) = pair().await;
+        // Writes without a flush, as code written for tokio does: the
+        // first starts a send, the next ones wait in the adapter behind it
+        // (write_all returned Ok for them all).
+        let msg: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        for chunk in msg.chunks(10_000) {
+            AsyncWriteExt::write_all(&mut a, chunk).await.unwrap();
+        }
+        drop(a);
+        let mut got = Vec::new();
+        AsyncReadExt::read_to_end(&mut b, &mut got).await.unwrap();
+        assert!(got == msg, "{} of {} bytes arrived", got.len(), msg.len());
+    });
+}
+
+#[test]
+fn a_dropped_write_half_sends_what_its_adapter_accepted_then_shuts_down() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    on_all_flavors(|_| async {
+        let (a, mut b) = pair().await;
+        let (_r, mut w) = a.into_split();
+        AsyncWriteExt::write_all(&mut w, b"first ").await.unwrap();
+        AsyncWriteExt::write_all(&mut w, b"second").await.unwrap();
+        drop(w);
+        // End of stream although the read half lives: the shutdown came
+        // after the bytes, not before them.
+        let mut got = Vec::new();
+        AsyncReadExt::read_to_end(&mut b, &mut got).await.unwrap();
+        assert_eq!(got, b"first second");
+    });
+}
+
+#[test]
+fn close_cancels_an_adapter_read_left_in_flight_and_flushes_the_adapter_writes() {
+    use futures::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+    use std::pin::Pin;
+    use std::task::Poll;
+    on_all_flavors(|_| async {
+        let (mut a, mut b) = pair().await;
+        // A read the caller stops polling: its receive stays in flight,
+        // and the peer sends nothing for it.
+        let mut buf = [0u8; 16];
+        let first =
+            std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut a).poll_read(cx, &mut buf))).await;
+        assert!(first.is_pending());
+        AsyncWriteExt::write_all(&mut a, b"bye").await.unwrap(); // not flushed
+        aio::wait_for(a.close(), std::time::Duration::from_secs(20))
+            .await
+            .expect("close waits for no receive the peer would have to answer")
+            .unwrap();
+        let mut got = Vec::new();
+        AsyncReadExt::read_to_end(&mut b, &mut got).await.unwrap();
+        assert_eq!(got, b"bye");
+    });
+}
+
+#[test]
+fn a_write_error_sticks_so_no_later_write_leaves_a_hole() {
+    use futures::AsyncWriteExt;
+    on_all_flavors(|_| async {
+        let (mut a, b) = aio::net::UnixStream::pair().unwrap();
+        AsyncWriteExt::write_all(&mut a, b"one").await.unwrap();
+        AsyncWriteExt::flush(&mut a).await.unwrap();
+        drop(b);
+        let first = match AsyncWriteExt::write_all(&mut a, b"two").await {
+            Err(e) => e,
+            Ok(()) => AsyncWriteExt::flush(&mut a).await.unwrap_err(),
+        };
+        assert_eq!(first.kind(), std::io::ErrorKind::BrokenPipe, "{first}");
+        // Every later write and flush reports it too.
+        let again = AsyncWriteExt::write_all(&mut a, b"three")
+            .await
+            .unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::BrokenPipe, "{again}");
+        let flush = AsyncWriteExt::flush(&mut a).await.unwrap_err();
+        assert_eq!(flush.kind(), std::io::ErrorKind::BrokenPipe, "{flush}");
+    });
+}
+
+#[test]
+fn a_runtime_shutting_down_with_unsent_adapter_bytes_ends() {
+    use futures::AsyncWriteExt;
+    for flavor in common::flavors() {
+        let rt = flavor.runtime();
+        let b = rt.block_on(async {
+            let (mut a, b) = aio::net::UnixStream::pair().unwrap();
+            // More than the socket takes while nobody reads: bytes stay
+            // unsent in the adapter.
+            let mut chunk = 0;
+            while chunk < 100 {
+                AsyncWriteExt::write_all(&mut a, &[7; 10_000])
+                    .await
+                    .unwrap();
+                chunk += 1;
+                if aio::wait_for(
+                    AsyncWriteExt::flush(&mut a),
+                    std::time::Duration::from_millis(1),
+                )
+                .await
+                .is_err()
+                {
+                    break;
+                }
+            }
+            assert!(chunk < 100, "the socket buffer never filled");
+            AsyncWriteExt::write_all(&mut a, b"unsent").await.unwrap();
+            // A task holding the stream, cancelled by the shutdown: its
+            // drop hands the bytes to a task while the runtime shuts down.
+            drop(aio::spawn(async move {
+                let _a = a;
+                std::future::pending::<()>().await
+            }));
+            b
+        });
+        drop(rt);
+        drop(b);
+    }
+}

@@ -26,6 +26,20 @@
 //! before the read reports the end. Data is never held back, and the end
 //! of stream only for that one extra poll.
 //!
+//! # Dropped with bytes unsent, closed, failed
+//!
+//! A write returns `Ok` once its bytes are in the adapter's buffer, so
+//! code written for tokio, whose writes are `send(2)`s, may drop the stream
+//! without a flush. Then the bytes the adapter accepted still go: the
+//! stream's drop hands them to a task that flushes them (and, for a write
+//! half, shuts the write side down after them), as asyncio's
+//! `transport.close()` flushes its buffer before closing. The task holds
+//! the fd until the bytes are sent, the send fails, or the runtime shuts
+//! down (outside a runtime the bytes are dropped). `close()` flushes them
+//! itself and cancels a read the caller left in flight (the peer owes it
+//! nothing). A send's error sticks: every later write and flush returns
+//! it, so no caller that retries leaves a hole in the stream.
+//!
 //! Vectored writes copy the slices into that buffer in one call, so a
 //! caller that keeps a response's head and body apart (hyper) pays one
 //! copy, not two.
@@ -36,7 +50,7 @@
 use aio_runtime::io::ops::{self, Op, Recv, Send};
 use aio_runtime::io::SharedFd;
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::pin::Pin;
@@ -111,6 +125,37 @@ pub(crate) struct WriteState {
     flush_awaited: bool,
     /// The read side held an end of stream back for that flush already.
     eof_held: bool,
+    /// A send failed: its error, returned by every later write and flush.
+    failed: Option<SendError>,
+    /// The stream's fd, from the first send on: a drop with bytes unsent
+    /// hands them to a task that needs it (see "Dropped with bytes
+    /// unsent").
+    fd: Option<SharedFd>,
+    /// This is that task's state: its drop cancels, never hands on again.
+    detached: bool,
+}
+
+/// A send's error, kept to be returned again (`io::Error` is not `Clone`).
+#[derive(Debug, Clone, Copy)]
+struct SendError {
+    kind: io::ErrorKind,
+    os: Option<i32>,
+}
+
+impl SendError {
+    fn of(e: &io::Error) -> SendError {
+        SendError {
+            kind: e.kind(),
+            os: e.raw_os_error(),
+        }
+    }
+
+    fn to_error(self) -> io::Error {
+        match self.os {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(self.kind, "an earlier write on this stream failed"),
+        }
+    }
 }
 
 impl fmt::Debug for WriteState {
@@ -125,13 +170,16 @@ impl fmt::Debug for WriteState {
 impl WriteState {
     /// Drives the in-flight send; Ready once nothing is in flight.
     fn poll_in_flight(&mut self, fd: &SharedFd, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = self.failed {
+            return Poll::Ready(Err(e.to_error()));
+        }
         while let Some((op, done)) = self.op.as_mut() {
             let done = *done;
             let (res, buf) = ready!(Pin::new(op).poll(cx));
             self.op = None;
             match res {
                 Ok(0) if done < buf.len() => {
-                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                    return Poll::Ready(Err(self.fail(io::ErrorKind::WriteZero.into())));
                 }
                 Ok(n) if done + n < buf.len() => {
                     self.op = Some((ops::send(fd, buf, done + n), done + n));
@@ -140,15 +188,82 @@ impl WriteState {
                     self.spare = buf;
                     self.spare.clear();
                 }
-                Err(e) => return Poll::Ready(Err(e)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.op = Some((ops::send(fd, buf, done), done));
+                }
+                Err(e) => return Poll::Ready(Err(self.fail(e))),
             }
         }
         Poll::Ready(Ok(()))
     }
 
+    /// Records `e` for every later call and drops the bytes it stranded
+    /// (they can no longer go in order).
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        self.failed = Some(SendError::of(&e));
+        self.pending = Vec::new();
+        e
+    }
+
+    /// Whether bytes accepted from the caller have not reached the kernel
+    /// yet (a send in flight or bytes waiting behind it), and can still.
+    fn has_unsent(&self) -> bool {
+        self.failed.is_none() && (self.op.is_some() || !self.pending.is_empty())
+    }
+
+    /// Hands the unsent bytes to a task on the current runtime that sends
+    /// them, then shuts the write side down if `shutdown_after` (see
+    /// "Dropped with bytes unsent"). Returns whether it did: `false` when
+    /// nothing is unsent, or outside a runtime (the bytes are dropped).
+    pub(crate) fn hand_off(&mut self, shutdown_after: bool) -> bool {
+        if self.detached || !self.has_unsent() {
+            return false;
+        }
+        let Some(fd) = self.fd.take() else {
+            return false;
+        };
+        let Ok(rt) = aio_runtime::runtime::Handle::try_current() else {
+            return false;
+        };
+        let mut rest = WriteState {
+            op: self.op.take(),
+            pending: std::mem::take(&mut self.pending),
+            spare: Vec::new(),
+            flush_awaited: false,
+            eof_held: false,
+            failed: None,
+            fd: None,
+            detached: true,
+        };
+        let task = rt.spawn(async move {
+            let sent = poll_fn(|cx| rest.poll_flush_inner(&fd, cx)).await;
+            if sent.is_ok() && shutdown_after {
+                // SAFETY: plain syscall on an fd `fd` holds open.
+                unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_WR) };
+            }
+        });
+        // Named for task dumps; detached.
+        task.set_name("aio::net: sending a dropped stream's last bytes");
+        true
+    }
+
+    /// For `close()`: sends what is unsent and waits for it. An error a
+    /// write or flush returned already is not returned again.
+    pub(crate) async fn flush_for_close(&mut self, fd: &SharedFd) -> io::Result<()> {
+        let res = match self.failed {
+            Some(_) => Ok(()),
+            None => poll_fn(|cx| self.poll_flush_inner(fd, cx)).await,
+        };
+        self.fd = None;
+        res
+    }
+
     /// Hands the pending bytes to the kernel if no send is in flight.
     fn start(&mut self, fd: &SharedFd, cx: &mut Context<'_>) -> io::Result<()> {
         if self.op.is_none() && !self.pending.is_empty() {
+            if self.fd.is_none() && !self.detached {
+                self.fd = Some(fd.clone());
+            }
             let mut buf = std::mem::take(&mut self.spare);
             std::mem::swap(&mut buf, &mut self.pending);
             self.op = Some((ops::send(fd, buf, 0), 0));
@@ -246,6 +361,12 @@ impl WriteState {
             }
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for WriteState {
+    fn drop(&mut self) {
+        self.hand_off(false);
     }
 }
 

@@ -23,7 +23,12 @@ use std::task::{Context, Poll};
 /// `UnixStream` and the owned halves) wraps a stream by value;
 /// `Compat::new(&mut stream)` borrows one, which keeps the owned-buffer
 /// methods usable after it is dropped. Bytes buffered by the adapters
-/// stay with the stream either way.
+/// stay with the stream either way, but only the adapters see them: the
+/// owned-buffer methods go to the socket directly. So in each direction
+/// use one or the other: flush the adapter before writing with
+/// `write_all(buf)`, and once a read went through the adapter, keep
+/// reading through it (it may hold bytes received ahead, and a receive
+/// in flight).
 ///
 /// # Examples
 ///

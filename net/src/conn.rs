@@ -109,7 +109,8 @@ pub struct OwnedReadHalf {
 
 /// The write half of a stream split with `into_split`. Dropping it shuts
 /// down the write direction (the peer reads end of stream), as tokio's
-/// does. It implements the same writing traits as the stream; the
+/// does, after the bytes its adapter's writes accepted (see "Owned
+/// buffers, and the ecosystem's `read` and `write_all`" in `aio::net`). It implements the same writing traits as the stream; the
 /// owned-buffer `write` and `write_all` shadow the extension traits'
 /// methods: call theirs on [`compat()`](Self::compat).
 ///
@@ -258,8 +259,24 @@ impl OwnedWriteHalf {
 
 impl Drop for OwnedWriteHalf {
     fn drop(&mut self) {
-        self.conn.shutdown_now(libc::SHUT_WR);
+        // Bytes the adapter accepted go first; the task that sends them
+        // shuts down after them.
+        if !self.wr.hand_off(true) {
+            self.conn.shutdown_now(libc::SHUT_WR);
+        }
     }
+}
+
+/// `close()` of a stream: cancels a read the adapter left in flight (the
+/// peer owes it nothing, and `SharedFd::close` would wait for it), sends
+/// the bytes the adapter's writes accepted and waits for them, then closes
+/// the fd once no op names it. The send's error comes first.
+pub(crate) async fn close_stream(conn: Conn, rd: ReadState, mut wr: WriteState) -> io::Result<()> {
+    drop(rd);
+    let sent = wr.flush_for_close(&conn.fd).await;
+    drop(wr);
+    let closed = conn.close().await;
+    sent.and(closed)
 }
 
 /// Creates a non-blocking, close-on-exec socket with socket2.

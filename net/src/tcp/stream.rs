@@ -12,8 +12,9 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 /// A connected TCP stream. Reads and writes take owned buffers and give
 /// them back (`BufResult`), so a dropped future never leaves the kernel
 /// writing into freed memory. Dropping the stream closes it (once its
-/// in-flight operations completed); [`close`](Self::close) does so and
-/// reports the error.
+/// in-flight operations completed, and after the bytes the ecosystem
+/// adapters' writes accepted were sent); [`close`](Self::close) does so
+/// and reports the error.
 ///
 /// It also implements futures-io's `AsyncRead` / `AsyncWrite` (tokio's
 /// with feature `tokio-compat`, hyper's `rt::Read` / `rt::Write` with
@@ -238,12 +239,16 @@ impl TcpStream {
         crate::conn::split(self.conn, self.rd, self.wr)
     }
 
-    /// Closes the stream once its in-flight operations have completed.
+    /// Closes the stream: cancels a read that the ecosystem adapters
+    /// (`AsyncRead`, hyper's `Read`) left in flight, sends the bytes their
+    /// writes accepted and waits for them, then closes the socket once its
+    /// in-flight operations have completed.
     ///
     /// # Errors
-    /// The error of `close(2)`.
+    /// The error of sending those bytes (`BrokenPipe`, …), else that of
+    /// `close(2)`. The socket is closed either way.
     pub async fn close(self) -> io::Result<()> {
-        self.conn.close().await
+        crate::conn::close_stream(self.conn, self.rd, self.wr).await
     }
 
     pub(crate) fn into_conn(self) -> Conn {

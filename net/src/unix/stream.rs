@@ -15,7 +15,8 @@ use std::path::Path;
 /// A connected Unix domain stream socket. Reads and writes take owned
 /// buffers and give them back (`BufResult`), so a dropped future never
 /// leaves the kernel writing into freed memory. Dropping the stream closes
-/// it (once its in-flight operations completed); [`close`](Self::close)
+/// it (once its in-flight operations completed, and after the bytes the
+/// ecosystem adapters' writes accepted were sent); [`close`](Self::close)
 /// does so and reports the error.
 ///
 /// It also implements futures-io's `AsyncRead` / `AsyncWrite` (tokio's
@@ -355,10 +356,14 @@ impl UnixStream {
         crate::conn::split(self.conn, self.rd, self.wr)
     }
 
-    /// Closes the stream once its in-flight operations have completed.
+    /// Closes the stream: cancels a read that the ecosystem adapters
+    /// (`AsyncRead`, hyper's `Read`) left in flight, sends the bytes their
+    /// writes accepted and waits for them, then closes the socket once its
+    /// in-flight operations have completed.
     ///
     /// # Errors
-    /// The error of `close(2)`.
+    /// The error of sending those bytes (`BrokenPipe`, …), else that of
+    /// `close(2)`. The socket is closed either way.
     ///
     /// # Cancel safety
     /// Dropping the future leaves the socket open until those operations
@@ -375,7 +380,7 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn close(self) -> io::Result<()> {
-        self.conn.close().await
+        crate::conn::close_stream(self.conn, self.rd, self.wr).await
     }
 
     /// The byte-stream core, for the asyncio streams.
