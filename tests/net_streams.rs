@@ -635,3 +635,30 @@ fn serve_forever_returns_on_close_and_closes_the_server_when_cancelled() {
         stop(server).await;
     });
 }
+
+#[test]
+fn a_write_by_a_task_that_spent_its_budget_does_not_deadlock_the_writer() {
+    on_all_flavors(|_| async {
+        let server = echo_server().await;
+        let (mut r, w) = connect(&server).await;
+        let ready = aio::sync::Event::new();
+        ready.set();
+        let writer = aio::spawn(async move {
+            // Each wait on a set event completes at once and spends one
+            // unit of the task's cooperative budget (128 per poll): the
+            // write's send is then polled with none left. The writer's
+            // pump holds its lock while it polls the send; a budget that
+            // woke the writer's own waker in place took that lock again.
+            for _ in 0..128 {
+                ready.wait().await;
+            }
+            w.write(b"after the budget\n");
+            w.drain().await.unwrap();
+            w
+        });
+        let w = within(writer).await.unwrap();
+        assert_eq!(within(r.readline()).await.unwrap(), b"after the budget\n");
+        w.close();
+        server.close();
+    });
+}

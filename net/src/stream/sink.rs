@@ -7,9 +7,7 @@
 use aio_runtime::io::ops::{self, Op, Send, Write};
 use aio_runtime::io::{BufResult, SharedFd};
 use std::fmt;
-use std::future::Future;
 use std::os::fd::AsRawFd;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// The fd a writer writes to.
@@ -39,10 +37,13 @@ pub(crate) enum InFlight {
 }
 
 impl InFlight {
+    /// Polls the write without the task's cooperative budget: the writer
+    /// polls it under its own lock, with its own waker (see
+    /// `Op::poll_unbudgeted`), and a `write` is synchronous, as asyncio's.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<BufResult<usize, Vec<u8>>> {
         match self {
-            InFlight::Send(op) => Pin::new(op).poll(cx),
-            InFlight::Write(op) => Pin::new(op).poll(cx),
+            InFlight::Send(op) => op.poll_unbudgeted(cx),
+            InFlight::Write(op) => op.poll_unbudgeted(cx),
         }
     }
 }

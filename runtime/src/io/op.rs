@@ -182,6 +182,15 @@ impl<T: OpAble> Future for Op<T> {
 }
 
 impl<T: OpAble> Op<T> {
+    /// Polls the op without spending the current task's cooperative
+    /// budget, for a poller that is not the task's own future: a
+    /// `StreamWriter`'s pump polls its send with the writer's waker while
+    /// holding the writer's lock, and a spent budget would wake that waker
+    /// in place (outside a multi_thread worker), which takes the lock again.
+    pub fn poll_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<T::Output> {
+        self.poll_op(cx)
+    }
+
     fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<T::Output> {
         // `Op` is Unpin: on a ring the data lives in a heap record, and on
         // epoll it is only borrowed for the length of one syscall.
