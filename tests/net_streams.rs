@@ -662,3 +662,38 @@ fn a_write_by_a_task_that_spent_its_budget_does_not_deadlock_the_writer() {
         server.close();
     });
 }
+
+#[test]
+fn a_callback_that_panics_before_returning_its_future_closes_only_that_connection() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    on_all_flavors(|_| async {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let server = serve({
+            let calls = calls.clone();
+            move |mut r, w| {
+                assert!(
+                    calls.fetch_add(1, SeqCst) > 0,
+                    "the first connection's callback panics (expected by the test)"
+                );
+                async move {
+                    if let Ok(line) = r.readline().await {
+                        w.write(&line);
+                        let _ = w.drain().await;
+                    }
+                }
+            }
+        })
+        .await;
+        let (mut first, _w1) = connect(&server).await;
+        // Closed by the server: end of stream or a reset, never a hang.
+        let end = within(first.read(16)).await;
+        assert!(end.as_ref().map_or(true, |b| b.is_empty()), "{end:?}");
+        let (mut r, w) = connect(&server).await;
+        w.write(b"still serving\n");
+        assert_eq!(within(r.readline()).await.unwrap(), b"still serving\n");
+        assert!(server.is_serving());
+        assert_eq!(calls.load(SeqCst), 2);
+        server.close();
+    });
+}

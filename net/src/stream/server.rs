@@ -336,15 +336,17 @@ async fn accept_loop(guard: LoopGuard, cb: Callback) {
                     inner: inner.clone(),
                     id,
                 };
-                let (r, w) = streams(conn);
-                let fut = cb(r, w);
-                // Detached: a panic is reported by the runtime ("Task
-                // exception was never retrieved") and ends this task only;
-                // the guard and the streams drop during the unwind, which
-                // closes the connection.
+                // The callback runs in the handler's task too, not here: a
+                // callback that panics before returning its future must not
+                // end the accept loop. Detached: a panic is reported by the
+                // runtime ("Task exception was never retrieved") and ends
+                // this task only; the guard and the streams drop during the
+                // unwind, which closes the connection.
+                let cb = cb.clone();
                 drop(aio_runtime::task::spawn(async move {
                     let _guard = guard;
-                    fut.await
+                    let (r, w) = streams(conn);
+                    cb(r, w).await
                 }));
             }
             Err(e) => {
