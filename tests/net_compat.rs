@@ -273,3 +273,51 @@ fn a_runtime_shutting_down_with_unsent_adapter_bytes_ends() {
         drop(b);
     }
 }
+
+#[test]
+fn a_dropped_streams_last_bytes_give_up_after_the_linger_time() {
+    use futures::AsyncWriteExt;
+    use std::os::fd::AsRawFd;
+    use std::time::Duration;
+    // The virtual clock (current_thread only): 30 s pass at once.
+    common::paused(async {
+        let (mut a, b) = aio::net::UnixStream::pair().unwrap();
+        // Fill the socket while the peer reads nothing (on the paused
+        // clock a flush that waits times out at once).
+        for _ in 0..100 {
+            AsyncWriteExt::write_all(&mut a, &[7; 10_000])
+                .await
+                .unwrap();
+            if aio::wait_for(AsyncWriteExt::flush(&mut a), Duration::from_millis(1))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        AsyncWriteExt::write_all(&mut a, b"unsent").await.unwrap();
+        drop(a);
+        // The peer's side reports our shutdown (POLLRDHUP) only once
+        // the dropped stream's task gave up on its bytes.
+        let shut = || {
+            let mut p = libc::pollfd {
+                fd: b.as_raw_fd(),
+                events: libc::POLLRDHUP,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, no wait.
+            unsafe { libc::poll(&mut p, 1, 0) };
+            p.revents & libc::POLLRDHUP != 0
+        };
+        aio::sleep(Duration::from_secs(29)).await;
+        assert!(!shut(), "still sending before the linger time");
+        aio::sleep(Duration::from_secs(2)).await;
+        for _ in 0..100 {
+            if shut() {
+                return;
+            }
+            aio::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the dropped stream's task did not give up after its linger time");
+    });
+}

@@ -34,8 +34,10 @@
 //! stream's drop hands them to a task that flushes them (and, for a write
 //! half, shuts the write side down after them), as asyncio's
 //! `transport.close()` flushes its buffer before closing. The task holds
-//! the fd until the bytes are sent, the send fails, or the runtime shuts
-//! down (outside a runtime the bytes are dropped). `close()` flushes them
+//! the fd until the bytes are sent, the send fails, the runtime shuts
+//! down, or 30 s pass with the peer taking nothing (then it aborts the
+//! connection, as a dropped `StreamWriter` does after its linger time);
+//! outside a runtime the bytes are dropped. `close()` flushes them
 //! itself and cancels a read the caller left in flight (the peer owes it
 //! nothing). A send's error sticks: every later write and flush returns
 //! it, so no caller that retries leaves a hole in the stream.
@@ -60,6 +62,9 @@ use std::task::{ready, Context, Poll};
 const READ_SIZE: usize = 16 * 1024;
 /// A write waits for the in-flight send once this much is buffered.
 const WRITE_HIGH: usize = 64 * 1024;
+/// How long a dropped stream's last bytes may take to go before the
+/// connection is aborted (as a dropped `StreamWriter`'s default linger).
+const LINGER: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The read side of an adapter.
 #[derive(Default)]
@@ -236,11 +241,16 @@ impl WriteState {
             detached: true,
         };
         let task = rt.spawn(async move {
-            let sent = poll_fn(|cx| rest.poll_flush_inner(&fd, cx)).await;
-            if sent.is_ok() && shutdown_after {
-                // SAFETY: plain syscall on an fd `fd` holds open.
-                unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_WR) };
-            }
+            let send = poll_fn(|cx| rest.poll_flush_inner(&fd, cx));
+            let how = match aio_runtime::time::wait_for(send, LINGER).await {
+                Ok(Ok(())) if shutdown_after => libc::SHUT_WR,
+                Ok(_) => return,
+                // The peer took nothing for that long: abort, which fails
+                // the stuck send (then `rest` drops and the fd closes).
+                Err(_) => libc::SHUT_RDWR,
+            };
+            // SAFETY: plain syscall on an fd `fd` holds open.
+            unsafe { libc::shutdown(fd.as_raw_fd(), how) };
         });
         // Named for task dumps; detached.
         task.set_name("aio::net: sending a dropped stream's last bytes");
