@@ -110,6 +110,37 @@ impl ReadState {
         Poll::Ready(Ok(&self.buf[self.pos..]))
     }
 
+    /// Receives more bytes after the buffered ones (at least one receive);
+    /// `false` at end of stream. For `aio::hyper::serve`'s wait for a
+    /// connection's first bytes, which must not leave this receive in
+    /// flight when the adapter reads (a `poll_fill` would then take its
+    /// buffer for the whole buffer): it only goes on once it completed,
+    /// and drops the stream otherwise.
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_fill_more(
+        &mut self,
+        fd: &SharedFd,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<bool>> {
+        if self.pos == self.buf.len() {
+            return self.poll_fill(fd, cx, 1).map_ok(|b| !b.is_empty());
+        }
+        let op = self
+            .op
+            .get_or_insert_with(|| ops::recv_stream(fd, Vec::with_capacity(READ_SIZE), true));
+        let (res, more) = ready!(Pin::new(op).poll(cx));
+        self.op = None;
+        let n = res?;
+        self.buf.extend_from_slice(&more[..n]);
+        Poll::Ready(Ok(n > 0))
+    }
+
+    /// The bytes received and not taken yet.
+    #[cfg(feature = "hyper")]
+    pub(crate) fn buffered(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
     /// Marks `n` of the bytes [`poll_fill`](Self::poll_fill) returned as
     /// taken.
     pub(crate) fn consume(&mut self, n: usize) {

@@ -18,9 +18,20 @@ use std::error::Error as StdError;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::pin;
+use std::task::Poll;
+use std::time::Duration;
 
-pub(crate) type Builder = auto::Builder<Executor>;
 type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// What every connection of a server is served with.
+pub(crate) struct Settings {
+    /// hyper-util's per-connection builder (HTTP/1.1 and h2c).
+    pub(crate) hyper: auto::Builder<Executor>,
+    /// A connection that sends nothing this long after its accept is
+    /// closed (`Serve::first_bytes_timeout`); hyper's own timeouts start
+    /// with the first bytes.
+    pub(crate) first_bytes: Option<Duration>,
+}
 
 /// The count of live connections, for a graceful shutdown to wait on.
 #[derive(Debug, Default)]
@@ -74,8 +85,8 @@ enum Watch {
 /// Serves one connection to its end; with `watch`, shuts it down
 /// gracefully once the token is cancelled.
 pub(crate) async fn serve_connection<S, B>(
-    stream: TcpStream,
-    builder: Arc<Builder>,
+    mut stream: TcpStream,
+    settings: Arc<Settings>,
     service: S,
     watch: Option<(CancellationToken, LiveGuard)>,
 ) where
@@ -90,9 +101,15 @@ pub(crate) async fn serve_connection<S, B>(
     B::Error: Into<BoxError>,
 {
     let _ = stream.set_nodelay(true);
+    if let Some(limit) = settings.first_bytes {
+        if !first_bytes(&mut stream, limit, watch.as_ref().map(|w| &w.0)).await {
+            return;
+        }
+    }
     let peer = stream.peer_addr();
-    let mut conn =
-        pin!(builder.serve_connection_with_upgrades(stream, TowerToHyperService::new(service)));
+    let mut conn = pin!(settings
+        .hyper
+        .serve_connection_with_upgrades(stream, TowerToHyperService::new(service)));
     let res = match &watch {
         None => conn.await,
         Some((token, _live)) => {
@@ -128,6 +145,59 @@ pub(crate) async fn serve_connection<S, B>(
                 "aio::hyper::serve: error serving {peer}: {}",
                 chain(&*e)
             ));
+        }
+    }
+}
+
+/// Waits up to `limit` for the connection's first bytes, which stay in the
+/// stream's read buffer for hyper. hyper-util reads them to tell HTTP/1.1
+/// from h2c before hyper's header-read timeout starts, so without this a
+/// peer that connects and sends nothing (or only the start of the h2c
+/// preface) would hold its fd and task forever. `false` (close the
+/// connection, report nothing: the peer's doing) if none came in time, the
+/// peer closed or failed, or `shutdown` was cancelled meanwhile.
+async fn first_bytes(
+    stream: &mut TcpStream,
+    limit: Duration,
+    shutdown: Option<&CancellationToken>,
+) -> bool {
+    let arrive = aio_runtime::time::wait_for(until_decidable(stream), limit);
+    let arrived = match shutdown {
+        None => arrive.await,
+        Some(token) => {
+            let mut arrive = pin!(arrive);
+            let mut stop = pin!(token.cancelled());
+            let raced = poll_fn(|cx| {
+                if stop.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                arrive.as_mut().poll(cx).map(Some)
+            })
+            .await;
+            match raced {
+                Some(r) => r,
+                None => return false,
+            }
+        }
+    };
+    matches!(arrived, Ok(Ok(true)))
+}
+
+/// The HTTP/2 connection preface, which hyper-util reads whole before it
+/// picks HTTP/2.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Receives until hyper-util can tell the protocol from the bytes: they
+/// hold the whole h2c preface, or they stop matching it (any HTTP/1
+/// method does at once). `false` at end of stream.
+async fn until_decidable(stream: &mut TcpStream) -> io::Result<bool> {
+    loop {
+        if !poll_fn(|cx| stream.poll_receive_more(cx)).await? {
+            return Ok(false);
+        }
+        let got = stream.adapter_buffered();
+        if got.len() >= H2_PREFACE.len() || !H2_PREFACE.starts_with(got) {
+            return Ok(true);
         }
     }
 }

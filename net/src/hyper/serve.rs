@@ -17,7 +17,7 @@
 //! Called by users; calls `connection.rs`, `Incoming` and aio's sync
 //! primitives.
 
-use super::connection::{serve_connection, Builder, Live};
+use super::connection::{serve_connection, Live, Settings};
 use super::Executor;
 use crate::loom::sync::Arc;
 use crate::{Incoming, TcpListener, TcpStream};
@@ -30,12 +30,20 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 type BoxRun = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 type BoxSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Starts the serving future, with or without a shutdown signal.
-type Start = Box<dyn FnOnce(Builder, Option<BoxSignal>) -> BoxRun + Send>;
+type Start = Box<dyn FnOnce(Settings, Option<BoxSignal>) -> BoxRun + Send>;
+
+/// How long a connection may stay silent after its accept
+/// (`Serve::first_bytes_timeout`): hyper's default header-read timeout.
+const FIRST_BYTES: Duration = Duration::from_secs(30);
+/// HTTP/2 keep-alive: an idle connection is pinged this often, and closed
+/// if the ping is not answered within hyper's keep-alive timeout (20 s).
+const H2_KEEP_ALIVE: Duration = Duration::from_secs(30);
 
 /// Serves HTTP/1.1 and HTTP/2 (h2c, prior knowledge; detected per
 /// connection) on `listener` with `service`: any
@@ -47,9 +55,15 @@ type Start = Box<dyn FnOnce(Builder, Option<BoxSignal>) -> BoxRun + Send>;
 /// `Serve` stops accepting but lets connections go on; see
 /// [`Serve::with_graceful_shutdown`] to wait for them). Connections get
 /// `TCP_NODELAY`, the [`Timer`](super::Timer) (so hyper's default 30 s
-/// header-read timeout applies) and the [`Executor`]. Accepting rides out
-/// running out of file descriptors (`EMFILE`: it reports, waits and goes
-/// on; see [`Incoming::with_backoff`]).
+/// header-read timeout applies) and the [`Executor`]. Silent peers are
+/// bounded: a connection that sends nothing for 30 s after its accept is
+/// closed ([`Serve::first_bytes_timeout`]; hyper's timeouts only start
+/// with the first bytes), and an idle HTTP/2 connection is pinged every
+/// 30 s and closed if the ping goes unanswered for 20 s (hyper's
+/// keep-alive, which `serve` turns on; change it with
+/// [`Serve::configure`]). Accepting rides out running out of file
+/// descriptors (`EMFILE`: it reports, waits and goes on; see
+/// [`Incoming::with_backoff`]).
 ///
 /// A connection's error is reported to the runtime's exception handler
 /// (`aio::hyper::serve: error serving 127.0.0.1:50312: …`) when the
@@ -102,15 +116,21 @@ where
     let local = listener.local_addr();
     // Only the Incoming keeps listening from here on: dropping it stops.
     let incoming = listener.incoming().with_backoff();
-    let start: Start = Box::new(move |builder, signal| {
-        Box::pin(run(incoming, service, Arc::new(builder), signal))
+    let start: Start = Box::new(move |settings, signal| {
+        Box::pin(run(incoming, service, Arc::new(settings), signal))
     });
     let mut builder = auto::Builder::new(Executor::default());
     builder.http1().timer(super::Timer::default());
-    builder.http2().timer(super::Timer::default());
+    builder
+        .http2()
+        .timer(super::Timer::default())
+        .keep_alive_interval(H2_KEEP_ALIVE);
     Serve {
         local: local.map_err(|e| e.kind()),
-        builder: Some(builder),
+        builder: Some(Settings {
+            hyper: builder,
+            first_bytes: Some(FIRST_BYTES),
+        }),
         start: Some(start),
         run: None,
     }
@@ -135,7 +155,7 @@ where
 #[must_use = "a server does nothing unless awaited"]
 pub struct Serve {
     local: Result<SocketAddr, io::ErrorKind>,
-    builder: Option<Builder>,
+    builder: Option<Settings>,
     start: Option<Start>,
     run: Option<BoxRun>,
 }
@@ -196,10 +216,40 @@ impl Serve {
     /// }).unwrap();
     /// ```
     pub fn configure(mut self, f: impl FnOnce(&mut auto::Builder<Executor>)) -> Serve {
-        f(self
+        f(&mut self
             .builder
             .as_mut()
-            .expect("Serve::configure called after the server started"));
+            .expect("Serve::configure called after the server started")
+            .hyper);
+        self
+    }
+
+    /// Closes a connection that has sent nothing `timeout` after it was
+    /// accepted (default 30 s, as hyper's header-read timeout); `None`:
+    /// never. hyper's own timeouts only start with the first bytes (which
+    /// tell HTTP/1.1 from h2c), so this is what bounds a peer that connects
+    /// and stays silent. Such a connection is not reported.
+    ///
+    /// # Panics
+    /// If called after the server was first polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// aio::run(async {
+    ///     let listener = aio::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let server = aio::hyper::serve(listener, axum::Router::new())
+    ///         .first_bytes_timeout(Duration::from_secs(5));
+    ///     drop(server);
+    ///     Ok::<(), std::io::Error>(())
+    /// }).unwrap();
+    /// ```
+    pub fn first_bytes_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Serve {
+        self.builder
+            .as_mut()
+            .expect("Serve::first_bytes_timeout called after the server started")
+            .first_bytes = timeout.into();
         self
     }
 
@@ -212,7 +262,9 @@ impl Serve {
     /// A client that keeps a request unfinished keeps the shutdown
     /// waiting; bound it with [`aio::wait_for`](aio_runtime::time::wait_for)
     /// if needed (dropping the future then leaves the connections to
-    /// their tasks).
+    /// their tasks). Connections hyper handed over as upgraded (a
+    /// WebSocket's) are the application's from then on: the shutdown
+    /// neither tells nor waits for them, as with `axum::serve`.
     ///
     /// # Panics
     /// If called after the server was first polled.
@@ -333,7 +385,7 @@ impl Future for WithGracefulShutdown {
 async fn run<S, B>(
     mut incoming: Incoming<TcpStream>,
     service: S,
-    builder: Arc<Builder>,
+    settings: Arc<Settings>,
     signal: Option<BoxSignal>,
 ) -> io::Result<()>
 where
@@ -350,7 +402,7 @@ where
     let Some(mut signal) = signal else {
         loop {
             let stream = incoming.accept().await?;
-            spawn(stream, &builder, &service, None);
+            spawn(stream, &settings, &service, None);
         }
     };
     let shutdown = CancellationToken::new();
@@ -370,7 +422,7 @@ where
             None => break Ok(()),
             Some(Ok(stream)) => {
                 let watch = (shutdown.clone(), live.enter());
-                spawn(stream, &builder, &service, Some(watch));
+                spawn(stream, &settings, &service, Some(watch));
             }
             Some(Err(e)) => break Err(e),
         }
@@ -385,7 +437,7 @@ where
 /// Spawns the task of one connection.
 fn spawn<S, B>(
     stream: TcpStream,
-    builder: &Arc<Builder>,
+    settings: &Arc<Settings>,
     service: &S,
     watch: Option<(CancellationToken, super::connection::LiveGuard)>,
 ) where
@@ -399,6 +451,6 @@ fn spawn<S, B>(
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let task = serve_connection(stream, builder.clone(), service.clone(), watch);
+    let task = serve_connection(stream, settings.clone(), service.clone(), watch);
     drop(aio_runtime::task::spawn(task));
 }

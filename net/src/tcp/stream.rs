@@ -75,6 +75,23 @@ impl TcpStream {
         (&self.conn.fd, &mut self.wr)
     }
 
+    /// Receives into the read adapter's buffer, after what it holds (kept
+    /// for the next adapter reads); `false` at end of stream. See
+    /// `ReadState::poll_fill_more` for its one caller's rule.
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_receive_more(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<bool>> {
+        self.rd.poll_fill_more(&self.conn.fd, cx)
+    }
+
+    /// The bytes the read adapter holds.
+    #[cfg(feature = "hyper")]
+    pub(crate) fn adapter_buffered(&self) -> &[u8] {
+        self.rd.buffered()
+    }
+
     /// Connects to the first of `addr`'s addresses that accepts, trying
     /// them in order (names are resolved on the blocking pool).
     ///
