@@ -173,3 +173,57 @@ fn a_failing_response_body_is_reported_once_per_connection() {
         },
     );
 }
+
+#[test]
+fn an_http2_services_failing_body_is_reported_once_and_the_connection_serves_on() {
+    use aio::hyper::{Connector, Executor, Timer};
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let reports = Reports::new();
+    on_all_flavors_with(
+        |_, b| {
+            b.exception_handler(reports.handler());
+        },
+        |flavor| {
+            let reports = reports.clone();
+            async move {
+                with_server(|addr| async move {
+                    // h2c with prior knowledge: hyper handles a failing
+                    // stream inside the connection (it resets that stream
+                    // and goes on), so the connection's result never
+                    // carries the error.
+                    let client: Client<_, Empty<Bytes>> = Client::builder(Executor::default())
+                        .timer(Timer::default())
+                        .http2_only(true)
+                        .build(Connector::new());
+                    // The reset may overtake the head.
+                    let first = client
+                        .get(format!("http://{addr}/fails").parse().unwrap())
+                        .await;
+                    if let Ok(res) = first {
+                        assert!(
+                            res.into_body().collect().await.is_err(),
+                            "the stream is reset"
+                        );
+                    }
+                    let res = client
+                        .get(format!("http://{addr}/big").parse().unwrap())
+                        .await
+                        .expect("the same connection serves on");
+                    let body = res.into_body().collect().await.unwrap().to_bytes();
+                    assert_eq!(body.len(), BIG);
+                })
+                .await;
+                let got = reports.take();
+                assert_eq!(got.len(), 1, "[{flavor:?}] {got:?}");
+                let msg = &got[0].message;
+                assert!(
+                    msg.starts_with("aio::hyper::serve: error serving 127.0.0.1:")
+                        && msg.contains("the database went away"),
+                    "[{flavor:?}] {msg}"
+                );
+            }
+        },
+    );
+}

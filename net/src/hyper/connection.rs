@@ -7,6 +7,7 @@
 //! Called by `serve.rs`; calls hyper-util and the runtime's exception
 //! handler (through `crate::incoming::report`).
 
+use super::report::Reporting;
 use super::Executor;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
 use crate::loom::sync::Arc;
@@ -107,6 +108,10 @@ pub(crate) async fn serve_connection<S, B>(
         }
     }
     let peer = stream.peer_addr();
+    let service = Reporting {
+        inner: service,
+        peer: peer.as_ref().ok().copied(),
+    };
     let mut conn = pin!(settings
         .hyper
         .serve_connection_with_upgrades(stream, TowerToHyperService::new(service)));
@@ -226,9 +231,10 @@ pub(crate) fn caused_by_peer(e: &(dyn StdError + 'static)) -> bool {
     seen_hyper
 }
 
-/// I/O errors a peer causes. `Interrupted` is hyper-util's "Cancelled":
-/// a graceful shutdown ended a connection that had not sent its first
-/// bytes yet.
+/// I/O errors a peer causes (or its network: unreachable when the
+/// retransmits to a vanished client run out). `Interrupted` is
+/// hyper-util's "Cancelled": a graceful shutdown ended a connection that
+/// had not sent its first bytes yet.
 fn is_peer_io(e: &io::Error) -> bool {
     use io::ErrorKind::*;
     matches!(
@@ -240,11 +246,14 @@ fn is_peer_io(e: &io::Error) -> bool {
             | NotConnected
             | TimedOut
             | Interrupted
+            | HostUnreachable
+            | NetworkUnreachable
+            | NetworkDown
     )
 }
 
 /// The error and its sources, `: `-separated.
-fn chain(e: &(dyn StdError + 'static)) -> String {
+pub(crate) fn chain(e: &(dyn StdError + 'static)) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
     while let Some(s) = cur {
@@ -270,6 +279,10 @@ mod tests {
         assert!(!caused_by_peer(&emfile));
         let cancelled = io::Error::new(io::ErrorKind::Interrupted, "Cancelled");
         assert!(caused_by_peer(&cancelled));
+        // A client whose network went away mid-response (ICMP unreachable
+        // when the retransmits run out).
+        let gone = io::Error::from_raw_os_error(libc::EHOSTUNREACH);
+        assert!(caused_by_peer(&gone));
         let other: BoxError = "HTTP/2 is not supported".into();
         assert!(!caused_by_peer(&*other));
     }

@@ -87,7 +87,11 @@ impl Connector {
     }
 
     /// Gives up connecting after `timeout` (divided evenly among the
-    /// host's addresses): the error is `TimedOut`.
+    /// host's addresses): the error is `TimedOut`. It bounds the TCP
+    /// connects, not the name lookup before them, as hyper-util's
+    /// `HttpConnector::set_connect_timeout`; bound the whole request with
+    /// [`aio::wait_for`](aio_runtime::time::wait_for) to cover a slow
+    /// resolver too.
     ///
     /// # Examples
     ///

@@ -7,6 +7,8 @@
 //! - `timer.rs`: [`Timer`], hyper's `rt::Timer` on aio's timer wheel;
 //! - `serve.rs` and `connection.rs`: [`serve()`], HTTP/1.1 and h2c for any
 //!   tower service, one task per connection, graceful shutdown;
+//!   `report.rs`: the service wrapper that reports the server's errors on
+//!   HTTP/2;
 //! - `connector.rs`: [`Connector`], for hyper-util's pooled client.
 //!
 //! The facade re-exports this module as `aio::hyper` (its guide is
@@ -16,6 +18,7 @@ mod connection;
 mod connector;
 mod executor;
 mod io;
+mod report;
 mod serve;
 mod timer;
 

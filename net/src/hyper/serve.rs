@@ -68,7 +68,8 @@ const H2_KEEP_ALIVE: Duration = Duration::from_secs(30);
 /// A connection's error is reported to the runtime's exception handler
 /// (`aio::hyper::serve: error serving 127.0.0.1:50312: …`) when the
 /// server is to blame: the service returned an error, a response body
-/// failed, a socket error that is not the peer's doing. What peers do
+/// failed (on HTTP/2 too, where hyper resets only that stream and the
+/// connection serves on), a socket error that is not the peer's doing. What peers do
 /// (disconnect mid-response, reset, send garbage, time out) is not
 /// reported.
 ///
