@@ -697,3 +697,30 @@ fn a_callback_that_panics_before_returning_its_future_closes_only_that_connectio
         server.close();
     });
 }
+
+#[test]
+fn drain_returns_at_the_low_water_mark_while_a_send_is_still_in_flight() {
+    on_all_flavors(|_| async {
+        const MIB: usize = 1 << 20;
+        let listener = aio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accept = aio::spawn(async move { listener.accept().await.unwrap().0 });
+        let (_r, w) = within(open_connection("127.0.0.1", port)).await.unwrap();
+        let peer = accept.await.unwrap();
+        // Marks far above what one socket-buffer step moves, so the
+        // buffer is at the low mark with most of the send still to go.
+        w.set_write_buffer_limits(24 * MIB, 16 * MIB);
+        w.write(&vec![1u8; 32 * MIB]);
+        let mut drain = std::pin::pin!(w.drain());
+        assert!(poll_once(&mut drain).await.is_none(), "above the high mark");
+        while w.write_buffer_size() > 16 * MIB {
+            let (n, _) = peer.read(Vec::with_capacity(64 * 1024)).await;
+            assert!(n.unwrap() > 0);
+        }
+        // The peer reads no more: the send in flight is stuck on the full
+        // socket, and drain returns all the same (asyncio resumes writing
+        // at the low mark, not once everything went).
+        assert!(w.write_buffer_size() > 0);
+        within(drain).await.unwrap();
+    });
+}

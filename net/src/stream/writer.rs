@@ -143,7 +143,13 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
             let waker = Waker::from(shared.clone());
             let mut cx = Context::from_waker(&waker);
             let (res, buf) = match op.poll(&mut cx) {
-                Poll::Pending => return,
+                Poll::Pending => {
+                    // The buffer may be at the low mark with a send still
+                    // going: drain returns then, as asyncio resumes
+                    // writing, not once everything went.
+                    resume_at_low_mark(st);
+                    return;
+                }
                 Poll::Ready(r) => r,
             };
             let done = *done;
@@ -202,6 +208,14 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
         st.paused = false;
     }
     st.wake_waiters();
+}
+
+/// Ends a `drain` pause once the buffer fell to the low-water mark.
+fn resume_at_low_mark(st: &mut State) {
+    if st.paused && st.buffered() <= st.low {
+        st.paused = false;
+        st.wake_waiters();
+    }
 }
 
 impl Drop for StreamWriter {
