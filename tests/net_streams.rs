@@ -724,3 +724,36 @@ fn drain_returns_at_the_low_water_mark_while_a_send_is_still_in_flight() {
         within(drain).await.unwrap();
     });
 }
+
+#[test]
+fn a_stdin_writer_counts_the_write_its_adapter_had_in_flight() {
+    use aio::process::{Command, Stdio};
+    use futures::AsyncWriteExt;
+    on_all_flavors(|_| async {
+        // A child that never reads its stdin.
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // Fill the pipe (64 KiB), then start a write that cannot go.
+        // (By path: ChildStdin's own write_all takes an owned buffer.)
+        AsyncWriteExt::write_all(&mut stdin, &[1; 64 * 1024])
+            .await
+            .unwrap();
+        AsyncWriteExt::flush(&mut stdin).await.unwrap();
+        AsyncWriteExt::write_all(&mut stdin, &[2; 1000])
+            .await
+            .unwrap();
+        let w = StreamWriter::from(stdin);
+        assert_eq!(
+            w.write_buffer_size(),
+            1000,
+            "the write in flight is buffered"
+        );
+        child.kill().await.unwrap();
+        child.wait().await.unwrap();
+        drop(w);
+    });
+}

@@ -24,6 +24,9 @@ use std::net::SocketAddr;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+/// A write to a pipe, as a child's stdin adapter hands it over.
+type PipeWrite = aio_runtime::io::ops::Op<aio_runtime::io::ops::Write<Vec<u8>>>;
+
 /// Default high-water mark (asyncio's: 64 KiB).
 const HIGH_WATER: usize = 64 * 1024;
 /// How long a dropped writer keeps trying to send what is still buffered
@@ -288,19 +291,20 @@ impl StreamWriter {
     /// adapter had in flight and buffered.
     pub(crate) fn for_pipe(
         fd: SharedFd,
-        inflight: Option<(
-            aio_runtime::io::ops::Op<aio_runtime::io::ops::Write<Vec<u8>>>,
-            usize,
-        )>,
+        inflight: Option<(PipeWrite, usize, usize)>,
         pending: Vec<u8>,
     ) -> StreamWriter {
+        let left = inflight.as_ref().map_or(0, |&(_, _, left)| left);
         let w = StreamWriter::with_sink(
             Sink::Pipe(Some(fd)),
-            inflight.map(|(op, done)| (InFlight::Write(op), done)),
+            inflight.map(|(op, done, _)| (InFlight::Write(op), done)),
             pending,
         );
         {
             let mut st = w.shared.state.lock();
+            // The in-flight write's bytes count as buffered (high-water
+            // mark, `write_buffer_size`, a dropped writer's linger).
+            st.inflight_left = left;
             pump(&w.shared, &mut st);
         }
         w

@@ -149,6 +149,8 @@ impl ReadState {
 pub(crate) struct WriteState {
     /// The write in flight and how much of its buffer went already.
     op: Option<(VecWrite, usize)>,
+    /// The length of the in-flight write's buffer.
+    op_len: usize,
     /// Accepted from the caller, not handed to the kernel yet.
     pending: Vec<u8>,
     spare: Vec<u8>,
@@ -171,10 +173,14 @@ fn write_op(fd: &SharedFd, kind: Fd, buf: Vec<u8>, from: usize) -> VecWrite {
 }
 
 impl WriteState {
-    /// The write in flight (with how much of it went) and the bytes not
-    /// handed to the kernel yet, for a new owner.
-    pub(crate) fn into_parts(self) -> (Option<(VecWrite, usize)>, Vec<u8>) {
-        (self.op, self.pending)
+    /// The write in flight (with how many of its bytes are still to go)
+    /// and the bytes not handed to the kernel yet, for a new owner.
+    pub(crate) fn into_parts(self) -> (Option<(VecWrite, usize, usize)>, Vec<u8>) {
+        let len = self.op_len;
+        (
+            self.op.map(|(op, done)| (op, done, len - done)),
+            self.pending,
+        )
     }
 
     /// Whether bytes are buffered or in flight.
@@ -218,6 +224,7 @@ impl WriteState {
         if self.op.is_none() && !self.pending.is_empty() {
             let mut buf = std::mem::take(&mut self.spare);
             std::mem::swap(&mut buf, &mut self.pending);
+            self.op_len = buf.len();
             self.op = Some((write_op(fd, kind, buf, 0), 0));
             // Submit now, and register for its completion.
             if let Poll::Ready(r) = self.poll_in_flight(fd, kind, cx) {

@@ -398,11 +398,13 @@ impl ChildStdin {
         to_owned_blocking(&self.fd)
     }
 
-    /// The fd, the write in flight (and how much of its buffer went) and
-    /// the bytes buffered by the futures-io adapter: what `aio-net`'s
-    /// `StreamWriter` view takes over. Not a stable interface.
+    /// The fd, the write in flight (with how much of its buffer went and
+    /// how many bytes are still to go) and the bytes buffered by the
+    /// futures-io adapter: what `aio-net`'s `StreamWriter` view takes
+    /// over. Not a stable interface.
     #[doc(hidden)]
-    pub fn into_raw_parts(self) -> (SharedFd, Option<(VecWrite, usize)>, Vec<u8>) {
+    #[allow(clippy::type_complexity)]
+    pub fn into_raw_parts(self) -> (SharedFd, Option<(VecWrite, usize, usize)>, Vec<u8>) {
         let (op, pending) = self.wr.into_parts();
         (self.fd, op, pending)
     }
