@@ -11,6 +11,7 @@
 use super::waiters::{Waiter, WaiterList, WakeList};
 use crate::loom::sync::Mutex;
 use crate::scheduler::coop;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -50,6 +51,10 @@ struct State {
     round: u64,
     broken: bool,
     waiters: WaiterList<Slot>,
+    /// The outcomes of ended rounds whose waiters may still be in
+    /// `waiters` (a release wakes them in batches, dropping the lock in
+    /// between), oldest first.
+    ended: VecDeque<(u64, Outcome)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +114,7 @@ impl Barrier {
                 round: 0,
                 broken: false,
                 waiters: WaiterList::new(),
+                ended: VecDeque::new(),
             }),
         }
     }
@@ -220,14 +226,39 @@ impl Barrier {
 
     /// Releases every waiter of the current round with `outcome` and starts
     /// the next round.
+    ///
+    /// The waiters are woken in batches, the lock dropped between them, so
+    /// meanwhile the next round may fill, end or be aborted, and waiters of
+    /// this round may be dropped. So every release takes, from the front
+    /// of the list (ordered by round), the waiters of every ended round,
+    /// each with its own round's outcome (`ended`); and a dropped waiter
+    /// counts out of `arrived` only if its round is still the current one.
     fn end_round<'a>(&'a self, mut st: crate::loom::sync::MutexGuard<'a, State>, outcome: Outcome) {
         let round = st.round;
         st.round += 1;
         st.arrived = 0;
+        st.ended.push_back((round, outcome));
         let mut wakers = WakeList::new();
         loop {
-            while !wakers.is_full() && st.waiters.with_front(|s| s.round == round) == Some(true) {
-                wakers.push(st.waiters.pop_front(|s| s.outcome = outcome));
+            while !wakers.is_full() {
+                let Some(r) = st.waiters.with_front(|s| s.round) else {
+                    break;
+                };
+                if r >= st.round {
+                    break; // the current round's waiters stay
+                }
+                let out = st
+                    .ended
+                    .iter()
+                    .find(|&&(e, _)| e == r)
+                    .map(|&(_, o)| o)
+                    .expect("a waiter of an ended round has its round's outcome");
+                wakers.push(st.waiters.pop_front(|s| s.outcome = out));
+            }
+            // No waiter of a round older than the front's is left.
+            let oldest = st.waiters.with_front(|s| s.round).unwrap_or(st.round);
+            while st.ended.front().is_some_and(|&(e, _)| e < oldest) {
+                st.ended.pop_front();
             }
             if !wakers.is_full() {
                 break;
@@ -329,7 +360,13 @@ impl Drop for BarrierWait<'_> {
         let mut st = self.barrier.state.lock();
         // SAFETY: lock held; the waiter is in this barrier's list or none.
         if unsafe { st.waiters.remove(&self.waiter) } {
-            st.arrived -= 1;
+            // SAFETY: lock held [L].
+            let round = unsafe { self.waiter.with(|n| n.data.round) };
+            // A waiter of an ended round (its release between batches)
+            // no longer counts in `arrived`.
+            if round == st.round {
+                st.arrived -= 1;
+            }
         }
     }
 }
@@ -339,5 +376,94 @@ impl fmt::Debug for BarrierWait<'_> {
         f.debug_struct("BarrierWait")
             .field("queued", &self.queued)
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    type Held<'a> = Option<Pin<Box<BarrierWait<'a>>>>;
+
+    thread_local! {
+        static WAITS: RefCell<Vec<Held<'static>>> = const { RefCell::new(Vec::new()) };
+        static LATE: RefCell<Held<'static>> = const { RefCell::new(None) };
+    }
+
+    /// What a waiter's wake does, run while the release that wakes it has
+    /// dropped the lock between two batches.
+    enum OnWake {
+        Nothing,
+        /// Drops waiter `n` (not released yet: a later batch).
+        Drop(usize),
+        /// A wait of the next round arrives, then the barrier is aborted.
+        ArriveThenAbort(&'static Barrier),
+    }
+
+    impl Wake for OnWake {
+        fn wake(self: Arc<Self>) {
+            match &*self {
+                OnWake::Nothing => {}
+                OnWake::Drop(n) => drop(WAITS.with(|w| w.borrow_mut()[*n].take())),
+                OnWake::ArriveThenAbort(b) => {
+                    let mut late = Box::pin(b.wait());
+                    let w = Waker::from(Arc::new(OnWake::Nothing));
+                    assert!(late
+                        .as_mut()
+                        .poll(&mut Context::from_waker(&w))
+                        .is_pending());
+                    LATE.with(|l| *l.borrow_mut() = Some(late));
+                    b.abort();
+                }
+            }
+        }
+    }
+
+    fn poll(f: Pin<&mut BarrierWait<'_>>, on: OnWake) -> Poll<Result<usize, BrokenBarrier>> {
+        let w = Waker::from(Arc::new(on));
+        f.poll(&mut Context::from_waker(&w))
+    }
+
+    #[test]
+    fn drops_arrivals_and_an_abort_between_release_batches_keep_every_round_right() {
+        // More waiters than one batch of wakes (WakeList::CAP).
+        const N: usize = WakeList::CAP + 8;
+        let b: &'static Barrier = Box::leak(Box::new(Barrier::new(N)));
+        for i in 0..N - 1 {
+            let mut f = Box::pin(b.wait());
+            let on = match i {
+                0 => OnWake::Drop(N - 3), // in the second batch
+                1 => OnWake::ArriveThenAbort(b),
+                _ => OnWake::Nothing,
+            };
+            assert!(poll(f.as_mut(), on).is_pending());
+            WAITS.with(|w| w.borrow_mut().push(Some(f)));
+        }
+        // The last arrival ends round 0; the first batch's wakes run the
+        // drop, the next round's arrival and the abort in the gap.
+        let mut last = Box::pin(b.wait());
+        assert_eq!(poll(last.as_mut(), OnWake::Nothing), Poll::Ready(Ok(N - 1)));
+        for i in 0..N - 1 {
+            let f = WAITS.with(|w| w.borrow_mut()[i].take());
+            match f {
+                Some(mut f) => {
+                    assert_eq!(poll(f.as_mut(), OnWake::Nothing), Poll::Ready(Ok(i)), "{i}")
+                }
+                None => assert_eq!(i, N - 3),
+            }
+        }
+        // The next round's waiter was broken by the abort, not stranded.
+        let mut late = LATE
+            .with(|l| l.borrow_mut().take())
+            .expect("the late arrival");
+        assert_eq!(
+            poll(late.as_mut(), OnWake::Nothing),
+            Poll::Ready(Err(BrokenBarrier(())))
+        );
+        assert!(b.is_broken());
+        assert_eq!(b.n_waiting(), 0);
     }
 }
