@@ -160,3 +160,31 @@ fn handles_are_send_and_sync() {
     send(&s.acquire());
     send(&s.try_acquire().unwrap());
 }
+
+#[test]
+fn a_bounded_release_returns_only_a_forgotten_permit_so_the_bound_holds() {
+    on_all_flavors(|_| async {
+        // A guard gives its own permit back: a release beside it has no
+        // matching acquire.
+        let sem = BoundedSemaphore::new(1);
+        let guard = sem.try_acquire().unwrap();
+        assert!(sem.release().is_err());
+        drop(guard);
+        assert_eq!(sem.available(), 1);
+        assert!(sem.release().is_err());
+        // asyncio's acquire / release: forget, then release once.
+        sem.acquire().await.unwrap().forget();
+        assert_eq!(sem.available(), 0);
+        assert!(sem.release().is_ok());
+        assert!(sem.release().is_err());
+        assert_eq!(sem.available(), 1);
+
+        // Permits a waiter gathered are not free for a release either.
+        let sem = BoundedSemaphore::new(2);
+        let mut three = Box::pin(sem.acquire_many(3));
+        assert!(poll_once(&mut three).await.is_none());
+        assert!(sem.release().is_err());
+        drop(three);
+        assert_eq!(sem.available(), 2);
+    });
+}

@@ -95,7 +95,8 @@ impl BoundedSemaphore {
         self.sem.acquire()
     }
 
-    /// Waits for `n` permits; see [`Semaphore::acquire_many`].
+    /// Waits for `n` permits; see [`Semaphore::acquire_many`]. More than
+    /// the bound never completes (until the semaphore is closed).
     ///
     /// # Errors
     ///
@@ -152,7 +153,7 @@ impl BoundedSemaphore {
     /// });
     /// ```
     pub async fn acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
-        self.sem.acquire().await?.forget();
+        self.sem.acquire().await?.hand_over();
         Ok(OwnedSemaphorePermit::new(self, 1))
     }
 
@@ -160,8 +161,11 @@ impl BoundedSemaphore {
     ///
     /// # Errors
     ///
-    /// [`TooManyReleases`] if the free count already equals the initial
-    /// value; nothing is added then.
+    /// [`TooManyReleases`] if no permit is out that `forget()` took from
+    /// its guard (asyncio's acquire with no release yet): the permits not
+    /// free are then held by guards, which give their own back, or
+    /// gathered by a waiter. Nothing is added then, so the free count never
+    /// exceeds the initial value.
     ///
     /// # Examples
     ///
@@ -172,7 +176,7 @@ impl BoundedSemaphore {
     /// assert!(sem.release().is_ok());
     /// ```
     pub fn release(&self) -> Result<(), TooManyReleases> {
-        if self.sem.add_permit_bounded(self.bound) {
+        if self.sem.release_forgotten() {
             Ok(())
         } else {
             Err(TooManyReleases(()))

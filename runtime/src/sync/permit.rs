@@ -36,6 +36,14 @@ impl SemaphorePermit<'_> {
     /// assert_eq!(sem.available(), 0);
     /// ```
     pub fn forget(mut self) {
+        self.sem.count_forgotten(self.n);
+        self.n = 0;
+    }
+
+    /// Ends the guard without returning its permits and without counting
+    /// them as forgotten: for a new holder that returns them itself (an
+    /// owned permit made from this one).
+    pub(crate) fn hand_over(mut self) {
         self.n = 0;
     }
 
@@ -113,6 +121,7 @@ impl OwnedSemaphorePermit {
     /// assert_eq!(sem.available(), 0);
     /// ```
     pub fn forget(mut self) {
+        self.sem.semaphore().count_forgotten(self.n);
         self.n = 0;
     }
 

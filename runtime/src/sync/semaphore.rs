@@ -69,6 +69,9 @@ const SHIFT: usize = 2;
 pub struct Semaphore {
     state: AtomicUsize,
     waiters: Mutex<WaiterList<usize>>,
+    /// Permits taken out of their guards with `forget()` and not given
+    /// back yet: what a `BoundedSemaphore::release` may return.
+    forgotten: AtomicUsize,
 }
 
 /// The error of an acquire on a closed semaphore.
@@ -125,6 +128,7 @@ impl Semaphore {
         Semaphore {
             state: AtomicUsize::new(permits << SHIFT),
             waiters: Mutex::new(WaiterList::new()),
+            forgotten: AtomicUsize::new(0),
         }
     }
 
@@ -239,7 +243,7 @@ impl Semaphore {
     pub async fn acquire_owned(
         self: crate::loom::sync::Arc<Self>,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
-        self.acquire().await?.forget();
+        self.acquire().await?.hand_over();
         Ok(OwnedSemaphorePermit { sem: self, n: 1 })
     }
 
@@ -289,27 +293,32 @@ impl Semaphore {
         self.release_locked(n, self.waiters.lock());
     }
 
-    /// Adds one permit unless `bound` are free already (for
-    /// `BoundedSemaphore`); returns whether it did. While tasks wait, the
-    /// free count is what the head waiter gathered, below any bound it can
-    /// ever reach, so the permit is always added.
-    pub(crate) fn add_permit_bounded(&self, bound: usize) -> bool {
-        let mut cur = self.state.load(Acq);
-        while cur & WAITERS == 0 {
-            if cur >> SHIFT >= bound {
+    /// Counts `n` permits a guard's `forget()` took out.
+    pub(crate) fn count_forgotten(&self, n: usize) {
+        if n > 0 {
+            self.forgotten.fetch_add(n, AcqRel);
+        }
+    }
+
+    /// Gives back one forgotten permit (for `BoundedSemaphore::release`);
+    /// `false` if none is out: the release has no matching acquire (the
+    /// permits not free are gathered by a waiter or held by guards, which
+    /// return their own).
+    pub(crate) fn release_forgotten(&self) -> bool {
+        let mut cur = self.forgotten.load(Acq);
+        loop {
+            if cur == 0 {
                 return false;
             }
-            let next = Self::plus(cur, 1);
-            match self.state.compare_exchange_weak(cur, next, AcqRel, Acq) {
-                Ok(_) => return true,
+            match self
+                .forgotten
+                .compare_exchange_weak(cur, cur - 1, AcqRel, Acq)
+            {
+                Ok(_) => break,
                 Err(actual) => cur = actual,
             }
         }
-        let list = self.waiters.lock();
-        if list.is_empty() && self.available() >= bound {
-            return false;
-        }
-        self.release_locked(1, list);
+        self.add_permits(1);
         true
     }
 
