@@ -467,7 +467,18 @@ impl Driver {
 
     /// Blocks until a completion (or `batch.n` of them, or `batch.wait`
     /// with at least one) or `timeout`.
+    ///
+    /// # Panics
+    /// On an error of `io_uring_enter` other than a timeout, a signal or a
+    /// full completion queue (the ring is unusable: aio cannot go on).
     fn wait(&mut self, timeout: Option<Duration>, batch: Option<Batch>) {
+        if let Err(e) = self.try_wait(timeout, batch) {
+            panic!("aio: io_uring_enter failed while parking: {e}");
+        }
+    }
+
+    /// [`wait`](Self::wait), returning the error it panics on.
+    fn try_wait(&mut self, timeout: Option<Duration>, batch: Option<Batch>) -> io::Result<()> {
         #[cfg(test)]
         {
             self.last_wait = Some(timeout);
@@ -496,13 +507,16 @@ impl Driver {
             }
             (None, None) => self.ring.submitter().submit_and_wait(1),
         };
-        if let Err(e) = res {
+        match res {
+            Ok(_) => Ok(()),
             // ETIME: the timeout passed; EINTR: a signal; EBUSY: the CQ is
             // full and will be reaped right after. All mean "go on".
-            match e.raw_os_error() {
-                Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN) => {}
-                _ => panic!("aio: io_uring_enter failed while parking: {e}"),
-            }
+            Err(e) => match e.raw_os_error() {
+                Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN) => {
+                    Ok(())
+                }
+                _ => Err(e),
+            },
         }
     }
 
@@ -605,7 +619,11 @@ impl Drop for Driver {
         // Shutdown step 3: ops still in flight are cancelled, and we wait
         // (bounded) for their completions, so no buffer is freed while the
         // kernel may touch it. Records that still do not complete are leaked
-        // on purpose: leaking memory is safe, freeing it is not.
+        // on purpose: leaking memory is safe, freeing it is not. With them
+        // their fd references (`OpFd`): such an fd stays open for the rest
+        // of the process, and a `SharedFd::close` of it waits forever. The
+        // wait does not panic here (this may run while unwinding): a ring
+        // that fails leaks what is left the same way.
         if self.in_flight > 0 && !self.disabled {
             let sqe = opcode::AsyncCancel2::new(types::CancelBuilder::any())
                 .build()
@@ -613,7 +631,12 @@ impl Drop for Driver {
             self.push(&sqe);
             let deadline = Instant::now() + Duration::from_secs(2);
             while self.in_flight > 0 && Instant::now() < deadline {
-                self.wait(Some(Duration::from_millis(10)), None);
+                if self
+                    .try_wait(Some(Duration::from_millis(10)), None)
+                    .is_err()
+                {
+                    break;
+                }
                 self.reap();
                 // Nobody runs the tasks any more: drop, don't wake.
                 self.woken.clear();

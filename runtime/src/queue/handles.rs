@@ -324,6 +324,9 @@ macro_rules! queue_methods {
             }
 
             /// Whether the queue holds `maxsize` items (never, if unbounded).
+            /// As asyncio's `full()`, a snapshot: `put_nowait` may also
+            /// refuse a queue that is not full, when putters are already
+            /// waiting (they go first) or a freed slot is reserved for one.
             ///
             /// # Examples
             ///
