@@ -1,5 +1,6 @@
 //! Loom models of the sync primitives, and the hand-polling helpers they
 //! share: futures are polled directly with a waker that counts its wakes.
+mod loom_barrier;
 mod loom_event;
 mod loom_notify;
 mod loom_oneshot;
