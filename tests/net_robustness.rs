@@ -558,3 +558,29 @@ fn ten_thousand_concurrent_idle_connections() {
         });
     }
 }
+
+#[test]
+fn a_connected_udp_socket_refused_by_its_peer_reports_it_then_waits_again() {
+    on_all_flavors(|_| async {
+        // A port with nobody on it: bind one, note it, close it.
+        let gone = aio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = gone.local_addr().unwrap();
+        drop(gone);
+        let s = aio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        s.connect(addr).await.unwrap();
+        // A receive already waiting when the error arrives (so on epoll the
+        // error is reported as readiness).
+        let mut first = Box::pin(s.recv(Vec::with_capacity(64)));
+        assert!(poll_once(&mut first).await.is_none());
+        s.send(b"anyone?".to_vec()).await.0.unwrap();
+        // The ICMP port-unreachable comes back as the socket's error, and
+        // the waiting receive reports it.
+        let (first, _) = first.await;
+        assert_eq!(first.unwrap_err().kind(), ErrorKind::ConnectionRefused);
+        // Then nothing comes: the receive waits (on epoll the error's
+        // readiness once stayed set and the receive retried its EAGAIN
+        // forever, holding its worker) and the timeout ends it.
+        let second = aio::wait_for(s.recv(Vec::with_capacity(64)), Duration::from_millis(50)).await;
+        assert!(second.is_err(), "nothing was sent to us");
+    });
+}

@@ -450,7 +450,9 @@ fn epoll_wait(
             return Ok(n as usize);
         }
         let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::ENOSYS) {
+        // ENOSYS: a kernel before 5.11; EPERM: a seccomp profile that
+        // refuses the syscalls it does not know (older Docker, Podman).
+        if !matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) {
             return Err(e);
         }
         NO_PWAIT2.store(true, Relaxed);

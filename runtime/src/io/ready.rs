@@ -83,11 +83,15 @@ impl Interest {
         own | ERROR | SHUTDOWN
     }
 
-    /// The bit an `EAGAIN` proves wrong.
+    /// The bits an `EAGAIN` proves wrong: this direction's readiness, and
+    /// a reported error (a pending error would have been returned instead:
+    /// another call took it). Left set, `ERROR` kept every wait "ready" and
+    /// the op retried its `EAGAIN` forever. The closed states stay: they
+    /// hold for good.
     fn clear_mask(self) -> usize {
         match self {
-            Interest::Read => READABLE,
-            Interest::Write => WRITABLE,
+            Interest::Read => READABLE | ERROR,
+            Interest::Write => WRITABLE | ERROR,
         }
     }
 }

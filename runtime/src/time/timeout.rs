@@ -204,7 +204,10 @@ pub struct Timeout<F> {
 }
 
 impl<F> Timeout<F> {
-    /// A handle to read or move the deadline from elsewhere.
+    /// A handle to read or move the deadline from elsewhere. Take it before
+    /// the timeout is first polled (as `async with asyncio.timeout(...) as
+    /// cm`): a handle made after a poll finds no waker to wake, so its
+    /// first `reschedule` takes effect at the timeout's next poll.
     pub fn handle(&self) -> TimeoutHandle {
         let shared = self.shared.get_or_init(|| {
             Arc::new(Shared {
@@ -234,14 +237,18 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Ok(v));
         }
         if let Some(shared) = this.shared.get() {
+            // The waker first: a reschedule after it wakes us; one before
+            // it shows in `changed` below.
+            {
+                let mut w = shared.waker.lock();
+                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *w = Some(cx.waker().clone());
+                }
+            }
             if shared.changed.swap(false, AcqRel) {
                 let deadline = *shared.deadline.lock();
                 this.deadline = deadline;
                 this.sleep = deadline.map(sleep_until);
-            }
-            let mut w = shared.waker.lock();
-            if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *w = Some(cx.waker().clone());
             }
         }
         if let Some(sleep) = this.sleep.as_mut() {
