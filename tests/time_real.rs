@@ -138,3 +138,27 @@ fn an_interval_of_duration_max_ticks_once_and_never_overflows() {
         }
     });
 }
+
+#[test]
+// The block_on returns the (registered, pending) sleep on purpose.
+#[allow(clippy::async_yields_async)]
+fn a_sleep_registered_in_a_block_on_fires_after_it_moves_to_a_task() {
+    // A multi_thread runtime's block_on drives a wheel of its own, which
+    // ends when the call returns.
+    let rt = aio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let sleep = rt.block_on(async {
+        let mut s = Box::pin(aio::sleep(std::time::Duration::from_millis(20)));
+        // Registered on the block_on thread's wheel.
+        assert!(common::poll_once(&mut s).await.is_none());
+        s
+    });
+    let task = rt.handle().spawn(sleep);
+    // Polled on a worker now: it fires (a generous bound only guards
+    // against a hang).
+    rt.block_on(aio::wait_for(task, std::time::Duration::from_secs(30)))
+        .expect("the moved sleep fired")
+        .unwrap();
+}

@@ -199,12 +199,24 @@ impl Sleep {
                     .owner
                     .as_ref()
                     .expect("a registered Sleep has an owner");
-                // SAFETY: `owner` is the wheel the entry was inserted in.
-                if unsafe { owner.update_waker(&this.entry, cx.waker()) } {
+                if !owner.is_retired() {
+                    // SAFETY: `owner` is the wheel the entry was inserted in.
+                    if unsafe { owner.update_waker(&this.entry, cx.waker()) } {
+                        this.entry.set_sleep_state(State::Done);
+                        return Poll::Ready(());
+                    }
+                    return Poll::Pending;
+                }
+                // Its wheel was a `block_on`'s that has returned: nothing
+                // fires it there. Take the entry out (unless it fired
+                // before) and register it on this thread's wheel below.
+                // SAFETY: `owner` is the wheel the entry was inserted in,
+                // and this `Sleep`, its only user, is not inserting it.
+                if unsafe { owner.remove(&this.entry) }.is_none() {
                     this.entry.set_sleep_state(State::Done);
                     return Poll::Ready(());
                 }
-                return Poll::Pending;
+                this.entry.set_sleep_state(State::Unregistered);
             }
             State::Unregistered => {}
         }

@@ -18,7 +18,7 @@
 
 use super::clock::Clock;
 use crate::loom::cell::UnsafeCell;
-use crate::loom::sync::atomic::{AtomicU8, Ordering::*};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
 use crate::stats::ThreadStats;
 use crate::task::CompactWaker;
@@ -181,6 +181,10 @@ impl Store for Entries {
 /// A worker's wheel, shared with the threads its `Sleep`s migrate to.
 pub(crate) struct TimerShared {
     wheel: Mutex<RawWheel<EntryPtr>>,
+    /// The thread that drove this wheel stopped (a `block_on`'s wheel, when
+    /// the call returned): nothing fires its entries any more, and a
+    /// `Sleep` polled elsewhere moves to that thread's wheel.
+    retired: AtomicBool,
 }
 
 impl fmt::Debug for TimerShared {
@@ -193,7 +197,13 @@ impl TimerShared {
     fn new() -> TimerShared {
         TimerShared {
             wheel: Mutex::new(RawWheel::new()),
+            retired: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the thread that drove this wheel stopped.
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Acquire)
     }
 
     /// Registers the idle `entry` to fire at `tick`, waking `waker`.
@@ -345,6 +355,14 @@ impl fmt::Debug for Timers {
         f.debug_struct("Timers")
             .field("next_expiration", &self.shared.next_expiration())
             .finish()
+    }
+}
+
+impl Drop for Timers {
+    fn drop(&mut self) {
+        // Entries still linked (a `Sleep` moved out of a `block_on`) are
+        // never fired here again: their next poll re-registers them.
+        self.shared.retired.store(true, Release);
     }
 }
 
