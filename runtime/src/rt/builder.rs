@@ -332,6 +332,13 @@ impl Builder {
     /// `time::advance`, or to the next timer when every task is idle.
     /// current_thread only.
     ///
+    /// Idle means no task is ready to run: an I/O operation still in
+    /// flight (a connect, a receive) does not hold the clock back, as with
+    /// tokio's paused clock. So a timer registered before a loopback
+    /// exchange completes may fire first: in tests, register the timers
+    /// whose order matters after the I/O they depend on. (A blocking-pool
+    /// job in flight does hold it back.)
+    ///
     /// # Examples
     ///
     /// ```

@@ -106,7 +106,10 @@ impl fmt::Debug for TimeoutHandle {
     }
 }
 
-/// Runs `f` with a time limit of `duration` (`None`: no limit).
+/// Runs `f` with a time limit of `duration` (`None`: no limit). Each poll
+/// polls `f` first, then the timer: an `f` that is ready wins even when
+/// the deadline has passed (a zero limit times out only an `f` that is
+/// not ready at once, as `asyncio.timeout(0)`).
 ///
 /// # Cancel safety
 /// As cancel-safe as `f`: dropping the timeout drops `f`.
@@ -161,7 +164,8 @@ pub fn timeout_at<F: IntoFuture>(
 
 /// Waits for `f` for at most `timeout` (asyncio's `wait_for`). On expiry
 /// `f` is dropped before this returns, so a `Task` passed by value is
-/// cancelled. `None` waits without limit.
+/// cancelled. `None` waits without limit. `f` is polled before the timer,
+/// as in [`timeout`].
 ///
 /// # Errors
 /// [`Elapsed`] when the deadline passed first.
