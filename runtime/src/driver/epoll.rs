@@ -236,9 +236,11 @@ impl Driver {
         // Edge-triggered like every registration: each write to the
         // eventfd is a new edge (the kernel reports a write even while the
         // count is already non-zero), and every wait that reports it
-        // drains the count (`dispatch`), so no wake is lost and a stale
-        // count never makes a later wait return at once. (Miri's epoll
-        // supports only edge-triggered interest.)
+        // drains the count (`dispatch`), so no wake is lost. A write that
+        // no wait reported (the park ended by its spin, or by a timeout
+        // just before the unpark) stays pending and ends the next wait at
+        // once: one spare wake-up, nothing lost. (Miri's epoll supports
+        // only edge-triggered interest.)
         let mut ev = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLET) as u32,
             u64: TOKEN_WAKE,
