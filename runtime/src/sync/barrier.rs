@@ -382,8 +382,8 @@ impl fmt::Debug for BarrierWait<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::loom::sync::Arc;
     use std::cell::RefCell;
-    use std::sync::Arc;
     use std::task::{Wake, Waker};
 
     type Held<'a> = Option<Pin<Box<BarrierWait<'a>>>>;
