@@ -584,3 +584,22 @@ fn a_connected_udp_socket_refused_by_its_peer_reports_it_then_waits_again() {
         assert!(second.is_err(), "nothing was sent to us");
     });
 }
+
+#[test]
+fn socket_errors_name_the_address_and_keep_the_os_error_as_their_source() {
+    use std::error::Error as _;
+    on_all_flavors(|_| async {
+        // A port with nobody listening.
+        let gone = aio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = gone.local_addr().unwrap();
+        drop(gone);
+        let err = aio::net::TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+        assert!(err.to_string().contains(&addr.to_string()), "{err}");
+        let os = err
+            .source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .and_then(|e| e.raw_os_error());
+        assert_eq!(os, Some(libc::ECONNREFUSED), "{err:?}");
+    });
+}

@@ -7,6 +7,8 @@
 use aio_runtime::io::ops::RawAddr;
 use aio_runtime::ToThread;
 use socket2::SockAddr;
+use std::error::Error;
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -77,9 +79,7 @@ fn resolve(host: &str, port: u16) -> Resolve {
     Resolve(Inner::Blocking(aio_runtime::to_thread(move || {
         let addrs: Vec<SocketAddr> =
             std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-                .map_err(|e| {
-                    io::Error::new(e.kind(), format!("could not resolve host {host:?}: {e}"))
-                })?
+                .map_err(|e| context(e, format!("could not resolve host {host:?}")))?
                 .collect();
         Ok(addrs)
     })))
@@ -239,4 +239,36 @@ pub(crate) fn ip_from_raw(raw: &RawAddr) -> io::Result<SocketAddr> {
             "the kernel returned a non-IP socket address",
         )
     })
+}
+
+/// An OS error with what failed and where ("could not connect to
+/// 127.0.0.1:1"), keeping the OS error as its source: `e.source()` of the
+/// returned `io::Error` is the original, whose `raw_os_error()` is kept.
+#[derive(Debug)]
+struct ErrorContext {
+    what: String,
+    source: io::Error,
+}
+
+impl fmt::Display for ErrorContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.what, self.source)
+    }
+}
+
+impl Error for ErrorContext {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// `e` with `what` said first; the kind is kept, and `e` is the source.
+pub(crate) fn context(e: io::Error, what: impl Into<String>) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        ErrorContext {
+            what: what.into(),
+            source: e,
+        },
+    )
 }

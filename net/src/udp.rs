@@ -66,7 +66,7 @@ impl UdpSocket {
         for a in resolve_nonempty(addr).await? {
             let r = new_socket(Domain::for_address(a), Type::DGRAM).and_then(|s| {
                 s.bind(&a.into())
-                    .map_err(|e| io::Error::new(e.kind(), format!("could not bind to {a}: {e}")))?;
+                    .map_err(|e| crate::addr::context(e, format!("could not bind to {a}")))?;
                 Ok(s)
             });
             match r {
@@ -133,12 +133,7 @@ impl UdpSocket {
         for a in resolve_nonempty(addr).await? {
             match SockRef::from(self).connect(&a.into()) {
                 Ok(()) => return Ok(()),
-                Err(e) => {
-                    last = Some(io::Error::new(
-                        e.kind(),
-                        format!("could not connect to {a}: {e}"),
-                    ))
-                }
+                Err(e) => last = Some(crate::addr::context(e, format!("could not connect to {a}"))),
             }
         }
         Err(last.expect("at least one address"))
@@ -204,7 +199,9 @@ impl UdpSocket {
     /// ```
     pub async fn send_to<B: IoBuf>(&self, buf: B, addr: impl ToSocketAddrs) -> BufResult<usize, B> {
         let to = match resolve_nonempty(addr).await {
-            Ok(addrs) => addrs[0],
+            // A name may resolve to both families: the first of this
+            // socket's family (a send to the other would fail).
+            Ok(addrs) => same_family(&addrs, self.local_addr().is_ok_and(|a| a.is_ipv6())),
             Err(e) => return (Err(e), buf),
         };
         let (res, mut bufs) = ops::send_to(&self.fd, buf, to_raw(&to.into())).await;
@@ -506,5 +503,30 @@ pub(crate) mod tests {
             assert!(s.broadcast().unwrap());
             s.close().await.unwrap();
         });
+    }
+}
+
+/// The first of `addrs` (never empty) of the family of a socket that is
+/// IPv6 or not, else the first.
+fn same_family(addrs: &[SocketAddr], v6: bool) -> SocketAddr {
+    addrs
+        .iter()
+        .copied()
+        .find(|a| a.is_ipv6() == v6)
+        .unwrap_or(addrs[0])
+}
+
+#[cfg(test)]
+mod family_tests {
+    use super::*;
+
+    #[test]
+    fn a_name_resolving_to_both_families_sends_to_the_sockets_own() {
+        let both: Vec<SocketAddr> =
+            vec!["[::1]:53".parse().unwrap(), "127.0.0.1:53".parse().unwrap()];
+        assert_eq!(same_family(&both, false), both[1]);
+        assert_eq!(same_family(&both, true), both[0]);
+        let v4: Vec<SocketAddr> = vec!["127.0.0.1:53".parse().unwrap()];
+        assert_eq!(same_family(&v4, true), v4[0]);
     }
 }

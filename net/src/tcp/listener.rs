@@ -134,7 +134,9 @@ impl TcpListener {
     }
 
     /// Stops listening (unless an [`Incoming`] of it is alive) and closes
-    /// the socket once in-flight accepts have completed.
+    /// the socket once in-flight accepts have completed. An `Incoming`
+    /// made from this listener keeps its accept in flight while it lives,
+    /// so with one alive this waits until it is dropped.
     ///
     /// # Errors
     /// The error of `close(2)`.

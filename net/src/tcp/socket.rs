@@ -122,7 +122,7 @@ impl TcpSocket {
     pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
         self.inner
             .bind(&addr.into())
-            .map_err(|e| io::Error::new(e.kind(), format!("could not bind to {addr}: {e}")))
+            .map_err(|e| crate::addr::context(e, format!("could not bind to {addr}")))
     }
 
     /// Starts listening with `backlog` pending connections at most.
@@ -145,7 +145,7 @@ impl TcpSocket {
         let fd = SharedFd::new(self.inner.into());
         ops::connect(&fd, to_raw(&addr.into()))
             .await
-            .map_err(|e| io::Error::new(e.kind(), format!("could not connect to {addr}: {e}")))?;
+            .map_err(|e| crate::addr::context(e, format!("could not connect to {addr}")))?;
         Ok(TcpStream::from_shared(fd))
     }
 }

@@ -104,7 +104,16 @@ impl TcpStream {
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last = None;
         for a in resolve_nonempty(addr).await? {
-            match TcpSocket::for_addr(&a)?.connect(a).await {
+            // A socket that cannot be made for one address (its family
+            // disabled, say) moves on to the next, as a refused connect.
+            let attempt = match TcpSocket::for_addr(&a) {
+                Ok(s) => s.connect(a).await,
+                Err(e) => Err(crate::addr::context(
+                    e,
+                    format!("could not make a socket to connect to {a}"),
+                )),
+            };
+            match attempt {
                 Ok(s) => return Ok(s),
                 Err(e) => last = Some(e),
             }

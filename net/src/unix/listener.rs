@@ -83,10 +83,7 @@ impl UnixListener {
         let addr = sockaddr_for(path)?;
         let s = new_socket(Domain::UNIX, Type::STREAM)?;
         s.bind(&addr).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("could not bind to {}: {e}", path.display()),
-            )
+            crate::addr::context(e, format!("could not bind to {}", path.display()))
         })?;
         s.listen(1024)?;
         Ok(UnixListener::from_fd(SharedFd::new(s.into())))
@@ -200,8 +197,9 @@ impl UnixListener {
     }
 
     /// Stops listening (unless an [`Incoming`] of it is alive) and closes
-    /// the socket once in-flight accepts have completed. The socket file
-    /// stays.
+    /// the socket once in-flight accepts have completed (an `Incoming` made
+    /// from it keeps its accept in flight while it lives: with one alive,
+    /// this waits until it is dropped). The socket file stays.
     ///
     /// # Errors
     /// The error of `close(2)`.

@@ -116,10 +116,7 @@ impl UnixStream {
         let addr = sockaddr_for(path)?;
         let fd = SharedFd::new(new_socket(Domain::UNIX, Type::STREAM)?.into());
         ops::connect(&fd, to_raw(&addr)).await.map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("could not connect to {}: {e}", path.display()),
-            )
+            crate::addr::context(e, format!("could not connect to {}", path.display()))
         })?;
         Ok(UnixStream::from_conn(Conn { fd }))
     }
