@@ -297,6 +297,7 @@ fn spawn_errors_and_communicate_misuse() {
     on_all_flavors(|_| async {
         let err = Command::new("/no/such/program").spawn().unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("\"/no/such/program\""), "{err}");
         let mut child = Command::new("true").spawn().unwrap();
         let err = child.communicate(Some(b"x".to_vec())).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);

@@ -139,6 +139,10 @@ impl Child {
     /// Waits for the child to exit and reaps it; returns its status (the
     /// same status again on later calls). The child's stdin is closed
     /// first, so a child that reads it to the end cannot wait forever.
+    /// Its piped stdout and stderr are not read: a child that writes more
+    /// than a pipe holds (64 KiB) to one nobody reads blocks, and this
+    /// waits for ever; read them meanwhile, or use
+    /// [`communicate`](Self::communicate), as asyncio advises.
     ///
     /// # Errors
     /// The OS error of the wait (`ECHILD` if something else in the
@@ -234,10 +238,13 @@ impl Child {
     }
 
     /// Sends `sig` (`libc::SIGTERM`, …) to the child. It cannot reach
-    /// another process that reused the pid: until the child is reaped its
-    /// pid is its own (an exited child is a zombie), and once reaped it is
-    /// not signalled. After the child has exited this does nothing, as
-    /// asyncio's `send_signal`.
+    /// another process that reused the pid as long as only aio reaps the
+    /// child: until then its pid is its own (an exited child is a zombie),
+    /// and once aio reaped it, it is not signalled. (Where the kernel has
+    /// `IORING_OP_WAITID`, 6.7 and later, the signal goes by pid, not
+    /// pidfd: code that reaps children it did not spawn, `waitpid(-1)` or
+    /// SIGCHLD ignored, could let the pid be reused first.) After the
+    /// child has exited this does nothing, as asyncio's `send_signal`.
     ///
     /// # Errors
     /// `InvalidInput` for an invalid signal, `PermissionDenied`.

@@ -363,10 +363,18 @@ impl Command {
     /// # aio::run(async {
     /// let err = aio::process::Command::new("/no/such/program").spawn().unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// assert!(err.to_string().contains("/no/such/program"), "{err}");
     /// # });
     /// ```
     pub fn spawn(&mut self) -> io::Result<Child> {
-        let mut child = self.std.spawn()?;
+        let mut child = self.std.spawn().map_err(|e| {
+            // Name the program (std's error does not): "failed to spawn
+            // \"/no/such/program\": No such file or directory (os error 2)".
+            io::Error::new(
+                e.kind(),
+                format!("failed to spawn {:?}: {e}", self.std.get_program()),
+            )
+        })?;
         let reap = match Reap::for_pid(child.id()) {
             Ok(r) => r,
             Err(e) => {

@@ -33,7 +33,10 @@ pub(crate) fn reap_later(fd: SharedFd) {
                 // Until reaped (or reaped by someone else: ECHILD).
                 while let Ok(None) = pidfd::try_reap(&fd) {
                     if ops::poll_readable(&fd).await.is_err() {
-                        break;
+                        // The wait could not be armed (epoll out of
+                        // watches, memory): `Orphan`'s drop hands the child
+                        // to the reaper thread instead of leaving a zombie.
+                        return;
                     }
                 }
                 orphan.reaped();

@@ -23,7 +23,9 @@
 //! - `aio::run` handles SIGINT (the first Ctrl-C cancels the main task,
 //!   exit status 130) only while nothing else listens to SIGINT: with a
 //!   `Signal`, `ctrl_c()` or a handler for it, they get it instead.
-//! - SIGKILL, SIGSTOP, SIGILL, SIGFPE and SIGSEGV cannot be listened to.
+//! - SIGKILL and SIGSTOP (which cannot be caught) and the fault signals
+//!   SIGILL, SIGFPE, SIGSEGV, SIGBUS, SIGTRAP and SIGSYS (a crash must
+//!   crash) cannot be listened to.
 //! - aio never listens to SIGCHLD itself: children are reaped through
 //!   pidfds (see [`process`](crate::process)).
 //!

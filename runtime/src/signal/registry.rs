@@ -42,12 +42,17 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 
 /// Signals a listener may not take: their default action is what a
 /// program needs (a crash must crash), or they cannot be caught.
-const FORBIDDEN: [i32; 5] = [
+/// (A fault signal aio caught would only set a flag and return to the
+/// faulting instruction, which faults again, forever.)
+const FORBIDDEN: [i32; 8] = [
     libc::SIGILL,
     libc::SIGFPE,
     libc::SIGKILL,
     libc::SIGSEGV,
     libc::SIGSTOP,
+    libc::SIGBUS,
+    libc::SIGTRAP,
+    libc::SIGSYS,
 ];
 
 struct Registry {
@@ -384,5 +389,31 @@ fn deliver(s: usize) {
     }
     if let Some(f) = fallback {
         f();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fault_signals_and_the_uncatchable_ones_are_refused() {
+        for sig in [
+            libc::SIGKILL,
+            libc::SIGSTOP,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGTRAP,
+            libc::SIGSYS,
+        ] {
+            let err = check(sig).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                io::ErrorKind::InvalidInput,
+                "signal {sig}: {err}"
+            );
+        }
     }
 }

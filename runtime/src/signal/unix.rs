@@ -202,8 +202,9 @@ impl From<i32> for SignalKind {
 ///
 /// # Errors
 /// `InvalidInput` for a number that is not a signal, or one that may
-/// not be handled (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS… see the module
-/// docs); the OS error if the handler cannot be installed.
+/// not be handled (SIGKILL, SIGSTOP and the fault signals SIGILL, SIGFPE,
+/// SIGSEGV, SIGBUS, SIGTRAP, SIGSYS: see the module docs); the OS error if
+/// the handler cannot be installed.
 ///
 /// # Examples
 ///
