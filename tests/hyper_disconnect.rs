@@ -104,74 +104,81 @@ async fn leave_mid_response(addr: std::net::SocketAddr, path: &str, at_least: us
     drop(s);
 }
 
-#[test]
-fn clients_leaving_mid_response_cause_no_report_and_leak_no_fd() {
+/// Runs `body` on every flavor, one test of this file at a time (the fd
+/// counts), with the exception handler's reports recorded in the
+/// `Reports` it gets (and returns).
+fn serially_reporting<F, Fut>(body: F) -> Reports
+where
+    F: Fn(common::Flavor, Reports) -> Fut,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let reports = Reports::new();
     on_all_flavors_with(
         |_, b| {
             b.exception_handler(reports.handler());
         },
-        |flavor| async move {
-            let base = open_fds();
-            with_server(|addr| async move {
-                let clients: Vec<_> = (0..CLIENTS)
-                    .map(|_| aio::spawn(leave_mid_response(addr, "/big", 64 * 1024)))
-                    .collect();
-                for c in clients {
-                    c.await.unwrap();
-                }
-            })
-            .await;
-            let back = eventually(|| open_fds() <= base).await;
-            assert!(
-                back,
-                "[{flavor:?}] open fds: {} before, {} after",
-                base,
-                open_fds()
-            );
-        },
+        |flavor| body(flavor, reports.clone()),
     );
+    reports
+}
+
+#[test]
+fn clients_leaving_mid_response_cause_no_report_and_leak_no_fd() {
+    let reports = serially_reporting(|flavor, _| async move {
+        let base = open_fds();
+        with_server(|addr| async move {
+            let clients: Vec<_> = (0..CLIENTS)
+                .map(|_| aio::spawn(leave_mid_response(addr, "/big", 64 * 1024)))
+                .collect();
+            for c in clients {
+                c.await.unwrap();
+            }
+        })
+        .await;
+        let back = eventually(|| open_fds() <= base).await;
+        assert!(
+            back,
+            "[{flavor:?}] open fds: {} before, {} after",
+            base,
+            open_fds()
+        );
+    });
     assert_eq!(reports.messages(), Vec::<String>::new());
+}
+
+/// `reports` holds exactly one report, of `/fails`'s body error.
+fn one_report_of_the_failing_body(reports: &Reports, flavor: common::Flavor) {
+    let got = reports.take();
+    assert_eq!(got.len(), 1, "[{flavor:?}] {got:?}");
+    let msg = &got[0].message;
+    assert!(
+        msg.starts_with("aio::hyper::serve: error serving 127.0.0.1:")
+            && msg.contains("the database went away"),
+        "[{flavor:?}] {msg}"
+    );
 }
 
 #[test]
 fn a_failing_response_body_is_reported_once_per_connection() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let reports = Reports::new();
-    on_all_flavors_with(
-        |_, b| {
-            b.exception_handler(reports.handler());
-        },
-        |flavor| {
-            let reports = reports.clone();
-            async move {
-                with_server(|addr| async move {
-                    let s = TcpStream::connect(addr).await.unwrap();
-                    s.write_all(b"GET /fails HTTP/1.1\r\nHost: x\r\n\r\n".to_vec())
-                        .await
-                        .0
-                        .unwrap();
-                    // The server closes the connection after the failure.
-                    loop {
-                        let (n, _) = s.read(Vec::with_capacity(4096)).await;
-                        if n.map_or(true, |n| n == 0) {
-                            break;
-                        }
-                    }
-                })
-                .await;
-                let got = reports.take();
-                assert_eq!(got.len(), 1, "[{flavor:?}] {got:?}");
-                let msg = &got[0].message;
-                assert!(
-                    msg.starts_with("aio::hyper::serve: error serving 127.0.0.1:")
-                        && msg.contains("the database went away"),
-                    "[{flavor:?}] {msg}"
-                );
+    serially_reporting(|flavor, reports| async move {
+        with_server(|addr| async move {
+            let s = TcpStream::connect(addr).await.unwrap();
+            s.write_all(b"GET /fails HTTP/1.1\r\nHost: x\r\n\r\n".to_vec())
+                .await
+                .0
+                .unwrap();
+            // The server closes the connection after the failure.
+            loop {
+                let (n, _) = s.read(Vec::with_capacity(4096)).await;
+                if n.map_or(true, |n| n == 0) {
+                    break;
+                }
             }
-        },
-    );
+        })
+        .await;
+        one_report_of_the_failing_body(&reports, flavor);
+    });
 }
 
 #[test]
@@ -179,51 +186,34 @@ fn an_http2_services_failing_body_is_reported_once_and_the_connection_serves_on(
     use aio::hyper::{Connector, Executor, Timer};
     use http_body_util::{BodyExt, Empty};
     use hyper_util::client::legacy::Client;
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let reports = Reports::new();
-    on_all_flavors_with(
-        |_, b| {
-            b.exception_handler(reports.handler());
-        },
-        |flavor| {
-            let reports = reports.clone();
-            async move {
-                with_server(|addr| async move {
-                    // h2c with prior knowledge: hyper handles a failing
-                    // stream inside the connection (it resets that stream
-                    // and goes on), so the connection's result never
-                    // carries the error.
-                    let client: Client<_, Empty<Bytes>> = Client::builder(Executor::default())
-                        .timer(Timer::default())
-                        .http2_only(true)
-                        .build(Connector::new());
-                    // The reset may overtake the head.
-                    let first = client
-                        .get(format!("http://{addr}/fails").parse().unwrap())
-                        .await;
-                    if let Ok(res) = first {
-                        assert!(
-                            res.into_body().collect().await.is_err(),
-                            "the stream is reset"
-                        );
-                    }
-                    let res = client
-                        .get(format!("http://{addr}/big").parse().unwrap())
-                        .await
-                        .expect("the same connection serves on");
-                    let body = res.into_body().collect().await.unwrap().to_bytes();
-                    assert_eq!(body.len(), BIG);
-                })
+    serially_reporting(|flavor, reports| async move {
+        with_server(|addr| async move {
+            // h2c with prior knowledge: hyper handles a failing
+            // stream inside the connection (it resets that stream
+            // and goes on), so the connection's result never
+            // carries the error.
+            let client: Client<_, Empty<Bytes>> = Client::builder(Executor::default())
+                .timer(Timer::default())
+                .http2_only(true)
+                .build(Connector::new());
+            // The reset may overtake the head.
+            let first = client
+                .get(format!("http://{addr}/fails").parse().unwrap())
                 .await;
-                let got = reports.take();
-                assert_eq!(got.len(), 1, "[{flavor:?}] {got:?}");
-                let msg = &got[0].message;
+            if let Ok(res) = first {
                 assert!(
-                    msg.starts_with("aio::hyper::serve: error serving 127.0.0.1:")
-                        && msg.contains("the database went away"),
-                    "[{flavor:?}] {msg}"
+                    res.into_body().collect().await.is_err(),
+                    "the stream is reset"
                 );
             }
-        },
-    );
+            let res = client
+                .get(format!("http://{addr}/big").parse().unwrap())
+                .await
+                .expect("the same connection serves on");
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body.len(), BIG);
+        })
+        .await;
+        one_report_of_the_failing_body(&reports, flavor);
+    });
 }

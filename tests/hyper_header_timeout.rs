@@ -21,7 +21,9 @@ use aio::time::Instant;
 use axum::routing::get;
 use axum::Router;
 
-use common::{on_all_flavors_with, Flavor, Reports};
+use common::{
+    on_all_flavors_with, read_until_closed, reporting_and_paused_on_current_thread, Reports,
+};
 
 /// hyper's default header-read timeout, which `serve` enables by giving
 /// hyper a timer.
@@ -37,31 +39,14 @@ async fn stall(addr: std::net::SocketAddr) -> (Vec<u8>, Instant) {
         .await
         .0
         .unwrap();
-    let mut got = Vec::new();
-    loop {
-        let (n, buf) = s.read(Vec::with_capacity(1024)).await;
-        match n {
-            Ok(0) => return (got, Instant::now()),
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            // A reset is a close too.
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                return (got, Instant::now())
-            }
-            Err(e) => panic!("read: {e}"),
-        }
-    }
+    read_until_closed(&s).await
 }
 
 #[test]
 fn an_unfinished_request_head_is_timed_out_through_aio_timer() {
     let reports = Reports::new();
     on_all_flavors_with(
-        |flavor, b| {
-            b.exception_handler(reports.handler());
-            if flavor == Flavor::CurrentThread {
-                b.start_paused(true);
-            }
-        },
+        reporting_and_paused_on_current_thread(&reports),
         |flavor| async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let app = Router::new().route("/", get(|| async { "never asked" }));

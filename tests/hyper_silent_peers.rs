@@ -21,7 +21,9 @@ use aio::time::Instant;
 use axum::routing::get;
 use axum::Router;
 
-use common::{on_all_flavors_with, Flavor, Reports};
+use common::{
+    on_all_flavors_with, read_until_closed, reporting_and_paused_on_current_thread, Reports,
+};
 
 /// `serve`'s default first-bytes timeout (hyper's header-read timeout).
 const DEFAULT_FIRST_BYTES: Duration = Duration::from_secs(30);
@@ -39,30 +41,14 @@ async fn stay_silent(addr: std::net::SocketAddr, first: &[u8]) -> (Vec<u8>, Inst
     if !first.is_empty() {
         s.write_all(first.to_vec()).await.0.unwrap();
     }
-    let mut got = Vec::new();
-    loop {
-        let (n, buf) = s.read(Vec::with_capacity(1024)).await;
-        match n {
-            Ok(0) => return (got, Instant::now()),
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                return (got, Instant::now())
-            }
-            Err(e) => panic!("read: {e}"),
-        }
-    }
+    read_until_closed(&s).await
 }
 
 #[test]
 fn a_peer_that_sends_nothing_is_closed_after_the_first_bytes_timeout() {
     let reports = Reports::new();
     on_all_flavors_with(
-        |flavor, b| {
-            b.exception_handler(reports.handler());
-            if flavor == Flavor::CurrentThread {
-                b.start_paused(true);
-            }
-        },
+        reporting_and_paused_on_current_thread(&reports),
         |flavor| async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let mut server = aio::hyper::serve(listener, app());
@@ -119,12 +105,7 @@ fn a_peer_that_sends_nothing_is_closed_after_the_first_bytes_timeout() {
 fn a_graceful_shutdown_ends_an_http2_peer_that_answers_no_ping() {
     let reports = Reports::new();
     on_all_flavors_with(
-        |flavor, b| {
-            b.exception_handler(reports.handler());
-            if flavor == Flavor::CurrentThread {
-                b.start_paused(true);
-            }
-        },
+        reporting_and_paused_on_current_thread(&reports),
         |flavor| async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let stop = aio::sync::CancellationToken::new();

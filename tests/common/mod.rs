@@ -512,3 +512,34 @@ pub(crate) fn paused<F: Future>(f: F) -> F::Output {
         .expect("runtime")
         .run(f)
 }
+
+/// Reads `s` until the peer closes it (end of stream, or a reset, which
+/// is a close too); returns what came and when the end did.
+pub(crate) async fn read_until_closed(s: &aio::net::TcpStream) -> (Vec<u8>, aio::time::Instant) {
+    let mut got = Vec::new();
+    loop {
+        let (n, buf) = s.read(Vec::with_capacity(1024)).await;
+        match n {
+            Ok(0) => return (got, aio::time::Instant::now()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (got, aio::time::Instant::now())
+            }
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+}
+
+/// The builder configuration of the timeout tests: `reports` records the
+/// exception handler's calls, and current_thread runs on a paused clock
+/// (the multi_thread flavors on real time).
+pub(crate) fn reporting_and_paused_on_current_thread(
+    reports: &Reports,
+) -> impl Fn(Flavor, &mut Builder) + '_ {
+    move |flavor, b| {
+        b.exception_handler(reports.handler());
+        if flavor == Flavor::CurrentThread {
+            b.start_paused(true);
+        }
+    }
+}
