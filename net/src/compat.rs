@@ -62,9 +62,6 @@ use std::task::{ready, Context, Poll};
 const READ_SIZE: usize = 16 * 1024;
 /// A write waits for the in-flight send once this much is buffered.
 const WRITE_HIGH: usize = 64 * 1024;
-/// How long a dropped stream's last bytes may take to go before the
-/// connection is aborted (as a dropped `StreamWriter`'s default linger).
-const LINGER: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The read side of an adapter.
 #[derive(Default)]
@@ -273,7 +270,7 @@ impl WriteState {
         };
         let task = rt.spawn(async move {
             let send = poll_fn(|cx| rest.poll_flush_inner(&fd, cx));
-            let how = match aio_runtime::time::wait_for(send, LINGER).await {
+            let how = match aio_runtime::time::wait_for(send, crate::stream::LINGER).await {
                 Ok(Ok(())) if shutdown_after => libc::SHUT_WR,
                 Ok(_) => return,
                 // The peer took nothing for that long: abort, which fails

@@ -110,9 +110,10 @@ pub struct OwnedReadHalf {
 /// The write half of a stream split with `into_split`. Dropping it shuts
 /// down the write direction (the peer reads end of stream), as tokio's
 /// does, after the bytes its adapter's writes accepted (see "Owned
-/// buffers, and the ecosystem's `read` and `write_all`" in `aio::net`). It implements the same writing traits as the stream; the
-/// owned-buffer `write` and `write_all` shadow the extension traits'
-/// methods: call theirs on [`compat()`](Self::compat).
+/// buffers, and the ecosystem's `read` and `write_all`" in `aio::net`).
+/// It implements the same writing traits as the stream; the owned-buffer
+/// `write` and `write_all` shadow the extension traits' methods: call
+/// theirs on [`compat()`](Self::compat).
 ///
 /// # Examples
 ///

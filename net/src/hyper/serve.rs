@@ -69,9 +69,9 @@ const H2_KEEP_ALIVE: Duration = Duration::from_secs(30);
 /// (`aio::hyper::serve: error serving 127.0.0.1:50312: …`) when the
 /// server is to blame: the service returned an error, a response body
 /// failed (on HTTP/2 too, where hyper resets only that stream and the
-/// connection serves on), a socket error that is not the peer's doing. What peers do
-/// (disconnect mid-response, reset, send garbage, time out) is not
-/// reported.
+/// connection serves on), a socket error that is not the peer's doing.
+/// What peers do (disconnect mid-response, reset, send garbage, time out)
+/// is not reported.
 ///
 /// # Examples
 ///
@@ -128,7 +128,7 @@ where
         .keep_alive_interval(H2_KEEP_ALIVE);
     Serve {
         local: local.map_err(|e| e.kind()),
-        builder: Some(Settings {
+        settings: Some(Settings {
             hyper: builder,
             first_bytes: Some(FIRST_BYTES),
         }),
@@ -156,7 +156,7 @@ where
 #[must_use = "a server does nothing unless awaited"]
 pub struct Serve {
     local: Result<SocketAddr, io::ErrorKind>,
-    builder: Option<Settings>,
+    settings: Option<Settings>,
     start: Option<Start>,
     run: Option<BoxRun>,
 }
@@ -218,7 +218,7 @@ impl Serve {
     /// ```
     pub fn configure(mut self, f: impl FnOnce(&mut auto::Builder<Executor>)) -> Serve {
         f(&mut self
-            .builder
+            .settings
             .as_mut()
             .expect("Serve::configure called after the server started")
             .hyper);
@@ -247,7 +247,7 @@ impl Serve {
     /// }).unwrap();
     /// ```
     pub fn first_bytes_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Serve {
-        self.builder
+        self.settings
             .as_mut()
             .expect("Serve::first_bytes_timeout called after the server started")
             .first_bytes = timeout.into();
@@ -295,10 +295,10 @@ impl Serve {
             .start
             .take()
             .expect("Serve::with_graceful_shutdown called after the server started");
-        let builder = self.builder.take().expect("the builder");
+        let settings = self.settings.take().expect("the settings");
         WithGracefulShutdown {
             local: self.local,
-            run: start(builder, Some(Box::pin(signal))),
+            run: start(settings, Some(Box::pin(signal))),
         }
     }
 }
@@ -310,8 +310,8 @@ impl Future for Serve {
         let this = &mut *self;
         if this.run.is_none() {
             let start = this.start.take().expect("Serve polled after completion");
-            let builder = this.builder.take().expect("the builder");
-            this.run = Some(start(builder, None));
+            let settings = this.settings.take().expect("the settings");
+            this.run = Some(start(settings, None));
         }
         this.run.as_mut().expect("started").as_mut().poll(cx)
     }

@@ -20,6 +20,7 @@ pub use reader::{Lines, StreamReader};
 pub use server::Server;
 pub use unix::{open_unix_connection, start_unix_server};
 pub use writer::StreamWriter;
+pub(crate) use writer::LINGER;
 
 pub(crate) use server::{streams, Accepted, Callback, Listen};
 

@@ -30,8 +30,9 @@ type PipeWrite = aio_runtime::io::ops::Op<aio_runtime::io::ops::Write<Vec<u8>>>;
 /// Default high-water mark (asyncio's: 64 KiB).
 const HIGH_WATER: usize = 64 * 1024;
 /// How long a dropped writer keeps trying to send what is still buffered
-/// before it aborts the connection (see [`StreamWriter::set_linger`]).
-const LINGER: Duration = Duration::from_secs(30);
+/// before it aborts the connection (see [`StreamWriter::set_linger`]); the
+/// socket adapters' dropped streams use it too (`compat.rs`).
+pub(crate) const LINGER: Duration = Duration::from_secs(30);
 
 struct Shared {
     state: Mutex<State>,
@@ -207,9 +208,7 @@ fn pump(shared: &Arc<Shared>, st: &mut State) {
         st.shut = true;
         st.shut_both |= st.closing;
     }
-    if st.paused && st.buffered() <= st.low {
-        st.paused = false;
-    }
+    resume_at_low_mark(st);
     st.wake_waiters();
 }
 

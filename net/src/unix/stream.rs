@@ -380,10 +380,8 @@ impl UnixStream {
         crate::conn::close_stream(self.conn, self.rd, self.wr).await
     }
 
-    /// The byte-stream core, for the asyncio streams.
-    // Used by `open_unix_connection` / `start_unix_server` once the
-    // streams' Unix entry points land.
-    #[allow(dead_code)]
+    /// The byte-stream core, for the asyncio streams
+    /// (`open_unix_connection`, `start_unix_server`).
     pub(crate) fn into_conn(self) -> Conn {
         self.conn
     }
