@@ -42,6 +42,23 @@
 //! nothing). A send's error sticks: every later write and flush returns
 //! it, so no caller that retries leaves a hole in the stream.
 //!
+//! # Flushes for hyper
+//!
+//! hyper flushes after every response and goes on to read the next
+//! request only once the flush is `Ready`. A flush that waited for the
+//! send's completion made that two polls of the connection per request
+//! (the second only to see the flush end) where tokio, whose `write` is a
+//! `send(2)`, makes one. So hyper's `poll_flush` (`hyper/io.rs`) is
+//! `Ready` once every accepted byte is in a send submitted to the ring,
+//! whose completion then wakes nobody (`Op::forget_waker`): the send
+//! carries `MSG_WAITALL`, so the kernel itself sends the rest of a short
+//! send, and the next write, flush, close or drop collects the result
+//! (an error sticks, as below). hyper's end of a connection is a
+//! `poll_shutdown`, which waits for every byte as before; so does a send
+//! that is driven by polls (epoll), and the futures-io and tokio
+//! `poll_flush`, whose callers may rely on the bytes having left (a
+//! `flush().await` before dropping the runtime).
+//!
 //! Vectored writes copy the slices into that buffer in one call, so a
 //! caller that keeps a response's head and body apart (hyper) pays one
 //! copy, not two.
@@ -62,6 +79,8 @@ use std::task::{ready, Context, Poll};
 const READ_SIZE: usize = 16 * 1024;
 /// A write waits for the in-flight send once this much is buffered.
 const WRITE_HIGH: usize = 64 * 1024;
+// A send of a whole buffer is one op (see "Flushes for hyper").
+const _: () = assert!(WRITE_HIGH <= aio_runtime::io::MAX_RW_COUNT);
 
 /// The read side of an adapter.
 #[derive(Default)]
@@ -215,14 +234,14 @@ impl WriteState {
                     return Poll::Ready(Err(self.fail(io::ErrorKind::WriteZero.into())));
                 }
                 Ok(n) if done + n < buf.len() => {
-                    self.op = Some((ops::send(fd, buf, done + n), done + n));
+                    self.op = Some((ops::send_all(fd, buf, done + n), done + n));
                 }
                 Ok(_) => {
                     self.spare = buf;
                     self.spare.clear();
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    self.op = Some((ops::send(fd, buf, done), done));
+                    self.op = Some((ops::send_all(fd, buf, done), done));
                 }
                 Err(e) => return Poll::Ready(Err(self.fail(e))),
             }
@@ -304,7 +323,7 @@ impl WriteState {
             }
             let mut buf = std::mem::take(&mut self.spare);
             std::mem::swap(&mut buf, &mut self.pending);
-            self.op = Some((ops::send(fd, buf, 0), 0));
+            self.op = Some((ops::send_all(fd, buf, 0), 0));
             // Submit now, and register for its completion.
             if let Poll::Ready(r) = self.poll_in_flight(fd, cx) {
                 r?;
@@ -373,6 +392,35 @@ impl WriteState {
         let res = self.poll_flush_inner(fd, cx);
         self.flush_awaited = res.is_pending();
         res
+    }
+
+    /// hyper's flush: like [`poll_flush`](Self::poll_flush), but `Ready`
+    /// once every accepted byte is in a send on a ring, without waiting
+    /// for its completion (see "Flushes for hyper").
+    pub(crate) fn poll_flush_handed(
+        &mut self,
+        fd: &SharedFd,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            if let Poll::Ready(r) = self.poll_in_flight(fd, cx) {
+                r?;
+                if self.pending.is_empty() {
+                    self.flush_awaited = false;
+                    return Poll::Ready(Ok(()));
+                }
+                self.start(fd, cx)?;
+                continue;
+            }
+            let handed = self.pending.is_empty()
+                && self.op.as_mut().is_some_and(|(op, _)| op.forget_waker());
+            self.flush_awaited = !handed;
+            return if handed {
+                Poll::Ready(Ok(()))
+            } else {
+                Poll::Pending
+            };
+        }
     }
 
     fn poll_flush_inner(&mut self, fd: &SharedFd, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

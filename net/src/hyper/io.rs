@@ -6,7 +6,9 @@
 //! futures-io and tokio adapters (`crate::compat`): a receive into an
 //! owned buffer kept in the stream (it stays in flight while the caller is
 //! not polling, and its bytes are handed out by the next call), writes
-//! copied into an owned buffer that is sent while hyper goes on, an end of
+//! copied into an owned buffer that is sent while hyper goes on (a flush
+//! is `Ready` once the send is in the kernel's hands: see `compat`'s
+//! "Flushes for hyper"), an end of
 //! stream held back once while a flush is awaited (so a client that closes
 //! right after a complete response is not mistaken for one that left in
 //! the middle), vectored writes in one copy, and `poll_shutdown` as a real
@@ -60,9 +62,10 @@ macro_rules! impl_hyper_read {
 macro_rules! impl_hyper_write {
     ($t:ty) => {
         /// hyper writes through the buffered adapter (see `aio::hyper`):
-        /// vectored writes are copied in one go, `poll_flush` waits until
-        /// the kernel took every byte, `poll_shutdown` flushes then shuts
-        /// the write direction down.
+        /// vectored writes are copied in one go, `poll_flush` returns once
+        /// every byte is handed to the kernel (on epoll, once it took
+        /// them), `poll_shutdown` waits until the kernel took every byte,
+        /// then shuts the write direction down.
         impl hyper::rt::Write for $t {
             fn poll_write(
                 self: Pin<&mut Self>,
@@ -88,7 +91,7 @@ macro_rules! impl_hyper_write {
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 let (fd, st) = self.get_mut().write_parts();
-                st.poll_flush(fd, cx)
+                st.poll_flush_handed(fd, cx)
             }
 
             fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -116,6 +119,113 @@ mod tests {
         let mut buf = hyper::rt::ReadBuf::new(out);
         poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, buf.unfilled())).await?;
         Ok(buf.filled().len())
+    }
+
+    fn runtimes() -> Vec<aio_runtime::runtime::Runtime> {
+        [
+            aio_runtime::runtime::Driver::IoUring,
+            aio_runtime::runtime::Driver::Epoll,
+        ]
+        .into_iter()
+        .filter_map(|d| {
+            aio_runtime::runtime::Builder::new_current_thread()
+                .driver(d)
+                .build()
+                .ok()
+        })
+        .collect()
+    }
+
+    /// hyper's flush does not wait for the send's completion (one poll
+    /// of a connection per response, not two): `Ready` at once, and the
+    /// bytes arrive with nobody polling the send.
+    #[test]
+    fn a_flush_is_ready_once_the_bytes_are_handed_to_the_kernel() {
+        for rt in runtimes() {
+            rt.block_on(async {
+                let (mut a, mut b) = UnixStream::pair().unwrap();
+                let waker = std::task::Waker::noop();
+                let mut cx = Context::from_waker(waker);
+                let w = hyper::rt::Write::poll_write(Pin::new(&mut a), &mut cx, b"HTTP/1.1 200");
+                assert!(matches!(w, Poll::Ready(Ok(12))));
+                let f = hyper::rt::Write::poll_flush(Pin::new(&mut a), &mut cx);
+                assert!(matches!(f, Poll::Ready(Ok(()))), "{f:?}");
+                let mut got = [0u8; 12];
+                let mut n = 0;
+                while n < got.len() {
+                    n += read(&mut b, &mut got[n..]).await.unwrap();
+                }
+                assert_eq!(&got, b"HTTP/1.1 200");
+            });
+        }
+    }
+
+    /// A flushed send that the socket could take only part of goes on
+    /// whole, unpolled (the kernel sends the rest), and a shutdown after
+    /// it waits for it.
+    #[test]
+    fn a_flushed_send_larger_than_the_socket_buffer_arrives_whole() {
+        for rt in runtimes() {
+            rt.block_on(async {
+                let (mut a, mut b) = UnixStream::pair().unwrap();
+                let small: libc::c_int = 4096;
+                // SAFETY: plain syscall on an fd `a` holds open; the option
+                // value is a live c_int.
+                let r = unsafe {
+                    libc::setsockopt(
+                        std::os::fd::AsRawFd::as_raw_fd(&a),
+                        libc::SOL_SOCKET,
+                        libc::SO_SNDBUF,
+                        (&small as *const libc::c_int).cast(),
+                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    )
+                };
+                assert_eq!(r, 0);
+                let body: Vec<u8> = (0..60_000u32).map(|i| (i % 251) as u8).collect();
+                let writer = async {
+                    let mut off = 0;
+                    while off < body.len() {
+                        off += poll_fn(|cx| {
+                            hyper::rt::Write::poll_write(Pin::new(&mut a), cx, &body[off..])
+                        })
+                        .await
+                        .unwrap();
+                    }
+                    poll_fn(|cx| hyper::rt::Write::poll_flush(Pin::new(&mut a), cx))
+                        .await
+                        .unwrap();
+                };
+                // Every byte arrives before anything polls the send again
+                // (the shutdown below would resend a short send's rest).
+                let reader = async {
+                    let mut got = vec![0u8; body.len()];
+                    let mut n = 0;
+                    while n < got.len() {
+                        n += read(&mut b, &mut got[n..]).await.unwrap();
+                    }
+                    got
+                };
+                let both = aio_runtime::gather!(writer, reader);
+                let ((), got) =
+                    aio_runtime::time::wait_for(both, std::time::Duration::from_secs(20))
+                        .await
+                        .expect("the flushed bytes arrive");
+                poll_fn(|cx| hyper::rt::Write::poll_shutdown(Pin::new(&mut a), cx))
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    read(&mut b, &mut [0u8; 8]).await.unwrap(),
+                    0,
+                    "end of stream"
+                );
+                assert!(
+                    got == body,
+                    "{} bytes of {} arrived, or out of order",
+                    got.len(),
+                    body.len()
+                );
+            });
+        }
     }
 
     #[test]

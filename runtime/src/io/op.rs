@@ -191,6 +191,26 @@ impl<T: OpAble> Op<T> {
         self.poll_op(cx)
     }
 
+    /// For a poller that comes back on its own (the next write on a
+    /// stream, or its close): whether the op finishes without being polled
+    /// again, and if so, withdraws the waker the last poll registered, so
+    /// that its completion wakes nobody. True for an op in flight on a ring
+    /// (the kernel carries it to its completion) or already completed;
+    /// false for one that has not started or runs by polls (on epoll, on
+    /// the blocking pool): poll it as usual.
+    ///
+    /// A completion that came before the withdrawal may still wake the
+    /// waker, once.
+    pub fn forget_waker(&mut self) -> bool {
+        match &self.state {
+            State::InFlight(rec, _) => {
+                rec.header.forget_waker();
+                true
+            }
+            State::Idle(_) | State::Ready(..) | State::Blocking(..) | State::Done => false,
+        }
+    }
+
     fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<T::Output> {
         // `Op` is Unpin: on a ring the data lives in a heap record, and on
         // epoll it is only borrowed for the length of one syscall.

@@ -214,6 +214,34 @@ impl Header {
         Polled::Pending
     }
 
+    /// Called by the future: withdraws the waker its last poll registered,
+    /// so that the completion wakes nobody (the future polls again later,
+    /// on its own). If the op completed already, its completer took the
+    /// waker (and wakes it) and nothing changes.
+    pub(crate) fn forget_waker(&self) {
+        let mut cur = self.state.load(Acquire);
+        loop {
+            if cur & COMPLETE != 0 {
+                return;
+            }
+            if cur & WAKER_SET == 0 {
+                break;
+            }
+            match self
+                .state
+                .compare_exchange(cur, cur & !WAKER_SET, AcqRel, Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        // SAFETY: WAKER_SET is clear and COMPLETE was not set when we last
+        // looked: the completer touches the cell only if it sees WAKER_SET,
+        // and the poller (our caller) is not writing it now.
+        let waker = self.waker.with_mut(|w| unsafe { (*w).take() });
+        drop(waker);
+    }
+
     /// Called by the future when it is dropped. Returns the result if the
     /// op had completed (the caller then runs the orphan cleanup for it),
     /// or `None` if it is still in flight (the caller cancels it).

@@ -39,7 +39,7 @@ pub use read::{read_at, read_pipe, Read, CURRENT_POS};
 pub use recv::{recv, recv_stream, recv_with, Recv};
 pub use recvmsg::{recv_from, RecvFrom};
 pub use rename::{rename, Rename};
-pub use send::{send, Send};
+pub use send::{send, send_all, Send};
 pub use sendmsg::{send_to, writev, SendMsg};
 pub use shutdown::{shutdown, Shutdown};
 pub use statx::{statx_fd, statx_path, Statx};

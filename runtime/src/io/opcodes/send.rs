@@ -15,6 +15,8 @@ pub struct Send<B> {
     fd: OpFd,
     buf: B,
     offset: usize,
+    /// `MSG_WAITALL` on a ring: see [`send_all`].
+    all: bool,
 }
 
 /// Sends `buf[offset..bytes_init()]` (never raising SIGPIPE; at most
@@ -27,11 +29,32 @@ pub struct Send<B> {
 /// # Cancel safety
 /// Dropping the future cancels the send; some bytes may have been sent.
 pub fn send<B: IoBuf>(socket: &SharedFd, buf: B, offset: usize) -> Op<Send<B>> {
+    new(socket, buf, offset, false)
+}
+
+/// Like [`send`], but on a ring the kernel itself sends the rest after a
+/// short send (`MSG_WAITALL` on a stream socket): the op completes once
+/// every byte went, or with the count that went before an error (the next
+/// send reports it), so its completion needs no resubmission and the
+/// caller need not watch it (`Op::forget_waker`). On epoll, as `send`
+/// (the caller resubmits the rest of a short send, as it polls anyway).
+///
+/// # Panics
+/// If `offset > buf.bytes_init()`.
+///
+/// # Cancel safety
+/// Dropping the future cancels the send; some bytes may have been sent.
+pub fn send_all<B: IoBuf>(socket: &SharedFd, buf: B, offset: usize) -> Op<Send<B>> {
+    new(socket, buf, offset, true)
+}
+
+fn new<B: IoBuf>(socket: &SharedFd, buf: B, offset: usize, all: bool) -> Op<Send<B>> {
     assert!(offset <= buf.bytes_init(), "send offset past the data");
     Op::new(Send {
         fd: socket.for_op(),
         buf,
         offset,
+        all,
     })
 }
 
@@ -47,7 +70,7 @@ unsafe impl<B: IoBuf> OpAble for Send<B> {
         // SAFETY: `offset <= bytes_init()`, inside the allocation.
         let ptr = unsafe { self.buf.stable_ptr().add(self.offset) };
         opcode::Send::new(types::Fd(self.fd.raw()), ptr, len as u32)
-            .flags(libc::MSG_NOSIGNAL)
+            .flags(libc::MSG_NOSIGNAL | if self.all { libc::MSG_WAITALL } else { 0 })
             .build()
     }
 

@@ -283,6 +283,34 @@ fn a_repoll_with_the_same_waker_races_completion() {
     repoll_vs_completion(true);
 }
 
+/// (d) a poll, then `forget_waker` (a flush that returns once its send is
+/// in the kernel's hands), racing the completion: the forgotten waker is
+/// woken only by a completion that came before the withdrawal (at most
+/// once), the record keeps no waker afterwards, and the next poll, with no
+/// wake at all, finds the result once the completer is done.
+#[test]
+fn a_forgotten_waker_races_completion() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let rec = Record::new(Data::new(&drops));
+        let completer = Kernel::submit(&rec).spawn();
+        let (wakes, waker) = counting_waker();
+        if rec.header.poll(&waker) == Polled::Pending {
+            rec.header.forget_waker();
+            completer.join().unwrap();
+            assert!(wakes.get() <= 1, "one completion, at most one wake");
+            assert_eq!(Arc::strong_count(&wakes), 2, "the record kept the waker");
+        } else {
+            completer.join().unwrap();
+            assert_eq!(wakes.get(), 0, "no wake for a result the poll took");
+        }
+        assert_eq!(rec.header.poll(&waker), Polled::Ready(RES));
+        assert_eq!(take_written(&rec), WRITTEN);
+        drop(rec);
+        assert_eq!(drops.load(SeqCst), 1, "the data is dropped once");
+    });
+}
+
 /// A real fd for `SharedFd` to own (its drop or `close` calls `close(2)`).
 fn eventfd() -> OwnedFd {
     // SAFETY: plain syscall; the result is checked.
