@@ -3,8 +3,8 @@
 //!
 //! A closure becomes a task (so it has a `Task<T>` handle, a name and a
 //! `TaskError` on panic) whose scheduler is this pool. Threads are started
-//! on demand up to `max_blocking_threads` (default 512) and exit after 10 s
-//! idle. A ring is never entered from these threads. Shutdown (step 4 of
+//! on demand up to `max_blocking_threads` (default 512) and exit after
+//! `thread_keep_alive` idle (default 10 s). A ring is never entered from these threads. Shutdown (step 4 of
 //! `rt::shutdown`) stops them and joins them with a timeout.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
@@ -19,8 +19,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-const KEEP_ALIVE: Duration = Duration::from_secs(10);
-
 /// The pool of one runtime.
 pub(crate) struct Pool {
     inner: Arc<Inner>,
@@ -33,6 +31,8 @@ struct Inner {
     state: Mutex<State>,
     cv: Condvar,
     max_threads: usize,
+    /// How long an idle thread waits for a job before it exits.
+    keep_alive: Duration,
     thread_name: String,
 }
 
@@ -54,9 +54,9 @@ struct State {
     notify: usize,
     threads: usize,
     shutdown: bool,
+    /// The threads started, for the shutdown join; those that exited
+    /// are dropped (detached, so their stacks go) at the next start.
     handles: Vec<std::thread::JoinHandle<()>>,
-    /// Signalled when a thread exits (for the shutdown join).
-    exited: usize,
 }
 
 impl fmt::Debug for Pool {
@@ -77,7 +77,7 @@ impl Pool {
         (s.threads, s.idle, s.queue.len())
     }
 
-    pub(crate) fn new(max_threads: usize, thread_name: String) -> Pool {
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration, thread_name: String) -> Pool {
         // The builder refuses 0 (`Builder::max_blocking_threads` panics).
         debug_assert!(max_threads > 0, "a blocking pool needs a thread");
         Pool {
@@ -86,6 +86,7 @@ impl Pool {
                 state: Mutex::new(State::default()),
                 cv: Condvar::new(),
                 max_threads,
+                keep_alive,
                 thread_name,
             }),
         }
@@ -111,6 +112,9 @@ impl Pool {
             s.notify += 1;
             self.inner.cv.notify_one();
         } else if s.threads < self.inner.max_threads {
+            // A joinable thread that ended keeps its stack mapped until
+            // its handle is joined or dropped.
+            s.handles.retain(|h| !h.is_finished());
             s.threads += 1;
             let inner = self.inner.clone();
             let handle = Handle::from_shared(rt.clone());
@@ -133,17 +137,23 @@ impl Pool {
 
     /// Step 4 of shutdown: stop the threads and join them within `timeout`.
     pub(crate) fn shutdown(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
+        // No deadline if it is past what `Instant` holds.
+        let deadline = Instant::now().checked_add(timeout);
         let handles = {
             let mut s = self.inner.state.lock();
             s.shutdown = true;
             self.inner.cv.notify_all();
             while s.threads > 0 {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
+                match deadline {
+                    None => self.inner.cv.wait(&mut s),
+                    Some(d) => {
+                        let now = Instant::now();
+                        if now >= d {
+                            break;
+                        }
+                        self.inner.cv.wait_for(&mut s, d - now);
+                    }
                 }
-                self.inner.cv.wait_for(&mut s, deadline - now);
             }
             std::mem::take(&mut s.handles)
         };
@@ -190,7 +200,7 @@ fn worker(inner: Arc<Inner>, handle: Handle) {
         // Idle until a submit claims this thread (see `State`).
         s.idle += 1;
         loop {
-            let timed_out = inner.cv.wait_for(&mut s, KEEP_ALIVE).timed_out();
+            let timed_out = inner.cv.wait_for(&mut s, inner.keep_alive).timed_out();
             if s.notify > 0 {
                 s.notify -= 1;
                 continue 'run;
@@ -204,7 +214,6 @@ fn worker(inner: Arc<Inner>, handle: Handle) {
         }
     }
     s.threads -= 1;
-    s.exited += 1;
     inner.cv.notify_all();
 }
 
@@ -327,5 +336,41 @@ impl<T> Drop for ToThread<T> {
         if !self.task.is_done() {
             self.task.cancel();
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::rt::Builder;
+    use std::time::Duration;
+
+    /// Threads that exited after their keep-alive do not keep their
+    /// handles (and so their stacks) while new ones start.
+    #[test]
+    fn exited_threads_are_not_kept_across_bursts() {
+        let rt = Builder::new_current_thread()
+            .thread_keep_alive(Duration::from_millis(1))
+            .build()
+            .unwrap();
+        for _ in 0..3 {
+            rt.block_on(async {
+                let burst: Vec<_> = (0..4)
+                    .map(|_| crate::to_thread(|| std::thread::sleep(Duration::from_millis(5))))
+                    .collect();
+                for t in burst {
+                    t.await;
+                }
+            });
+            // The burst's threads exit after their 1 ms keep-alive.
+            while rt.handle().metrics().blocking_threads() > 0 {
+                std::thread::yield_now();
+            }
+        }
+        let pool = &rt.handle().shared().blocking;
+        let handles = pool.inner.state.lock().handles.len();
+        assert!(
+            handles <= 4,
+            "{handles} handles kept for 4 live threads at most"
+        );
     }
 }

@@ -56,6 +56,7 @@ pub struct Builder {
     park_spin: Duration,
     park_batch: Duration,
     max_blocking_threads: usize,
+    thread_keep_alive: Duration,
     debug: Option<bool>,
     slow_poll_threshold: Duration,
     start_paused: bool,
@@ -73,6 +74,7 @@ impl fmt::Debug for Builder {
             .field("park_spin", &self.park_spin)
             .field("park_batch", &self.park_batch)
             .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
             .field("debug", &self.debug)
             .field("start_paused", &self.start_paused)
             .finish()
@@ -105,6 +107,7 @@ impl Builder {
             park_spin: park_spin_from_env().unwrap_or(Duration::from_micros(50)),
             park_batch: park_batch_from_env().unwrap_or(Duration::from_micros(50)),
             max_blocking_threads: 512,
+            thread_keep_alive: Duration::from_secs(10),
             debug: None,
             slow_poll_threshold: Duration::from_millis(100),
             start_paused: false,
@@ -290,6 +293,24 @@ impl Builder {
         self
     }
 
+    /// How long a blocking-pool thread with nothing to run waits for more
+    /// before it exits (default 10 s, as tokio's `thread_keep_alive`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = aio::runtime::Builder::new_current_thread()
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(aio::to_thread(|| 2 + 2)), 4);
+    /// ```
+    pub fn thread_keep_alive(&mut self, idle: Duration) -> &mut Self {
+        self.thread_keep_alive = idle;
+        self
+    }
+
     /// Debug mode: spawn locations, slow-poll warnings, tasks cancelled at
     /// shutdown. Default: on iff the environment has `AIO_DEBUG=1`.
     ///
@@ -459,7 +480,11 @@ impl Builder {
         let driver = config.driver.clone();
         let stats = Arc::new(StatsRegistry::new(workers));
         let clock = Arc::new(Clock::new(self.start_paused));
-        let blocking = Pool::new(self.max_blocking_threads, "aio-blocking".into());
+        let blocking = Pool::new(
+            self.max_blocking_threads,
+            self.thread_keep_alive,
+            "aio-blocking".into(),
+        );
         match self.kind {
             Kind::CurrentThread => {
                 let ct = current_thread::CtShared::new(&driver, clock.clone(), &stats)?;
