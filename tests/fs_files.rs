@@ -462,3 +462,81 @@ fn a_file_through_tokio_io() {
         }
     });
 }
+
+/// Polls `f` once (a ring gets its SQE) and drops it.
+fn poll_once_then_drop<F: std::future::Future>(f: F) {
+    let mut f = std::pin::pin!(f);
+    let _ = f
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+}
+
+/// A read or write at the position dropped after the kernel got it does
+/// not move the position after the caller's next seek: it either never
+/// ran or ran before (it ran after the seek: the next read started at 4,
+/// the dropped write landed at 0).
+#[test]
+fn a_dropped_read_or_write_does_not_move_the_position_after_a_seek() {
+    let dir = Scratch::new("dropped-at-pos", 1 << 20);
+    on_all_flavors(|flavor| {
+        let path = dir.path(&format!("{flavor:?}"));
+        async move {
+            aio::fs::write(&path, b"0123456789".to_vec()).await.unwrap();
+            let mut f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .await
+                .unwrap();
+            poll_once_then_drop(f.read(vec![0; 4]));
+            assert_eq!(f.seek(SeekFrom::Start(0)).await.unwrap(), 0);
+            let (n, b) = f.read(vec![0; 4]).await;
+            assert_eq!(&b[..n.unwrap()], b"0123");
+
+            poll_once_then_drop(f.write(b"AAAA".to_vec()));
+            assert_eq!(f.seek(SeekFrom::Start(0)).await.unwrap(), 0);
+            f.write_all(b"BB".to_vec()).await.0.unwrap();
+            assert_eq!(f.seek(SeekFrom::Current(0)).await.unwrap(), 2);
+            let all = aio::fs::read(&path).await.unwrap();
+            assert!(
+                all == b"BB23AAAA89" || all == b"BB23456789",
+                "{:?}",
+                String::from_utf8_lossy(&all)
+            );
+
+            // And a dropped read_to_end, before a read of the same bytes.
+            poll_once_then_drop(f.read_to_end(Vec::new()));
+            f.seek(SeekFrom::Start(8)).await.unwrap();
+            let (n, b) = f.read(vec![0; 4]).await;
+            assert_eq!(&b[..n.unwrap()], b"89");
+        }
+    });
+}
+
+/// A sync or truncate while bytes written through `AsyncWrite` wait
+/// unflushed says so (it silently went before them).
+#[test]
+fn sync_and_set_len_refuse_to_pass_unflushed_trait_writes() {
+    let dir = Scratch::new("unflushed", 1 << 20);
+    on_all_flavors(|flavor| {
+        let path = dir.path(&format!("{flavor:?}"));
+        async move {
+            let mut f = File::create(&path).await.unwrap();
+            AsyncWriteExt::write_all(&mut f, &vec![1u8; 100_000])
+                .await
+                .unwrap();
+            let e = f.set_len(10).await.unwrap_err();
+            assert!(e.to_string().contains("flush"), "{e}");
+            assert!(f
+                .sync_all()
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("flush"));
+            AsyncWriteExt::flush(&mut f).await.unwrap();
+            f.set_len(10).await.unwrap();
+            f.sync_data().await.unwrap();
+            assert_eq!(f.metadata().await.unwrap().len(), 10);
+        }
+    });
+}

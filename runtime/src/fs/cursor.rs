@@ -8,16 +8,91 @@
 //! in flight landed and the read-ahead given back with a seek — so both
 //! styles can be mixed on one file.
 //!
+//! # Dropped at the position
+//!
+//! A read or write at the position moves it when the kernel runs it, and
+//! the kernel may run it after its future was dropped: the ring got the
+//! SQE (its cancel comes too late for an op already running), or the
+//! blocking pool started the syscall. Left alone, such an op would move
+//! the position after the caller's next seek (the next read starting at
+//! the wrong place, a write landing after the seek). So a dropped op at
+//! the position is cancelled and kept in the file (`AtPos`, `orphan`),
+//! and everything that uses the position next (a read, a write, a seek,
+//! the traits, `sync_*`, `set_len`) first waits until the kernel is done
+//! with it: then it either never ran or ran entirely before.
+//!
 //! Called by users and `compat.rs`; calls the read and write ops,
 //! `read_to_end.rs` and `io::adapter`.
 
 use super::{read_to_end, File};
 use crate::io::adapter;
-use crate::io::ops;
+use crate::io::ops::{self, Op, OpAble};
 use crate::io::{BufResult, IoBuf, IoBufMut, SharedFd};
-use std::future::poll_fn;
+use crate::loom::sync::Mutex;
+use std::future::{poll_fn, Future};
 use std::io::{self, SeekFrom};
+use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+
+/// A read or write at the position whose future was dropped before the
+/// kernel was done with it, cancelled and kept until it is (see "Dropped
+/// at the position").
+pub(super) type Orphan = Option<Pin<Box<dyn Future<Output = ()> + Send>>>;
+
+/// An op at the file position: if the future is dropped before the op
+/// completes, the op is cancelled and, if it may still run, kept in
+/// `orphan` (see "Dropped at the position"). The slot is behind a (never
+/// contended) mutex so that the futures holding it stay `Sync`.
+pub(super) struct AtPos<'a, T: OpAble> {
+    orphan: &'a mut Mutex<Orphan>,
+    op: Option<Op<T>>,
+}
+
+impl<'a, T: OpAble> AtPos<'a, T> {
+    /// `orphan` must be empty (settled): one op at the position at a time.
+    pub(super) fn new(orphan: &'a mut Mutex<Orphan>, op: Op<T>) -> AtPos<'a, T> {
+        debug_assert!(
+            orphan.get_mut().is_none(),
+            "an op at the position while one is unsettled"
+        );
+        AtPos {
+            orphan,
+            op: Some(op),
+        }
+    }
+}
+
+impl<T: OpAble> Future for AtPos<'_, T> {
+    type Output = T::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        let this = self.get_mut();
+        let op = this.op.as_mut().expect("AtPos polled after it completed");
+        let out = ready!(Pin::new(op).poll(cx));
+        this.op = None;
+        Poll::Ready(out)
+    }
+}
+
+impl<T: OpAble> Drop for AtPos<'_, T> {
+    fn drop(&mut self) {
+        if let Some(mut op) = self.op.take() {
+            if op.cancel() {
+                *self.orphan.get_mut() = Some(Box::pin(async move {
+                    let _ = op.await;
+                }));
+            }
+        }
+    }
+}
+
+/// Waits until the kernel is done with an orphaned op, if there is one.
+pub(super) fn poll_orphan(orphan: &mut Orphan, cx: &mut Context<'_>) -> Poll<()> {
+    if let Some(o) = orphan {
+        ready!(o.as_mut().poll(cx));
+        *orphan = None;
+    }
+    Poll::Ready(())
+}
 
 impl File {
     /// Reads at the file position into `buf` (from its start), moving the
@@ -40,7 +115,8 @@ impl File {
         if let Err(e) = self.settle().await {
             return (Err(e), buf);
         }
-        let (res, buf) = ops::read_at(&self.fd, buf, ops::CURRENT_POS).await;
+        let op = ops::read_at(&self.fd, buf, ops::CURRENT_POS);
+        let (res, buf) = AtPos::new(&mut self.orphan, op).await;
         (res.map_err(self.err("read")), buf)
     }
 
@@ -68,7 +144,7 @@ impl File {
         if let Err(e) = self.settle().await {
             return (Err(e), buf);
         }
-        let (res, buf) = read_to_end::read_to_end(&self.fd, buf).await;
+        let (res, buf) = read_to_end::read_to_end(&self.fd, buf, &mut self.orphan).await;
         (res.map_err(self.err("read")), buf)
     }
 
@@ -96,7 +172,8 @@ impl File {
         if let Err(e) = self.settle().await {
             return (Err(e), buf);
         }
-        let (res, buf) = ops::write_at(&self.fd, buf, 0, ops::CURRENT_POS).await;
+        let op = ops::write_at(&self.fd, buf, 0, ops::CURRENT_POS);
+        let (res, buf) = AtPos::new(&mut self.orphan, op).await;
         (res.map_err(self.err("write")), buf)
     }
 
@@ -127,7 +204,8 @@ impl File {
         let mut buf = buf;
         let mut done = 0;
         while done < buf.bytes_init() {
-            let (res, b) = ops::write_at(&self.fd, buf, done, ops::CURRENT_POS).await;
+            let op = ops::write_at(&self.fd, buf, done, ops::CURRENT_POS);
+            let (res, b) = AtPos::new(&mut self.orphan, op).await;
             buf = b;
             match res {
                 Ok(0) => return (Err(self.err("write")(io::ErrorKind::WriteZero.into())), buf),
@@ -191,15 +269,16 @@ impl File {
 
     /// Settles what the traits buffered (module docs).
     async fn settle(&mut self) -> io::Result<()> {
-        if self.wr.is_idle() && self.rd.is_idle() {
+        if self.wr.is_idle() && self.rd.is_idle() && self.orphan.get_mut().is_none() {
             return Ok(());
         }
         poll_fn(|cx| self.poll_settle(cx)).await
     }
 
-    /// Flushes buffered writes, lands the read in flight, and gives the
-    /// read-ahead back to the file position.
+    /// Waits for an orphaned op, flushes buffered writes, lands the read
+    /// in flight, and gives the read-ahead back to the file position.
     fn poll_settle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(poll_orphan(self.orphan.get_mut(), cx));
         ready!(self.wr.poll_flush(&self.fd, adapter::Fd::File, cx)).map_err(self.err("write"))?;
         ready!(self.rd.poll_in_flight(cx)).map_err(self.err("read"))?;
         let ahead = self.rd.discard();
@@ -214,6 +293,7 @@ impl File {
         cx: &mut Context<'_>,
         out: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        ready!(poll_orphan(self.orphan.get_mut(), cx));
         if !self.wr.is_idle() {
             ready!(self.wr.poll_flush(&self.fd, adapter::Fd::File, cx))
                 .map_err(self.err("write"))?;
@@ -228,6 +308,7 @@ impl File {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
+        ready!(poll_orphan(self.orphan.get_mut(), cx));
         ready!(self.poll_settle_reads(cx))?;
         self.wr
             .poll_write(&self.fd, adapter::Fd::File, cx, data)

@@ -9,13 +9,15 @@
 //!
 //! Called by users; calls the ops.
 
+use super::cursor::Orphan;
 use super::error::with_file_path;
 use super::metadata::Metadata;
 use crate::io::adapter::{ReadState, WriteState};
 use crate::io::ops;
 use crate::io::{BufResult, IoBuf, IoBufMut, SharedFd};
-use crate::loom::sync::Arc;
+use crate::loom::sync::{Arc, Mutex};
 use std::fmt;
+use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -51,6 +53,9 @@ pub struct File {
     pub(super) path: Option<Arc<Path>>,
     pub(super) rd: ReadState,
     pub(super) wr: WriteState,
+    /// A dropped op at the position the kernel may still run (`cursor.rs`,
+    /// "Dropped at the position"); locked only by the `&self` methods.
+    pub(super) orphan: Mutex<Orphan>,
     /// tokio's `start_seek` target, until `poll_complete`.
     #[cfg(feature = "tokio-compat")]
     pub(super) seek_to: Option<std::io::SeekFrom>,
@@ -72,6 +77,7 @@ impl File {
             path,
             rd: ReadState::default(),
             wr: WriteState::default(),
+            orphan: Mutex::new(None),
             #[cfg(feature = "tokio-compat")]
             seek_to: None,
         }
@@ -170,6 +176,23 @@ impl File {
     /// ```
     pub fn from_std(file: std::fs::File) -> File {
         File::new(file.into(), None)
+    }
+
+    /// Waits until the kernel is done with a read or write at the position
+    /// whose future was dropped (`cursor.rs`), for the `&self` methods.
+    ///
+    /// Then fails if bytes written through the `AsyncWrite` traits are not
+    /// flushed yet: a sync or truncate that went before them would be a
+    /// silent lie (tokio's `File` flushes them itself, behind a lock; this
+    /// one keeps them in `&mut self` state, so the caller flushes).
+    async fn settle_orphan(&self, op: &'static str) -> io::Result<()> {
+        poll_fn(|cx| super::cursor::poll_orphan(&mut self.orphan.lock(), cx)).await;
+        if self.wr.is_idle() {
+            return Ok(());
+        }
+        Err(self.err(op)(io::Error::other(
+            "bytes written through AsyncWrite are not flushed yet: call flush() first",
+        )))
     }
 
     pub(super) fn err(&self, op: &'static str) -> impl Fn(io::Error) -> io::Error + '_ {
@@ -324,7 +347,9 @@ impl File {
     /// Flushes data and metadata to the device (`fsync`).
     ///
     /// # Errors
-    /// The OS error, naming the path.
+    /// The OS error, naming the path; an error saying so if bytes written
+    /// through the `AsyncWrite` traits are not flushed yet (call
+    /// [`flush`](Self::flush) first).
     ///
     /// # Examples
     ///
@@ -339,6 +364,7 @@ impl File {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn sync_all(&self) -> io::Result<()> {
+        self.settle_orphan("sync").await?;
         ops::fsync(&self.fd, false).await.map_err(self.err("sync"))
     }
 
@@ -346,12 +372,13 @@ impl File {
     /// (`fdatasync`).
     ///
     /// # Errors
-    /// The OS error, naming the path.
+    /// As [`sync_all`](Self::sync_all).
     ///
     /// # Examples
     ///
     /// See [`sync_all`](Self::sync_all).
     pub async fn sync_data(&self) -> io::Result<()> {
+        self.settle_orphan("sync").await?;
         ops::fsync(&self.fd, true).await.map_err(self.err("sync"))
     }
 
@@ -373,7 +400,9 @@ impl File {
     ///
     /// # Errors
     /// The OS error (`EINVAL` for a file not open for writing), naming
-    /// the path.
+    /// the path; an error saying so if bytes written through the
+    /// `AsyncWrite` traits are not flushed yet (call [`flush`](Self::flush)
+    /// first).
     ///
     /// # Examples
     ///
@@ -389,6 +418,7 @@ impl File {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn set_len(&self, size: u64) -> io::Result<()> {
+        self.settle_orphan("truncate").await?;
         ops::ftruncate(&self.fd, size)
             .await
             .map_err(self.err("truncate"))

@@ -130,7 +130,8 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
         .await
         .map_err(|e| with_path(e, "read", path))?;
     let fd = crate::io::SharedFd::new(fd);
-    let (res, buf) = read_to_end::read_to_end(&fd, Vec::new()).await;
+    // The fd is this call's own: a read dropped in flight needs no keeping.
+    let (res, buf) = read_to_end::read_to_end(&fd, Vec::new(), &mut Default::default()).await;
     res.map_err(|e| with_path(e, "read", path))?;
     Ok(buf)
 }

@@ -11,8 +11,10 @@
 //!
 //! Called by `file.rs` and `mod.rs`; calls the read op.
 
+use super::cursor::{AtPos, Orphan};
 use crate::io::ops;
 use crate::io::{BufResult, IoBuf, SharedFd};
+use crate::loom::sync::Mutex;
 use std::io;
 
 /// The first read of a file of unknown size.
@@ -46,8 +48,13 @@ fn reserve(buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
     })
 }
 
-/// Reads `fd` from its position to its end, appending to `buf`.
-pub(crate) async fn read_to_end(fd: &SharedFd, buf: Vec<u8>) -> BufResult<usize, Vec<u8>> {
+/// Reads `fd` from its position to its end, appending to `buf`; a read
+/// dropped in flight is kept in `orphan` (see `cursor.rs`).
+pub(crate) async fn read_to_end(
+    fd: &SharedFd,
+    buf: Vec<u8>,
+    orphan: &mut Mutex<Orphan>,
+) -> BufResult<usize, Vec<u8>> {
     let mut buf = buf;
     let start = buf.len();
     let exact = remaining(fd).and_then(|n| usize::try_from(n).ok());
@@ -68,7 +75,8 @@ pub(crate) async fn read_to_end(fd: &SharedFd, buf: Vec<u8>) -> BufResult<usize,
         }
         let at = buf.len();
         let room = (buf.capacity() - at).min(crate::io::MAX_RW_COUNT);
-        let (res, view) = ops::read_at(fd, buf.slice(at..), ops::CURRENT_POS).await;
+        let op = ops::read_at(fd, buf.slice(at..), ops::CURRENT_POS);
+        let (res, view) = AtPos::new(orphan, op).await;
         buf = view.into_inner();
         match res {
             Ok(0) => break,

@@ -211,6 +211,30 @@ impl<T: OpAble> Op<T> {
         }
     }
 
+    /// Asks for the op to be cancelled, and returns whether it may still
+    /// run: then polling it on gives its final result, once the kernel (or
+    /// the blocking pool) is done with it — `ECANCELED` (or another error)
+    /// if it never ran, else what it did. `false`: nothing of it runs
+    /// (not started, or on epoll between two tries, or done); drop it.
+    ///
+    /// For an op with a side effect that must not land after what comes
+    /// next (a read or write at the file position, before a seek).
+    pub fn cancel(&mut self) -> bool {
+        match &self.state {
+            State::InFlight(rec, ring) => {
+                // The cancel owns a reference until its own completion.
+                cancel(Record::into_raw(rec.clone()), ring);
+                true
+            }
+            State::Blocking(task, _) => {
+                // Not started: it never will; running: it finishes.
+                task.cancel();
+                true
+            }
+            State::Idle(_) | State::Ready(..) | State::Done => false,
+        }
+    }
+
     fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<T::Output> {
         // `Op` is Unpin: on a ring the data lives in a heap record, and on
         // epoll it is only borrowed for the length of one syscall.
