@@ -97,6 +97,55 @@ fn a_panicking_child_is_collected_and_its_handle_is_failed() {
     });
 }
 
+/// A child that fails is failed, not cancelled, though the group's cancel
+/// of every child reached it in the poll that failed (asyncio: `cancelled()`
+/// is False); the same for a task cancelled in the poll in which it panics.
+#[test]
+fn a_failed_child_is_not_reported_cancelled() {
+    on_all_flavors(|_| async {
+        let mut kept = None;
+        let r = task_group(async |tg: &TaskGroup<&'static str>| {
+            kept = Some(tg.spawn(async { Err::<(), _>("boom") }));
+            std::future::pending::<()>().await;
+            Ok(())
+        })
+        .await;
+        assert_eq!(r.unwrap_err().into_errors().len(), 1);
+        let child = kept.unwrap();
+        assert!(child.is_done());
+        assert!(!child.is_cancelled(), "{child:?}");
+        assert!(child.await.unwrap_err().is_failed());
+
+        let mut t = aio::spawn(async {
+            aio::task::current().unwrap().cancel();
+            panic!("after the cancel");
+        });
+        assert!((&mut t).await.unwrap_err().is_panic());
+        assert!(!t.is_cancelled());
+    });
+}
+
+/// When the group returns, every child's handle says done (the group
+/// counted a child out when its future was dropped, just before the
+/// child's worker stored the output and marked it complete).
+#[test]
+fn every_child_is_done_when_the_group_returns() {
+    on_all_flavors(|_| async {
+        for _ in 0..2000 {
+            let mut kept = None;
+            let r = task_group(async |tg: &TaskGroup<()>| {
+                kept = Some(tg.spawn(async { Ok::<_, ()>(1u8) }));
+                Ok(())
+            })
+            .await;
+            r.unwrap();
+            let mut child = kept.unwrap();
+            assert!(child.is_done(), "a child not done after its group");
+            assert_eq!(child.result().unwrap(), 1);
+        }
+    });
+}
+
 #[test]
 fn the_body_error_comes_first() {
     // current_thread: the order of the two failures is exact there.

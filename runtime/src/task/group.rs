@@ -89,6 +89,10 @@ struct State<E> {
     failed: bool,
     closed: bool,
     children: HashMap<TaskId, TaskRef>,
+    /// Children whose future is gone but that may not be COMPLETE yet
+    /// (the guard drops inside the child's last poll, before the harness
+    /// stores the output): the group ends only once they are done.
+    finishing: Vec<TaskRef>,
     waker: Option<Waker>,
 }
 
@@ -141,7 +145,14 @@ impl<E> Drop for ChildGuard<E> {
     fn drop(&mut self) {
         let w = {
             let mut st = self.inner.state.lock();
-            st.children.remove(&self.id);
+            if let Some(child) = st.children.remove(&self.id) {
+                if st.finishing.len() == st.finishing.capacity() {
+                    // Amortised: a long-lived group keeps only the few
+                    // children still completing.
+                    st.finishing.retain(|c| !c.is_done());
+                }
+                st.finishing.push(child);
+            }
             if st.children.is_empty() {
                 st.waker.take()
             } else {
@@ -358,6 +369,7 @@ where
                 failed: false,
                 closed: false,
                 children: HashMap::new(),
+                finishing: Vec::new(),
                 waker: None,
             }),
         }),
@@ -389,11 +401,26 @@ where
                 }
             }
         }
-        if body_fut.is_none() && tg.inner.state.lock().children.is_empty() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
+        if body_fut.is_some() {
+            return Poll::Pending;
         }
+        let mut st = tg.inner.state.lock();
+        if !st.children.is_empty() {
+            return Poll::Pending;
+        }
+        // Every child's future is gone; one may be between that and its
+        // completion on another worker (a few instructions): look again
+        // at once rather than return before its handle says done.
+        st.finishing.retain(|c| !c.is_done());
+        if !st.finishing.is_empty() {
+            drop(st);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        // Decided under the lock that a spawn checks: a later spawn is
+        // refused, never accepted unsupervised.
+        st.closed = true;
+        Poll::Ready(())
     })
     .await;
     on_drop.1 = true;

@@ -227,6 +227,7 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
         // one from a destructor while cancelling) stays, so it gets
         // reported.
         let mut replaced = out.is_err();
+        let mut cancelled = matches!(&out, Err(e) if e.is_cancelled());
         // A detached task (its handle is gone, and join interest never
         // comes back) does not store the output only to take it back.
         let detached = !header.state.load().is_join_interested();
@@ -240,11 +241,13 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: TaskPtr, out: Result<F::Output, 
             if s.is_cancelled() && !replaced {
                 // Cancel wins over a Ready in the same poll.
                 replaced = true;
+                cancelled = true;
                 if !detached {
                     let out = Err(TaskError::cancelled(header.id()));
                     contain(|| set_output(cell, out));
                 }
             }
+            cancelled
         });
         // Done callbacks are queued before the joiner is woken, so they
         // run no later than the code awaiting the task resumes.

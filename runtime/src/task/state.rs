@@ -239,15 +239,21 @@ impl State {
 
     /// The output is stored: clear RUNNING, set COMPLETE. `before_commit` is
     /// called with every snapshot tried, so the caller can replace the
-    /// output with "cancelled" when a cancel raced in (cancel wins).
+    /// output with "cancelled" when a cancel raced in (cancel wins); it
+    /// returns whether the outcome committed is a cancellation. If not, a
+    /// CANCELLED mark goes (a cancel that came during the poll in which the
+    /// task failed or panicked: it ends failed, not cancelled).
     pub(crate) fn transition_to_complete(
         &self,
-        mut before_commit: impl FnMut(Snapshot),
+        mut before_commit: impl FnMut(Snapshot) -> bool,
     ) -> Snapshot {
         self.fetch_update(|s| {
             debug_assert!(s.is_running() && !s.is_complete());
-            before_commit(s);
-            let next = Snapshot((s.0 & !RUNNING) | COMPLETE);
+            let mut next = (s.0 & !RUNNING) | COMPLETE;
+            if !before_commit(s) {
+                next &= !CANCELLED;
+            }
+            let next = Snapshot(next);
             (next, Some(next))
         })
     }
@@ -512,7 +518,7 @@ mod tests {
             s.transition_to_running(),
             ToRunning::Run { cancelled: true }
         );
-        let done = s.transition_to_complete(|_| {});
+        let done = s.transition_to_complete(|s| s.is_cancelled());
         assert!(done.is_complete() && !done.is_running());
         assert_eq!(s.transition_to_cancelled(), ToCancelled::AlreadyDone);
     }
@@ -522,7 +528,7 @@ mod tests {
         let s = State::new(1, 0);
         s.transition_to_running();
         s.ref_inc(); // a waker
-        s.transition_to_complete(|_| {});
+        s.transition_to_complete(|s| s.is_cancelled());
         assert_eq!(s.transition_to_notified_by_val(), ToNotified::DoNothing);
         assert!(s.ref_dec());
     }
@@ -531,7 +537,7 @@ mod tests {
     fn join_waker_cannot_be_set_after_complete() {
         let s = State::new(1, 0);
         s.transition_to_running();
-        s.transition_to_complete(|_| {});
+        s.transition_to_complete(|s| s.is_cancelled());
         assert!(s.set_join_waker().is_err());
         let d = s.transition_to_join_handle_dropped();
         assert_eq!(
@@ -559,7 +565,7 @@ mod tests {
         assert_eq!(s.transition_to_cancelled(), ToCancelled::Marked);
         assert_eq!(s.transition_to_idle(false), ToIdle::Cancelled);
         assert!(s.set_join_waker().is_ok());
-        s.transition_to_complete(|_| {});
+        s.transition_to_complete(|s| s.is_cancelled());
         s.unset_join_waker_after_complete();
         s.transition_to_join_handle_dropped();
         assert_eq!(s.load().ref_count(), 2);
@@ -582,7 +588,7 @@ mod tests {
         assert!(!s.drop_join_handle_fast());
         let s = State::new(2, 0);
         s.transition_to_running();
-        s.transition_to_complete(|_| {});
+        s.transition_to_complete(|s| s.is_cancelled());
         assert!(!s.drop_join_handle_fast());
         assert!(s.load().is_join_interested(), "unchanged");
         let s = State::new(1, 0);

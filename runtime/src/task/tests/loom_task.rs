@@ -338,7 +338,7 @@ fn a_done_callback_added_while_the_task_completes_runs_once() {
                 ran1.fetch_add(1, SeqCst);
             }
         });
-        let snapshot = s.transition_to_complete(|_| {});
+        let snapshot = s.transition_to_complete(|s| s.is_cancelled());
         if snapshot.has_callbacks() {
             let mut g = slot.lock();
             g.0 = true;
