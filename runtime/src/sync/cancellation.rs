@@ -8,9 +8,10 @@
 //! with no lock held (an explicit stack, so deep trees cannot overflow).
 //! A child created after its parent was cancelled is born cancelled (the
 //! flag is checked under the parent's lock). A parent keeps its children
-//! alive; children whose every token was dropped are pruned from the
-//! parent's list when it grows, so a long-lived parent handing out
-//! short-lived children stays small.
+//! alive; children whose every token was dropped, and every node below
+//! them, are pruned from the parent's list when it grows, so a long-lived
+//! parent handing out short-lived children (and grandchildren) stays
+//! small.
 
 use super::waiters::{Waiter, WaiterList, WakeList};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
@@ -45,10 +46,24 @@ impl Node {
         })
     }
 
-    /// Whether the node still matters to its parent: a token of it is alive,
-    /// or a child of it is.
+    /// Whether the node still matters to its parent: a token of it, or of
+    /// a node below it, is alive. (A node whose tokens were all dropped is
+    /// dead with everything below it that has none either: a per-
+    /// connection token's per-request children do not keep it listed.)
+    /// Locks the nodes below, top-down as `child_token` does (an explicit
+    /// stack: deep trees cannot overflow).
     fn is_live(&self) -> bool {
-        self.handles.load(Acquire) > 0 || !self.inner.lock().children.is_empty()
+        if self.handles.load(Acquire) > 0 {
+            return true;
+        }
+        let mut stack: Vec<Arc<Node>> = self.inner.lock().children.clone();
+        while let Some(node) = stack.pop() {
+            if node.handles.load(Acquire) > 0 {
+                return true;
+            }
+            stack.extend(node.inner.lock().children.iter().cloned());
+        }
+        false
     }
 }
 
@@ -290,5 +305,34 @@ impl fmt::Debug for WaitForCancellation<'_> {
         f.debug_struct("WaitForCancellation")
             .field("cancelled", &self.node.cancelled.load(Acquire))
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Children whose tokens were all dropped leave the parent's list with
+    /// their own dropped children (a child that had a child stayed listed
+    /// forever: one node per connection of a server, say).
+    #[test]
+    fn dropped_children_with_dropped_grandchildren_are_pruned() {
+        let root = CancellationToken::new();
+        for _ in 0..10_000 {
+            let conn = root.child_token();
+            drop(conn.child_token());
+        }
+        let kept = root.child_token();
+        let grandchild = kept.child_token();
+        drop(kept);
+        for _ in 0..100 {
+            drop(root.child_token());
+        }
+        let listed = root.node.inner.lock().children.len();
+        assert!(listed < 256, "{listed} children listed");
+        // A dropped child with a live grandchild stays: the grandchild is
+        // still cancelled with the root.
+        root.cancel();
+        assert!(grandchild.is_cancelled());
     }
 }
