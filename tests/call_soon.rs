@@ -84,6 +84,30 @@ fn callbacks_from_many_tasks_never_overlap_and_keep_each_sources_order() {
     });
 }
 
+/// A callback that schedules itself again runs once per pass of the
+/// queue, and other tasks run between passes (asyncio's rule); it used
+/// to keep its thread forever (current_thread hung).
+#[test]
+fn a_callback_that_reschedules_itself_lets_other_tasks_run() {
+    fn again(h: Handle, stop: Arc<AtomicBool>, runs: Counter) {
+        runs.bump();
+        if !stop.load(SeqCst) {
+            let h2 = h.clone();
+            h.call_soon(move || again(h2, stop, runs));
+        }
+    }
+    on_all_flavors(|_| async {
+        let stop = Arc::new(AtomicBool::new(false));
+        let runs = Counter::new();
+        again(Handle::current(), stop.clone(), runs.clone());
+        for _ in 0..3 {
+            aio::task::yield_now().await;
+        }
+        stop.store(true, SeqCst);
+        assert!(runs.get() >= 1, "the first call ran");
+    });
+}
+
 #[test]
 fn call_soon_from_outside_the_runtime() {
     for flavor in common::flavors() {

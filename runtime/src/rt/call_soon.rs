@@ -53,38 +53,45 @@ impl CallSoon {
     }
 }
 
+/// The runner. As asyncio's loop, a pass runs the callbacks queued when
+/// it began; those they schedule run in the next pass, after the other
+/// ready tasks had a turn (the runner yields between passes), so a
+/// callback that schedules itself again cannot keep its thread.
 async fn run_callbacks(rt: &Arc<Shared>) {
     let q = &rt.call_soon;
     loop {
-        let next = q.queue.lock().pop_front();
-        let Some((f, state, mut ctx)) = next else {
+        let pass = std::mem::take(&mut *q.queue.lock());
+        if pass.is_empty() {
             q.running.store(false, Release);
             // A push may have seen `running` just before we cleared it.
             if q.queue.lock().is_empty() || q.running.swap(true, AcqRel) {
                 return;
             }
             continue;
-        };
-        if let Some(s) = &state {
-            if s.compare_exchange(PENDING, STARTED, AcqRel, Acquire)
-                .is_err()
-            {
-                continue;
+        }
+        for (f, state, mut ctx) in pass {
+            if let Some(s) = &state {
+                if s.compare_exchange(PENDING, STARTED, AcqRel, Acquire)
+                    .is_err()
+                {
+                    continue;
+                }
+            }
+            let start = rt.config.debug.then(std::time::Instant::now);
+            let run = || crate::context::with_context(&mut ctx, f);
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+                rt.call_exception_handler(
+                    &ExceptionContext::new("Exception in callback").with_panic(p),
+                );
+            }
+            if let Some(start) = start {
+                let took = start.elapsed();
+                if took > rt.config.slow_poll_threshold {
+                    rt.report_slow(format_args!("<callback>"), took);
+                }
             }
         }
-        let start = rt.config.debug.then(std::time::Instant::now);
-        let run = || crate::context::with_context(&mut ctx, f);
-        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-            rt.call_exception_handler(
-                &ExceptionContext::new("Exception in callback").with_panic(p),
-            );
-        }
-        if let Some(start) = start {
-            let took = start.elapsed();
-            if took > rt.config.slow_poll_threshold {
-                rt.report_slow(format_args!("<callback>"), took);
-            }
-        }
+        crate::task::yield_now().await;
     }
 }
 
