@@ -142,6 +142,23 @@ fn block_on_leaves_tasks_alive_and_shutdown_cancels_them() {
     }
 }
 
+/// `shutdown(Duration::MAX)` ("as long as it takes") cancels and drops
+/// what is left like any other timeout (it panicked on the deadline's
+/// overflow, and the runtime's threads and tasks lived on).
+#[test]
+fn shutdown_with_the_longest_timeout_cancels_and_drops() {
+    for flavor in common::flavors() {
+        let _dog = Watchdog::new(flavor, WATCHDOG);
+        let drops = Counter::new();
+        let polls = Counter::new();
+        let rt = flavor.runtime();
+        drop(rt.handle().spawn(tracked(&polls, &drops, pending::<()>())));
+        rt.block_on(aio::task::yield_now());
+        rt.shutdown(Duration::MAX);
+        assert_eq!(drops.get(), 1, "{flavor:?}: shutdown dropped it");
+    }
+}
+
 #[test]
 fn block_on_cancels_its_own_spawn_local_tasks_on_multi_thread() {
     // Flavor-specific: on multi_thread, spawn_local tasks of a block_on call

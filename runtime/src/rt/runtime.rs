@@ -217,9 +217,13 @@ impl Runtime {
         if self.shut_down {
             return;
         }
+        // A timeout past what `Instant` holds (`Duration::MAX`: "as long
+        // as it takes") waits about 30 years.
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(|| crate::time::Instant::far_future().into_std());
         self.shut_down = true;
         let shared = self.handle.shared().clone();
-        let deadline = Instant::now() + timeout;
         // Signal handlers of this runtime go (their signals' previous
         // dispositions come back if nobody else listens).
         #[cfg(not(loom))]
