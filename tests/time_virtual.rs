@@ -225,6 +225,20 @@ fn call_later_runs_in_deadline_order_and_a_cancelled_one_never_runs() {
     assert_eq!(*order.lock().unwrap(), [("0.1", ms(100)), ("0.2", ms(200))]);
 }
 
+/// `call_later` from a thread outside the runtime counts from the
+/// runtime's (virtual) clock, not the caller's.
+#[test]
+fn call_later_from_another_thread_counts_from_the_runtimes_clock() {
+    paused(async move {
+        aio::sleep(Duration::from_secs(3600)).await;
+        let h = aio::runtime::Handle::current();
+        let th = std::thread::spawn(move || h.call_later(ms(10), || {}))
+            .join()
+            .unwrap();
+        assert_eq!(th.when(), Instant::now() + ms(10));
+    });
+}
+
 #[test]
 fn call_at_uses_the_virtual_clock() {
     let seen = Arc::new(Mutex::new(None));

@@ -177,7 +177,8 @@ impl Handle {
         delay: std::time::Duration,
         f: impl FnOnce() + Send + 'static,
     ) -> super::call_soon::TimerHandle {
-        let when = crate::time::Instant::now()
+        // This runtime's clock (virtual if paused), wherever the caller is.
+        let when = crate::time::Instant::from_std(self.shared().clock.now())
             .checked_add(delay)
             .unwrap_or_else(crate::time::Instant::far_future);
         self.call_at(when, f)
