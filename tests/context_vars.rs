@@ -260,3 +260,41 @@ fn the_future_of_a_task_that_completes_is_dropped_in_its_context() {
         assert_eq!(REQUEST.get(), None, "the spawner's context is its own");
     });
 }
+
+/// A scoped future is dropped with its context current, as a task's
+/// future is: a guard that reads (or resets) a variable on drop sees the
+/// scope's value, also when the task is cancelled (it saw the spawner's).
+#[test]
+fn a_scoped_future_is_dropped_in_its_context() {
+    struct ReadOnDrop(std::sync::Arc<std::sync::Mutex<Option<Option<u32>>>>);
+    impl Drop for ReadOnDrop {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() = Some(REQUEST.get());
+        }
+    }
+    on_all_flavors(|_| async {
+        let ctx = Context::new();
+        ctx.run(|| REQUEST.set(7));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let guard = ReadOnDrop(seen.clone());
+        drop(ctx.scope(async move {
+            let _guard = guard;
+        }));
+        assert_eq!(*seen.lock().unwrap(), Some(Some(7)), "dropped unpolled");
+
+        let guard = ReadOnDrop(seen.clone());
+        let started = Latch::new();
+        let s = started.clone();
+        let task = aio::task::Builder::new()
+            .context(ctx.clone())
+            .spawn(async move {
+                let _guard = guard;
+                s.open();
+                std::future::pending::<()>().await
+            });
+        started.wait().await;
+        task.cancel();
+        assert!(task.await.unwrap_err().is_cancelled());
+        assert_eq!(*seen.lock().unwrap(), Some(Some(7)), "dropped on cancel");
+    });
+}

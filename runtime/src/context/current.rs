@@ -137,7 +137,7 @@ impl Context {
     pub fn scope<F: Future>(&self, fut: F) -> Scope<F> {
         Scope {
             ctx: self.clone(),
-            fut,
+            fut: std::mem::ManuallyDrop::new(fut),
         }
     }
 
@@ -198,8 +198,9 @@ impl fmt::Debug for Context {
     }
 }
 
-/// The future of [`Context::scope`]: polls the inner future with the
-/// context current.
+/// The future of [`Context::scope`]: polls the inner future, and drops
+/// it, with the context current (as a task's context is current for its
+/// polls and the drop of its future).
 ///
 /// # Cancel safety
 /// As cancel-safe as the inner future.
@@ -219,18 +220,30 @@ impl fmt::Debug for Context {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Scope<F> {
     ctx: Context,
-    fut: F,
+    /// Dropped in `Drop`, with `ctx` current.
+    fut: std::mem::ManuallyDrop<F>,
 }
 
 impl<F: Future> Future for Scope<F> {
     type Output = F::Output;
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<F::Output> {
         // SAFETY: `fut` is structurally pinned: it is never moved out of
-        // `Scope`, `Scope` has no `Drop` impl and is `Unpin` only if `F` is.
+        // `Scope` (`Drop` drops it in place), and `Scope` is `Unpin` only
+        // if `F` is.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.fut` stays where it is.
-        let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
+        let fut = unsafe { Pin::new_unchecked(&mut *this.fut) };
         this.ctx.run(|| fut.poll(cx))
+    }
+}
+
+impl<F> Drop for Scope<F> {
+    fn drop(&mut self) {
+        let fut = &mut self.fut;
+        // SAFETY: dropped here only, once, in place (a pinned `fut` is
+        // not moved), and never used again.
+        self.ctx
+            .run(|| unsafe { std::mem::ManuallyDrop::drop(fut) });
     }
 }
 
