@@ -81,6 +81,9 @@ impl fmt::Debug for Builder {
     }
 }
 
+/// The most entries the kernel gives a ring (`IORING_MAX_ENTRIES`).
+const RING_ENTRIES_MAX: u32 = 32768;
+
 /// `AIO_PARK_SPIN_US`, if set to a number of µs.
 fn park_spin_from_env() -> Option<Duration> {
     parse_micros(&std::env::var("AIO_PARK_SPIN_US").ok()?)
@@ -174,7 +177,10 @@ impl Builder {
         self
     }
 
-    /// Submission queue entries per io_uring ring (default 256).
+    /// Submission queue entries per io_uring ring (default 256; the
+    /// kernel takes 1 to 32768). [`build`](Self::build) refuses others
+    /// with `InvalidInput` (rather than falling back to epoll as if the
+    /// kernel had refused io_uring).
     ///
     /// # Examples
     ///
@@ -423,6 +429,15 @@ impl Builder {
                 "start_paused needs the current_thread flavor (Builder::new_current_thread)",
             ));
         }
+        if !(1..=RING_ENTRIES_MAX).contains(&self.ring_entries) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "ring_entries({}): an io_uring ring has 1 to {RING_ENTRIES_MAX} entries",
+                    self.ring_entries
+                ),
+            ));
+        }
         let requested = match self.driver {
             Driver::Auto => Driver::from_env()?,
             d => d,
@@ -548,5 +563,19 @@ mod tests {
         assert_eq!(parse_micros("20"), Some(Duration::from_micros(20)));
         assert_eq!(parse_micros(" 0 "), Some(Duration::ZERO));
         assert_eq!(parse_micros("long"), None);
+    }
+
+    /// A ring size the kernel cannot give is the caller's mistake, not a
+    /// refusal of io_uring: no silent epoll runtime.
+    #[test]
+    fn an_impossible_ring_size_is_refused_not_run_on_epoll() {
+        for n in [0, RING_ENTRIES_MAX + 1] {
+            let e = Builder::new_current_thread()
+                .ring_entries(n)
+                .build()
+                .expect_err("no runtime");
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+            assert!(e.to_string().contains("ring_entries"), "{e}");
+        }
     }
 }
