@@ -218,6 +218,34 @@ fn select_runs_the_first_ready_branch_and_drops_the_others() {
     });
 }
 
+/// Patterns as in `match`: `mut` and `ref mut` bindings inside a
+/// destructuring pattern (they failed to compile: the match check moved out
+/// of a reference), and a block body followed without a comma by a branch
+/// whose pattern starts with `(`, `[` or `&` (read as a call, an index).
+#[test]
+#[deny(unused_mut)]
+fn select_takes_mut_and_ref_bindings_and_block_bodies_before_tuple_patterns() {
+    paused(async {
+        let s = aio::select! {
+            Some(mut v) = async { Some(String::from("a")) } => { v.push('b'); v }
+            else => String::new(),
+        };
+        assert_eq!(s, "ab");
+        let n = aio::select! {
+            (Some(ref mut n), _) = async { (Some(1u32), 0u8) } => { *n += 1; *n }
+            else => 0,
+        };
+        assert_eq!(n, 2);
+        let n = aio::select! {
+            biased;
+            v = async { 1 } => { v }
+            (a, b) = async { (2, 3) } => { a + b }
+            [x, y] = async { [4, 5] } => { x + y }
+        };
+        assert_eq!(n, 1);
+    });
+}
+
 #[test]
 fn select_is_fair_without_biased() {
     on_all_flavors(|_| async {

@@ -53,7 +53,7 @@ impl Parse for Select {
             if input.peek(Token![else]) {
                 let kw: Token![else] = input.parse()?;
                 input.parse::<Token![=>]>()?;
-                let body: Expr = input.parse()?;
+                let body = Expr::parse_with_earlier_boundary_rule(input)?;
                 if else_body.replace(body).is_some() {
                     return Err(syn::Error::new(
                         kw.span,
@@ -65,7 +65,9 @@ impl Parse for Select {
                 input.parse::<Token![=]>()?;
                 let fut = Expr::parse_without_eager_brace(input)?;
                 input.parse::<Token![=>]>()?;
-                let body: Expr = input.parse()?;
+                // As a `match` arm's body: a block ends it, so the next
+                // branch's `(a, b) = ..` is not read as a call of it.
+                let body = Expr::parse_with_earlier_boundary_rule(input)?;
                 let block_like = ends_with_block(&body);
                 branches.push(Branch { pat, fut, body });
                 if block_like && !input.is_empty() && !input.peek(Token![,]) {
@@ -115,6 +117,24 @@ fn ends_with_block(e: &Expr) -> bool {
     )
 }
 
+/// The pattern that checks, by reference, whether a branch's output
+/// matches (the branch's own pattern binds it afterwards, by value): its
+/// `mut` and `ref` bindings become plain ones, which under a reference
+/// bind by reference (`Some(mut v)` would move out of the reference).
+fn probe(pat: &Pat) -> Pat {
+    struct Plain;
+    impl syn::visit_mut::VisitMut for Plain {
+        fn visit_pat_ident_mut(&mut self, i: &mut syn::PatIdent) {
+            i.by_ref = None;
+            i.mutability = None;
+            syn::visit_mut::visit_pat_ident_mut(self, i);
+        }
+    }
+    let mut p = pat.clone();
+    syn::visit_mut::VisitMut::visit_pat_mut(&mut Plain, &mut p);
+    p
+}
+
 /// The expansion (or the parse error as `compile_error!`).
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
     match syn::parse2::<Select>(input) {
@@ -131,6 +151,7 @@ fn expansion(s: Select) -> TokenStream {
     let vars: Vec<_> = (0..n).map(|i| format_ident!("__B{}", i)).collect();
     let fut_exprs = s.branches.iter().map(|b| &b.fut);
     let pats: Vec<_> = s.branches.iter().map(|b| &b.pat).collect();
+    let probes: Vec<_> = s.branches.iter().map(|b| probe(&b.pat)).collect();
     let bodies = s.branches.iter().map(|b| &b.body);
     let start = if s.biased {
         quote!(0usize)
@@ -146,7 +167,9 @@ fn expansion(s: Select) -> TokenStream {
     quote! {{
         #[allow(non_camel_case_types, clippy::enum_variant_names)]
         enum __AioSelectOut<#(#tys),*> { #(#vars(#tys),)* __Disabled }
-        let __aio_out = {
+        // `mut`: a branch's pattern may bind `ref mut`.
+        #[allow(unused_mut)]
+        let mut __aio_out = {
             #(
                 let mut #futs = ::core::pin::pin!(::core::future::IntoFuture::into_future(#fut_exprs));
             )*
@@ -165,7 +188,7 @@ fn expansion(s: Select) -> TokenStream {
                                         ::core::task::Poll::Ready(__aio_v) => {
                                             #[allow(unreachable_patterns, unused_variables)]
                                             match &__aio_v {
-                                                #pats => {
+                                                #probes => {
                                                     return ::core::task::Poll::Ready(__AioSelectOut::#vars(__aio_v));
                                                 }
                                                 _ => __aio_disabled[#idx] = true,
