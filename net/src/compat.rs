@@ -397,6 +397,7 @@ impl WriteState {
     /// hyper's flush: like [`poll_flush`](Self::poll_flush), but `Ready`
     /// once every accepted byte is in a send on a ring, without waiting
     /// for its completion (see "Flushes for hyper").
+    #[cfg(feature = "hyper")]
     pub(crate) fn poll_flush_handed(
         &mut self,
         fd: &SharedFd,
