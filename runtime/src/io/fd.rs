@@ -79,7 +79,7 @@ impl SharedFd {
     /// A clone held by an op record: counted, so `close()` can wait for it.
     pub(crate) fn for_op(&self) -> OpFd {
         self.inner.ops.fetch_add(1, Relaxed);
-        OpFd(self.clone())
+        OpFd(std::mem::ManuallyDrop::new(self.clone()))
     }
 
     /// Closes the fd once every op that uses it has completed, and returns
@@ -209,7 +209,9 @@ impl Drop for Inner {
 }
 
 /// An op record's counted reference to a `SharedFd`.
-pub(crate) struct OpFd(SharedFd);
+///
+/// Its clone of the handle goes before it wakes a `close` (see `Drop`).
+pub(crate) struct OpFd(std::mem::ManuallyDrop<SharedFd>);
 
 impl fmt::Debug for OpFd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -230,11 +232,20 @@ impl OpFd {
 
 impl Drop for OpFd {
     fn drop(&mut self) {
-        if self.0.inner.ops.fetch_sub(1, AcqRel) == 1 {
-            let w = self.0.inner.closer.lock().take();
-            if let Some(w) = w {
-                w.wake();
-            }
+        let w = if self.0.inner.ops.fetch_sub(1, AcqRel) == 1 {
+            self.0.inner.closer.lock().take()
+        } else {
+            None
+        };
+        // Our clone goes before the wake: the `close` we wake must be able
+        // to take the handle's last reference and close the fd itself,
+        // reporting close's error. (A `close` polled on another thread in
+        // the few instructions between the count and this drop still finds
+        // our reference and leaves the fd to the last drop, unreported.)
+        // SAFETY: dropped once, here, and `self.0` is not used after.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.0) };
+        if let Some(w) = w {
+            w.wake();
         }
     }
 }
