@@ -108,6 +108,28 @@ fn a_callback_that_reschedules_itself_lets_other_tasks_run() {
     });
 }
 
+/// A done callback added to a finished task from outside any runtime runs
+/// on the task's runtime (it panicked: "no running aio runtime").
+#[test]
+fn a_done_callback_added_outside_the_runtime_runs_on_the_tasks() {
+    for flavor in common::flavors() {
+        let _dog = Watchdog::new(flavor, WATCHDOG);
+        let rt = flavor.runtime();
+        let task = rt.block_on(async {
+            let mut t = aio::spawn(async { 7 });
+            assert_eq!((&mut t).await.unwrap(), 7);
+            t
+        });
+        let ran = Latch::new();
+        let r = ran.clone();
+        task.add_done_callback(move |t| {
+            assert!(t.is_done());
+            r.open();
+        });
+        rt.block_on(ran.wait());
+    }
+}
+
 #[test]
 fn call_soon_from_outside_the_runtime() {
     for flavor in common::flavors() {

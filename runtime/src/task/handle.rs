@@ -486,9 +486,10 @@ impl TaskRef {
         if run_now {
             let f = f.take().expect("callback present");
             let task = self.clone();
-            crate::rt::Handle::current()
-                .shared()
-                .call_soon_boxed(Box::new(move || f(&task)));
+            // On the task's own runtime, as a completion queues them: the
+            // caller may be outside any runtime, or in another one.
+            // SAFETY: we hold a reference (`self`).
+            unsafe { (self.raw.header().vtable.call_soon)(self.raw.0, Box::new(move || f(&task))) };
         }
     }
 }

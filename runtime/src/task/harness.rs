@@ -410,6 +410,20 @@ pub(crate) unsafe fn output_ref<F: Future, S: Schedule>(ptr: TaskPtr) -> *const 
     })
 }
 
+/// Queues `f` on the call_soon queue of the task's runtime (its
+/// scheduler's), wherever the caller is.
+///
+/// # Safety
+/// `ptr` heads a live `Cell<F, S>` (the caller holds a reference).
+pub(crate) unsafe fn call_soon<F: Future, S: Schedule>(
+    ptr: TaskPtr,
+    f: Box<dyn FnOnce() + Send + 'static>,
+) {
+    // SAFETY: forwarded from the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.core.scheduler.call_soon(f);
+}
+
 /// The join waker protocol (see state.rs): true when the output can be read.
 ///
 /// # Safety

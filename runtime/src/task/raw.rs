@@ -94,6 +94,8 @@ pub(crate) struct Vtable {
     /// A pointer to the stored `Result<F::Output, TaskError>`, or null if
     /// none is stored (pending, or already taken).
     pub(crate) output_ref: unsafe fn(TaskPtr) -> *const (),
+    /// Queue a callback on the call_soon queue of the task's own runtime.
+    pub(crate) call_soon: unsafe fn(TaskPtr, Box<dyn FnOnce() + Send + 'static>),
     /// Offset of the `Trailer` from the header.
     pub(crate) trailer_offset: usize,
 }
@@ -323,6 +325,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
         try_read_output: harness::try_read_output::<F, S>,
         drop_join_handle: harness::drop_join_handle::<F, S>,
         output_ref: harness::output_ref::<F, S>,
+        call_soon: harness::call_soon::<F, S>,
         trailer_offset: std::mem::offset_of!(Cell<F, S>, trailer),
     };
 
