@@ -29,7 +29,10 @@ enum Value<T> {
 
 struct Inner<T> {
     value: Value<T>,
-    waiters: Vec<Waker>,
+    /// The wakers of the pending `Wait`s, by key (a `Wait` that is
+    /// dropped takes its own out).
+    waiters: std::collections::HashMap<u64, Waker>,
+    next_key: u64,
     callbacks: Vec<Callback<T>>,
 }
 
@@ -72,7 +75,8 @@ impl<T: Clone + Send + 'static> Promise<T> {
         Promise {
             inner: Arc::new(Mutex::new(Inner {
                 value: Value::Pending,
-                waiters: Vec::new(),
+                waiters: std::collections::HashMap::new(),
+                next_key: 0,
                 callbacks: Vec::new(),
             })),
         }
@@ -114,7 +118,7 @@ impl<T: Clone + Send + 'static> Promise<T> {
                 std::mem::take(&mut g.callbacks),
             )
         };
-        for w in waiters {
+        for w in waiters.into_values() {
             w.wake();
         }
         for cb in callbacks {
@@ -163,6 +167,7 @@ impl<T: Clone + Send + 'static> Promise<T> {
     pub fn wait(&self) -> Wait<T> {
         Wait {
             promise: self.clone(),
+            key: None,
         }
     }
 
@@ -194,25 +199,46 @@ impl<T> fmt::Debug for Promise<T> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<T> {
     promise: Promise<T>,
+    /// Its waker's key in the promise's `waiters`, once it waited.
+    key: Option<u64>,
 }
 
 impl<T: Clone + Send + 'static> Future for Wait<T> {
     type Output = Result<T, TaskError>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let coop = std::task::ready!(crate::scheduler::coop::poll_proceed(cx));
-        let mut g = self.promise.inner.lock();
+        let this = self.get_mut();
+        let mut g = this.promise.inner.lock();
         let out = match &g.value {
             Value::Set(v) => Ok(v.clone()),
             Value::Cancelled => Err(TaskError::cancelled(TaskId(0))),
             Value::Pending => {
-                if !g.waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                    g.waiters.push(cx.waker().clone());
+                let key = *this.key.get_or_insert_with(|| {
+                    g.next_key += 1;
+                    g.next_key
+                });
+                match g.waiters.get_mut(&key) {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    Some(w) => w.clone_from(cx.waker()),
+                    None => {
+                        g.waiters.insert(key, cx.waker().clone());
+                    }
                 }
                 return Poll::Pending;
             }
         };
+        this.key = None;
         coop.made_progress();
         Poll::Ready(out)
+    }
+}
+
+impl<T> Drop for Wait<T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            // A wait given up (a timeout, a select) leaves no waker behind.
+            self.promise.inner.lock().waiters.remove(&key);
+        }
     }
 }
 
@@ -221,5 +247,37 @@ impl<T> fmt::Debug for Wait<T> {
         f.debug_struct("Wait")
             .field("promise", &self.promise)
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::task::Wake;
+
+    struct Nop;
+    impl Wake for Nop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// Waits given up by many tasks (a timeout, a select) leave no waker
+    /// (and no task) behind in a promise that stays pending.
+    #[test]
+    fn a_wait_given_up_leaves_no_waker_behind() {
+        let p = Promise::<u8>::new();
+        for _ in 0..100 {
+            let waker = Waker::from(Arc::new(Nop));
+            let mut w = p.wait();
+            let polled = Pin::new(&mut w).poll(&mut Context::from_waker(&waker));
+            assert!(polled.is_pending());
+            drop(w);
+        }
+        assert_eq!(p.inner.lock().waiters.len(), 0);
+        let mut w = p.wait();
+        let waker = Waker::from(Arc::new(Nop));
+        let _ = Pin::new(&mut w).poll(&mut Context::from_waker(&waker));
+        p.set_result(5).unwrap();
+        let out = Pin::new(&mut w).poll(&mut Context::from_waker(&waker));
+        assert!(matches!(out, Poll::Ready(Ok(5))));
     }
 }
