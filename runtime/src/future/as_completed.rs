@@ -12,6 +12,12 @@ use std::time::Duration;
 /// `as_completed`); the futures are polled concurrently by whoever polls
 /// the stream.
 ///
+/// Where asyncio differs: a [`Task`](crate::task::Task) given by value is
+/// awaited *linked* (as `task.await` is), so the tasks not done
+/// when the stream is dropped, or times out
+/// ([`with_timeout`](AsCompleted::with_timeout)), are cancelled; asyncio
+/// leaves them running. Give `&mut task` to keep them running.
+///
 /// # Examples
 ///
 /// ```
@@ -53,7 +59,8 @@ pub struct AsCompleted<F> {
 
 impl<F> AsCompleted<F> {
     /// Ends the stream at `timeout` from now: it then yields `Err(Elapsed)`
-    /// once and ends (the futures not done are dropped).
+    /// once and ends (the futures not done are dropped: tasks given by
+    /// value are cancelled, tasks given as `&mut task` keep running).
     ///
     /// # Examples
     ///
@@ -61,11 +68,15 @@ impl<F> AsCompleted<F> {
     /// use std::time::Duration;
     /// use aio::stream::StreamExt;
     /// aio::run(async {
-    ///     let futs = [aio::spawn(async { 1 }), aio::spawn(async { aio::sleep(Duration::from_secs(3600)).await; 2 })];
-    ///     let mut s = aio::future::as_completed(futs).with_timeout(Duration::from_millis(10));
+    ///     let mut slow = aio::spawn(async { aio::sleep(Duration::from_secs(3600)).await; 2 });
+    ///     let mut fast = aio::spawn(async { 1 });
+    ///     let mut s = aio::future::as_completed([&mut fast, &mut slow])
+    ///         .with_timeout(Duration::from_millis(10));
     ///     assert_eq!(s.next().await.unwrap().unwrap().unwrap(), 1);
     ///     assert!(s.next().await.unwrap().is_err());
     ///     assert!(s.next().await.is_none());
+    ///     drop(s);
+    ///     assert!(!slow.is_done(), "given as &mut: still running");
     /// });
     /// ```
     pub fn with_timeout(self, timeout: Duration) -> AsCompletedTimeout<F> {
