@@ -540,3 +540,54 @@ fn sync_and_set_len_refuse_to_pass_unflushed_trait_writes() {
         }
     });
 }
+
+/// Tasks that wait at once for a dropped op at the position (`sync_all`
+/// and `set_len` take `&self`) are all woken when it is done (the op kept
+/// one waker: the others waited forever).
+#[test]
+fn several_tasks_waiting_for_a_dropped_op_are_all_woken() {
+    let dir = Scratch::new("orphan-waiters", 1 << 20);
+    on_all_flavors(|flavor| {
+        let path = dir.path(&format!("{flavor:?}"));
+        async move {
+            let mut f = File::create(&path).await.unwrap();
+            poll_once_then_drop(f.write(vec![7u8; 4096]));
+            let f = std::sync::Arc::new(f);
+            let (a, b) = (f.clone(), f.clone());
+            let x = aio::spawn(async move { a.sync_all().await });
+            let y = aio::spawn(async move { b.set_len(10).await });
+            let both = aio::gather!(x, y);
+            let (x, y) = aio::wait_for(both, std::time::Duration::from_secs(30))
+                .await
+                .expect("both waiters woken");
+            x.unwrap().unwrap();
+            y.unwrap().unwrap();
+        }
+    });
+}
+
+/// On a file with no position (a socket, a pipe, a device), a dropped read
+/// is not kept: on epoll it is a blocking `read(2)` on the pool that no
+/// cancel interrupts, and a write after it must not wait for it.
+#[test]
+fn a_dropped_read_of_a_socket_file_does_not_hold_up_a_write() {
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut f = File::from_std(std::fs::File::from(std::os::fd::OwnedFd::from(a)));
+    let rt = aio::runtime::Builder::new_current_thread()
+        .driver(aio::runtime::Driver::Epoll)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let quiet = std::time::Duration::from_millis(20);
+        assert!(aio::wait_for(f.read(vec![0; 8]), quiet).await.is_err());
+        let write = f.write_all(b"x".to_vec());
+        let (res, _) = aio::wait_for(write, std::time::Duration::from_secs(30))
+            .await
+            .expect("the write is not held up by the dropped read");
+        res.unwrap();
+    });
+    let mut got = [0u8; 1];
+    std::io::Read::read_exact(&mut &b, &mut got).unwrap();
+    assert_eq!(&got, b"x");
+    drop(b); // ends the pool's read
+}

@@ -28,35 +28,68 @@ use super::{read_to_end, File};
 use crate::io::adapter;
 use crate::io::ops::{self, Op, OpAble};
 use crate::io::{BufResult, IoBuf, IoBufMut, SharedFd};
-use crate::loom::sync::Mutex;
+use crate::loom::sync::{Arc, Mutex};
 use std::future::{poll_fn, Future};
 use std::io::{self, SeekFrom};
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Wake, Waker};
 
 /// A read or write at the position whose future was dropped before the
 /// kernel was done with it, cancelled and kept until it is (see "Dropped
-/// at the position").
-pub(super) type Orphan = Option<Pin<Box<dyn Future<Output = ()> + Send>>>;
+/// at the position"), and the tasks waiting for it: `sync_*` and
+/// `set_len` take `&self`, so several tasks may wait at once, while the op
+/// keeps one waker; it gets a fan-out waker that wakes them all.
+#[derive(Default)]
+pub(super) struct Orphan {
+    op: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    waiting: Arc<FanOut>,
+}
+
+impl Orphan {
+    pub(super) fn is_none(&self) -> bool {
+        self.op.is_none()
+    }
+}
+
+/// Wakes every task that waits for an orphaned op.
+#[derive(Default)]
+struct FanOut(Mutex<Vec<Waker>>);
+
+impl Wake for FanOut {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        let waiting = std::mem::take(&mut *self.0.lock());
+        for w in waiting {
+            w.wake();
+        }
+    }
+}
 
 /// An op at the file position: if the future is dropped before the op
 /// completes, the op is cancelled and, if it may still run, kept in
-/// `orphan` (see "Dropped at the position"). The slot is behind a (never
-/// contended) mutex so that the futures holding it stay `Sync`.
+/// `orphan` (see "Dropped at the position") — on a seekable file (`keep`):
+/// on a pipe, FIFO or device there is no position to protect, and a read
+/// that may wait forever (on epoll, a blocking-pool `read(2)` no cancel
+/// interrupts) must not hold up what comes next. The slot is behind a
+/// (never contended) mutex so that the futures holding it stay `Sync`.
 pub(super) struct AtPos<'a, T: OpAble> {
     orphan: &'a mut Mutex<Orphan>,
+    keep: bool,
     op: Option<Op<T>>,
 }
 
 impl<'a, T: OpAble> AtPos<'a, T> {
     /// `orphan` must be empty (settled): one op at the position at a time.
-    pub(super) fn new(orphan: &'a mut Mutex<Orphan>, op: Op<T>) -> AtPos<'a, T> {
+    pub(super) fn new(orphan: &'a mut Mutex<Orphan>, keep: bool, op: Op<T>) -> AtPos<'a, T> {
         debug_assert!(
             orphan.get_mut().is_none(),
             "an op at the position while one is unsettled"
         );
         AtPos {
             orphan,
+            keep,
             op: Some(op),
         }
     }
@@ -76,8 +109,8 @@ impl<T: OpAble> Future for AtPos<'_, T> {
 impl<T: OpAble> Drop for AtPos<'_, T> {
     fn drop(&mut self) {
         if let Some(mut op) = self.op.take() {
-            if op.cancel() {
-                *self.orphan.get_mut() = Some(Box::pin(async move {
+            if self.keep && op.cancel() {
+                self.orphan.get_mut().op = Some(Box::pin(async move {
                     let _ = op.await;
                 }));
             }
@@ -87,10 +120,26 @@ impl<T: OpAble> Drop for AtPos<'_, T> {
 
 /// Waits until the kernel is done with an orphaned op, if there is one.
 pub(super) fn poll_orphan(orphan: &mut Orphan, cx: &mut Context<'_>) -> Poll<()> {
-    if let Some(o) = orphan {
-        ready!(o.as_mut().poll(cx));
-        *orphan = None;
+    let Some(op) = orphan.op.as_mut() else {
+        return Poll::Ready(());
+    };
+    {
+        let mut waiting = orphan.waiting.0.lock();
+        if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+            waiting.push(cx.waker().clone());
+        }
     }
+    let fan = Waker::from(orphan.waiting.clone());
+    if op
+        .as_mut()
+        .poll(&mut Context::from_waker(&fan))
+        .is_pending()
+    {
+        return Poll::Pending;
+    }
+    orphan.op = None;
+    // The others waiting see it settled.
+    orphan.waiting.wake_by_ref();
     Poll::Ready(())
 }
 
@@ -116,7 +165,8 @@ impl File {
             return (Err(e), buf);
         }
         let op = ops::read_at(&self.fd, buf, ops::CURRENT_POS);
-        let (res, buf) = AtPos::new(&mut self.orphan, op).await;
+        let keep = self.seekable();
+        let (res, buf) = AtPos::new(&mut self.orphan, keep, op).await;
         (res.map_err(self.err("read")), buf)
     }
 
@@ -144,7 +194,8 @@ impl File {
         if let Err(e) = self.settle().await {
             return (Err(e), buf);
         }
-        let (res, buf) = read_to_end::read_to_end(&self.fd, buf, &mut self.orphan).await;
+        let keep = self.seekable();
+        let (res, buf) = read_to_end::read_to_end(&self.fd, buf, &mut self.orphan, keep).await;
         (res.map_err(self.err("read")), buf)
     }
 
@@ -173,7 +224,8 @@ impl File {
             return (Err(e), buf);
         }
         let op = ops::write_at(&self.fd, buf, 0, ops::CURRENT_POS);
-        let (res, buf) = AtPos::new(&mut self.orphan, op).await;
+        let keep = self.seekable();
+        let (res, buf) = AtPos::new(&mut self.orphan, keep, op).await;
         (res.map_err(self.err("write")), buf)
     }
 
@@ -203,9 +255,10 @@ impl File {
         }
         let mut buf = buf;
         let mut done = 0;
+        let keep = self.seekable();
         while done < buf.bytes_init() {
             let op = ops::write_at(&self.fd, buf, done, ops::CURRENT_POS);
-            let (res, b) = AtPos::new(&mut self.orphan, op).await;
+            let (res, b) = AtPos::new(&mut self.orphan, keep, op).await;
             buf = b;
             match res {
                 Ok(0) => return (Err(self.err("write")(io::ErrorKind::WriteZero.into())), buf),

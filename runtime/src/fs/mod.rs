@@ -131,7 +131,8 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
         .map_err(|e| with_path(e, "read", path))?;
     let fd = crate::io::SharedFd::new(fd);
     // The fd is this call's own: a read dropped in flight needs no keeping.
-    let (res, buf) = read_to_end::read_to_end(&fd, Vec::new(), &mut Default::default()).await;
+    let (res, buf) =
+        read_to_end::read_to_end(&fd, Vec::new(), &mut Default::default(), false).await;
     res.map_err(|e| with_path(e, "read", path))?;
     Ok(buf)
 }

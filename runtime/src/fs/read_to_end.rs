@@ -49,11 +49,12 @@ fn reserve(buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
 }
 
 /// Reads `fd` from its position to its end, appending to `buf`; a read
-/// dropped in flight is kept in `orphan` (see `cursor.rs`).
+/// dropped in flight is kept in `orphan` if `keep` (see `cursor.rs`).
 pub(crate) async fn read_to_end(
     fd: &SharedFd,
     buf: Vec<u8>,
     orphan: &mut Mutex<Orphan>,
+    keep: bool,
 ) -> BufResult<usize, Vec<u8>> {
     let mut buf = buf;
     let start = buf.len();
@@ -76,7 +77,7 @@ pub(crate) async fn read_to_end(
         let at = buf.len();
         let room = (buf.capacity() - at).min(crate::io::MAX_RW_COUNT);
         let op = ops::read_at(fd, buf.slice(at..), ops::CURRENT_POS);
-        let (res, view) = AtPos::new(orphan, op).await;
+        let (res, view) = AtPos::new(orphan, keep, op).await;
         buf = view.into_inner();
         match res {
             Ok(0) => break,

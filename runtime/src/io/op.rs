@@ -211,6 +211,17 @@ impl<T: OpAble> Op<T> {
         }
     }
 
+    /// Whether the op is over: its result is there for the next poll (or
+    /// was taken). False while it has not started, is in flight, or waits
+    /// to be polled again (epoll, the blocking pool).
+    pub fn is_complete(&self) -> bool {
+        match &self.state {
+            State::InFlight(rec, _) => rec.header.is_complete(),
+            State::Done => true,
+            State::Idle(_) | State::Ready(..) | State::Blocking(..) => false,
+        }
+    }
+
     /// Asks for the op to be cancelled, and returns whether it may still
     /// run: then polling it on gives its final result, once the kernel (or
     /// the blocking pool) is done with it — `ECANCELED` (or another error)
@@ -290,14 +301,22 @@ impl<T: OpAble> Op<T> {
                 Poll::Ready(data.complete(res))
             }
             State::Blocking(task, slot) => {
+                let mut cancelled = false;
                 if let Err(e) = std::task::ready!(task.poll_output(Some(cx.waker()))) {
-                    if let Ok(p) = e.try_into_panic() {
+                    if e.is_cancelled() {
+                        cancelled = true;
+                    } else if let Ok(p) = e.try_into_panic() {
                         std::panic::resume_unwind(p);
                     }
                 }
                 let (data, res) = {
                     let mut s = slot.lock();
                     let res = s.res.take().unwrap_or_else(|| {
+                        if cancelled {
+                            // Never run: `Op::cancel` (or the pool's
+                            // shutdown) cancelled the job before it started.
+                            return Err(io::Error::from_raw_os_error(libc::ECANCELED));
+                        }
                         // Never run: the pool shut down with the runtime.
                         Err(io::Error::other(
                             "aio: the runtime shut down before this I/O operation ran on its \
