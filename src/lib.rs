@@ -96,10 +96,12 @@ pub mod net {
     //! The adapters buffer: a read may receive ahead of what it returns
     //! (and leave a receive in flight when its caller stops polling), a
     //! write returns once its bytes are in the adapter, and a flush waits
-    //! for the kernel to take them. So in each direction use the adapter
-    //! or the owned-buffer methods, not both (flush the adapter before an
-    //! owned write; once you read through the adapter, keep reading
-    //! through it). Dropping or `close()`ing a stream sends what the
+    //! for the kernel to take them (hyper's flush only hands them to it).
+    //! So in each direction use the adapter or the owned-buffer methods,
+    //! not both (flush the adapter before an owned write — an owned write
+    //! or shutdown says so if you did not, also on a stream hyper handed
+    //! back after an upgrade; once you read through the adapter, keep
+    //! reading through it). Dropping or `close()`ing a stream sends what the
     //! adapter's writes accepted first, as asyncio's `transport.close()`
     //! does; a send's error is returned by every later write and flush.
     //!

@@ -249,6 +249,25 @@ impl WriteState {
         Poll::Ready(Ok(()))
     }
 
+    /// For an owned-buffer write or a shutdown of the write direction: an
+    /// error if bytes the adapter accepted have not all gone to the kernel
+    /// (the owned write would go before them, or the shutdown cut them
+    /// off). hyper's flush does not wait for its send (see "Flushes for
+    /// hyper"), so a stream hyper hands back (an upgrade, `into_parts`)
+    /// needs the adapter's own `flush()` first, as any adapter write does.
+    pub(crate) fn check_owned_write(&self) -> io::Result<()> {
+        let sent =
+            self.pending.is_empty() && self.op.as_ref().is_none_or(|(op, _)| op.is_complete());
+        if sent {
+            return Ok(());
+        }
+        Err(io::Error::other(
+            "bytes written through this stream's AsyncWrite adapter (or by hyper) are not \
+             flushed yet: flush() the adapter before writing with owned buffers or shutting \
+             down",
+        ))
+    }
+
     /// Records `e` for every later call and drops the bytes it stranded
     /// (they can no longer go in order).
     fn fail(&mut self, e: io::Error) -> io::Error {

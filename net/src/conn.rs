@@ -226,6 +226,9 @@ impl OwnedWriteHalf {
     /// # Cancel safety
     /// Dropping the future cancels the write; some bytes may have gone.
     pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        if let Err(e) = self.wr.check_owned_write() {
+            return (Err(e), buf);
+        }
         self.conn.write(buf).await
     }
 
@@ -237,6 +240,9 @@ impl OwnedWriteHalf {
     /// # Cancel safety
     /// Not cancel-safe: a prefix may have been written.
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        if let Err(e) = self.wr.check_owned_write() {
+            return (Err(e), buf);
+        }
         self.conn.write_all(buf).await
     }
 
@@ -246,6 +252,9 @@ impl OwnedWriteHalf {
     /// # Cancel safety
     /// Dropping the future cancels the write; some bytes may have gone.
     pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        if let Err(e) = self.wr.check_owned_write() {
+            return (Err(e), bufs);
+        }
         self.conn.writev(bufs).await
     }
 
@@ -254,6 +263,7 @@ impl OwnedWriteHalf {
     /// # Errors
     /// The OS error of `shutdown(2)`.
     pub async fn shutdown(&self) -> io::Result<()> {
+        self.wr.check_owned_write()?;
         self.conn.shutdown(Shutdown::Write).await
     }
 }

@@ -228,6 +228,51 @@ mod tests {
         }
     }
 
+    /// An owned write on a stream whose adapter send hyper's flush left
+    /// in flight (an upgrade hands the stream back like that) says to
+    /// flush first, rather than going out before those bytes; after the
+    /// adapter's own flush it goes, in order.
+    #[test]
+    fn an_owned_write_after_hypers_flush_needs_the_adapters_flush() {
+        for rt in runtimes() {
+            let ring = rt.handle().driver() == aio_runtime::runtime::Driver::IoUring;
+            rt.block_on(async {
+                let (mut a, mut b) = UnixStream::pair().unwrap();
+                let waker = std::task::Waker::noop();
+                let mut cx = Context::from_waker(waker);
+                let w = hyper::rt::Write::poll_write(
+                    Pin::new(&mut a),
+                    &mut cx,
+                    b"HTTP/1.1 101\r\n\r\n",
+                );
+                assert!(matches!(w, Poll::Ready(Ok(_))));
+                let f = hyper::rt::Write::poll_flush(Pin::new(&mut a), &mut cx);
+                assert!(matches!(f, Poll::Ready(Ok(()))));
+                if ring {
+                    // On a ring the send is not even submitted yet (on
+                    // epoll the flush sent it).
+                    let (res, _) = a.write_all(b"frame".to_vec()).await;
+                    let e = res.unwrap_err();
+                    assert!(e.to_string().contains("flush"), "{e}");
+                    assert!(a.shutdown(std::net::Shutdown::Write).await.is_err());
+                }
+                futures::AsyncWriteExt::flush(&mut a).await.unwrap();
+                a.write_all(b"frame".to_vec()).await.0.unwrap();
+                a.shutdown(std::net::Shutdown::Write).await.unwrap();
+                let mut got = Vec::new();
+                let mut chunk = [0u8; 64];
+                loop {
+                    let n = read(&mut b, &mut chunk).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&chunk[..n]);
+                }
+                assert_eq!(got, b"HTTP/1.1 101\r\n\r\nframe");
+            });
+        }
+    }
+
     #[test]
     fn vectored_writes_flush_and_half_close_reach_the_peer_in_order() {
         aio_runtime::runtime::Builder::new_current_thread()

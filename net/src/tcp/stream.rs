@@ -156,6 +156,9 @@ impl TcpStream {
     /// # Cancel safety
     /// Dropping the future cancels the write; some bytes may have gone.
     pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        if let Err(e) = self.wr.check_owned_write() {
+            return (Err(e), buf);
+        }
         self.conn.write(buf).await
     }
 
@@ -167,6 +170,9 @@ impl TcpStream {
     /// # Cancel safety
     /// Not cancel-safe: a prefix may have been written.
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        if let Err(e) = self.wr.check_owned_write() {
+            return (Err(e), buf);
+        }
         self.conn.write_all(buf).await
     }
 
@@ -179,6 +185,9 @@ impl TcpStream {
     /// # Cancel safety
     /// Dropping the future cancels the write; some bytes may have gone.
     pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        if let Err(e) = self.wr.check_owned_write() {
+            return (Err(e), bufs);
+        }
         self.conn.writev(bufs).await
     }
 
@@ -215,6 +224,9 @@ impl TcpStream {
     /// # Errors
     /// `shutdown(2)`'s error (`NotConnected`).
     pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if how != Shutdown::Read {
+            self.wr.check_owned_write()?;
+        }
         self.conn.shutdown(how).await
     }
 

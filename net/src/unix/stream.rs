@@ -222,6 +222,9 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        if let Err(e) = self.wr.check_owned_write() {
+            return (Err(e), buf);
+        }
         self.conn.write(buf).await
     }
 
@@ -244,6 +247,9 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        if let Err(e) = self.wr.check_owned_write() {
+            return (Err(e), buf);
+        }
         self.conn.write_all(buf).await
     }
 
@@ -268,6 +274,9 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        if let Err(e) = self.wr.check_owned_write() {
+            return (Err(e), bufs);
+        }
         self.conn.writev(bufs).await
     }
 
@@ -291,6 +300,9 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if how != Shutdown::Read {
+            self.wr.check_owned_write()?;
+        }
         self.conn.shutdown(how).await
     }
 

@@ -214,6 +214,12 @@ impl Header {
         Polled::Pending
     }
 
+    /// Whether the completer wrote the result (Acquire: the result may be
+    /// read after this returned true).
+    pub(crate) fn is_complete(&self) -> bool {
+        self.state.load(Acquire) & COMPLETE != 0
+    }
+
     /// Called by the future: withdraws the waker its last poll registered,
     /// so that the completion wakes nobody (the future polls again later,
     /// on its own). If the op completed already, its completer took the
