@@ -213,7 +213,9 @@ impl Driver {
         let unparker = Arc::new(Unparker::new(Box::new(signal)));
         let min_wait = ring.params().is_feature_min_timeout();
         Ok(Driver {
-            disabled: single_issuer,
+            // Only a ring built single-issuer is built disabled (the
+            // fallback flag sets have neither: 5.15-6.0 kernels).
+            disabled: ring.params().is_setup_single_issuer(),
             ring,
             eventfd,
             mailbox: Arc::new(Mailbox {
@@ -495,7 +497,7 @@ impl Driver {
                     .nsec(t.subsec_nanos());
                 let args = types::SubmitArgs::new()
                     .timespec(&ts)
-                    .min_wait_usec(b.wait.as_micros().max(1) as u32);
+                    .min_wait_usec(u32::try_from(b.wait.as_micros().max(1)).unwrap_or(u32::MAX));
                 self.ring.submitter().submit_with_args(b.n as usize, &args)
             }
             (Some(t), None) => {
@@ -675,10 +677,19 @@ fn build_ring(entries: u32, attach: Option<RawFd>, single_issuer: bool) -> io::R
     // Flag sets from best to most basic; a kernel that refuses one (EINVAL)
     // gets the next.
     let mut last = None;
-    for level in 0..3 {
+    #[cfg(test)]
+    let first = tests::FIRST_LEVEL.with(|l| l.get());
+    #[cfg(not(test))]
+    let first = 0;
+    for level in first..3 {
         let mut b = IoUring::builder();
         if level <= 1 {
-            b.setup_coop_taskrun().setup_taskrun_flag();
+            // SUBMIT_ALL (5.18): an SQE whose preparation fails (an empty
+            // path) posts its error and the SQEs behind it are still
+            // submitted, a wake's MSG_RING among them.
+            b.setup_coop_taskrun()
+                .setup_taskrun_flag()
+                .setup_submit_all();
         }
         if level == 0 && single_issuer {
             b.setup_single_issuer()
@@ -1170,5 +1181,30 @@ mod tests {
         // The posted CQE ends b's wait at once.
         b.park(None, false);
         assert_eq!(b.unparker.signals_sent.load(Relaxed), 0);
+    }
+
+    thread_local! {
+        /// The first flag set `build_ring` tries (1: as on a 5.15-6.0
+        /// kernel, which refuses the single-issuer set).
+        pub(super) static FIRST_LEVEL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A single-issuer ring that the kernel could only build with a
+    /// fallback flag set (no R_DISABLED) is not "enabled" again: that is
+    /// EBADFD, and the runtime failed to start on 5.15-6.0 kernels.
+    #[test]
+    #[cfg_attr(miri, ignore = "io_uring: Miri cannot interpret its syscalls")]
+    fn a_ring_built_with_the_fallback_flags_starts() {
+        FIRST_LEVEL.with(|l| l.set(1));
+        let d = Driver::new(&cfg(Duration::ZERO, 0), None, true, Default::default());
+        FIRST_LEVEL.with(|l| l.set(0));
+        let mut d = d.unwrap();
+        d.enable().expect("enable a ring built without R_DISABLED");
+        let t0 = Instant::now();
+        d.park(Some(Duration::from_millis(1)), false);
+        assert!(
+            t0.elapsed() >= Duration::from_millis(1),
+            "a timed park waits"
+        );
     }
 }

@@ -254,7 +254,9 @@ impl Builder {
     /// has passed with at least one: interrupt coalescing, done by the
     /// ring (`min_wait_usec`, Linux 6.12 or later; older kernels and the
     /// epoll driver ignore this). A completion already there when it
-    /// parks is never held, nor is a lone connection or a trickle; and it
+    /// parks is never held (one that the park's own submission produces at
+    /// once, such as a send with room in the socket buffer, may be), nor is
+    /// a lone connection or a trickle; and it
     /// spins first only while other threads want its CPU. The cost is
     /// latency under load: a completion, or a wake from another thread,
     /// may wait up to `window`. Under `wrk` and `redis-benchmark` it
@@ -310,7 +312,7 @@ impl Builder {
     ///     .thread_keep_alive(Duration::from_millis(100))
     ///     .build()
     ///     .unwrap();
-    /// assert_eq!(rt.block_on(aio::to_thread(|| 2 + 2)), 4);
+    /// assert_eq!(rt.block_on(async { aio::to_thread(|| 2 + 2).await }), 4);
     /// ```
     pub fn thread_keep_alive(&mut self, idle: Duration) -> &mut Self {
         self.thread_keep_alive = idle;
