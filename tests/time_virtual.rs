@@ -201,6 +201,45 @@ fn missed_ticks_burst_delay_or_skip() {
     assert_eq!(missed(MissedTickBehavior::Skip), [ms(35), ms(40), ms(50)]);
 }
 
+/// Skip after more than 2^32 missed periods: the next tick is still the
+/// next one on the schedule (it was set 30 years ahead: silence).
+#[test]
+fn skip_survives_a_backlog_of_more_than_2_pow_32_periods() {
+    paused(async {
+        let start = Instant::now();
+        let mut iv = aio::time::interval(ms(1));
+        iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        iv.tick().await;
+        aio::time::advance(Duration::from_secs(50 * 86_400) + Duration::from_micros(300)).await;
+        iv.tick().await; // the missed tick, at once
+        let behind = start.elapsed();
+        iv.tick().await;
+        let next = start.elapsed();
+        assert!(
+            next > behind && next <= behind + ms(1),
+            "{behind:?} then {next:?}"
+        );
+    });
+}
+
+/// The task dump's ages hold past 2^31 ms (they read as zero).
+#[test]
+fn a_task_older_than_25_days_has_its_age_in_the_dump() {
+    paused(async {
+        let t = aio::spawn(std::future::pending::<()>());
+        aio::time::advance(Duration::from_secs(25 * 86_400)).await;
+        let info = aio::task::dump()
+            .into_iter()
+            .find(|i| i.id() == t.id())
+            .unwrap();
+        assert!(
+            info.age() >= Duration::from_secs(25 * 86_400),
+            "{:?}",
+            info.age()
+        );
+    });
+}
+
 #[test]
 fn call_later_runs_in_deadline_order_and_a_cancelled_one_never_runs() {
     let order = Arc::new(Mutex::new(Vec::new()));

@@ -226,10 +226,13 @@ impl TaskInfo {
     ) -> TaskInfo {
         let id = activity.id();
         let (polls, last, worker) = activity.read();
-        // A tick ahead of `now` (a thread's copy of another runtime's
-        // clock, after nesting) reads as zero, not as 49 days.
+        // A tick up to a minute ahead of `now` (a thread's copy of another
+        // runtime's clock, after nesting) reads as zero, not as 49 days;
+        // any other difference is an age (up to 2^32 ms, 49.7 days: the
+        // ticks are 32-bit milliseconds).
+        const AHEAD_MS: u32 = 60_000;
         let ms = |t: u32| match now.wrapping_sub(t) {
-            d if d > i32::MAX as u32 => Duration::ZERO,
+            d if d > u32::MAX - AHEAD_MS => Duration::ZERO,
             d => Duration::from_millis(d as u64),
         };
         TaskInfo {
@@ -284,7 +287,8 @@ impl TaskInfo {
         self.state
     }
 
-    /// How long ago the task was spawned.
+    /// How long ago the task was spawned (the dump keeps milliseconds in
+    /// 32 bits: an age wraps after 49.7 days).
     ///
     /// # Examples
     ///

@@ -116,12 +116,13 @@ impl Interval {
                 MissedTickBehavior::Burst => due,
                 MissedTickBehavior::Delay => later(now, self.period),
                 MissedTickBehavior::Skip => {
-                    let behind = (now - scheduled).as_nanos();
-                    let periods = u32::try_from(behind / self.period.as_nanos() + 1).ok();
-                    match periods.and_then(|n| self.period.checked_mul(n)) {
-                        Some(d) => later(scheduled, d),
-                        None => Instant::far_future(),
-                    }
+                    // The next multiple of the period on the original
+                    // schedule, however far behind (in u128 nanoseconds:
+                    // a count of periods can pass u32).
+                    let rem = (now - scheduled).as_nanos() % self.period.as_nanos();
+                    // `rem < period`, which fits a `Duration`.
+                    let rem = Duration::from_nanos(u64::try_from(rem).unwrap_or(u64::MAX));
+                    later(now, self.period.saturating_sub(rem))
                 }
             }
         } else {
