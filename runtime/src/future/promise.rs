@@ -29,9 +29,10 @@ enum Value<T> {
 
 struct Inner<T> {
     value: Value<T>,
-    /// The wakers of the pending `Wait`s, by key (a `Wait` that is
-    /// dropped takes its own out).
-    waiters: std::collections::HashMap<u64, Waker>,
+    /// The wakers of the pending `Wait`s, by key, in the order they began
+    /// waiting (woken in that order; a `Wait` that is dropped takes its
+    /// own out).
+    waiters: std::collections::BTreeMap<u64, Waker>,
     next_key: u64,
     callbacks: Vec<Callback<T>>,
 }
@@ -75,7 +76,7 @@ impl<T: Clone + Send + 'static> Promise<T> {
         Promise {
             inner: Arc::new(Mutex::new(Inner {
                 value: Value::Pending,
-                waiters: std::collections::HashMap::new(),
+                waiters: std::collections::BTreeMap::new(),
                 next_key: 0,
                 callbacks: Vec::new(),
             })),

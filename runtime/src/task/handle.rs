@@ -134,9 +134,11 @@ impl<T> Task<T> {
     /// Requests cancellation. Returns `false` iff the task is already done.
     ///
     /// `true` guarantees the task ends cancelled, even if the poll running
-    /// right now returns `Ready`: its future is dropped at its current await
-    /// point by whichever worker next runs it. Cancellation cannot be caught;
-    /// cleanup runs in `Drop`.
+    /// right now returns `Ready` — unless that poll panics (or, in a
+    /// [`TaskGroup`](crate::task::TaskGroup), fails): then it ends with that
+    /// panic or failure, not cancelled. Otherwise its future is dropped at
+    /// its current await point by whichever worker next runs it.
+    /// Cancellation cannot be caught; cleanup runs in `Drop`.
     ///
     /// # Examples
     ///

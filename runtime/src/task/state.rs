@@ -19,7 +19,10 @@
 //!   the runtime if the handle is gone.
 //! - `NOTIFIED` set while idle means exactly one `Notified` exists and holds a
 //!   reference; set while running it means "poll again".
-//! - `CANCELLED` is sticky; whoever next holds `RUNNING` drops the future.
+//! - `CANCELLED` is sticky until completion; whoever next holds `RUNNING`
+//!   drops the future. Completion keeps it only if the outcome is a
+//!   cancellation (a poll that panicked or failed after a cancel came ends
+//!   failed, not cancelled).
 //! - `JOIN_WAKER` set means the runtime may read the join waker; the handle
 //!   may write it only while it is clear.
 //! - `CALLBACKS` is set only before `COMPLETE`: completion takes the extras'
