@@ -121,6 +121,19 @@ mod tests {
         Ok(buf.filled().len())
     }
 
+    /// Reads until end of stream, `chunk` bytes at a time.
+    async fn read_to_eof<R: hyper::rt::Read + Unpin>(r: &mut R, chunk: usize) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; chunk];
+        loop {
+            let n = read(r, &mut buf).await.unwrap();
+            if n == 0 {
+                return got;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+
     fn runtimes() -> Vec<aio_runtime::runtime::Runtime> {
         [
             aio_runtime::runtime::Driver::IoUring,
@@ -259,16 +272,7 @@ mod tests {
                 futures::AsyncWriteExt::flush(&mut a).await.unwrap();
                 a.write_all(b"frame".to_vec()).await.0.unwrap();
                 a.shutdown(std::net::Shutdown::Write).await.unwrap();
-                let mut got = Vec::new();
-                let mut chunk = [0u8; 64];
-                loop {
-                    let n = read(&mut b, &mut chunk).await.unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    got.extend_from_slice(&chunk[..n]);
-                }
-                assert_eq!(got, b"HTTP/1.1 101\r\n\r\nframe");
+                assert_eq!(read_to_eof(&mut b, 64).await, b"HTTP/1.1 101\r\n\r\nframe");
             });
         }
     }
@@ -290,16 +294,7 @@ mod tests {
                 poll_fn(|cx| hyper::rt::Write::poll_shutdown(Pin::new(&mut a), cx))
                     .await
                     .unwrap();
-                let mut got = Vec::new();
-                let mut chunk = [0u8; 2];
-                loop {
-                    let n = read(&mut b, &mut chunk).await.unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    got.extend_from_slice(&chunk[..n]);
-                }
-                assert_eq!(got, b"GET /");
+                assert_eq!(read_to_eof(&mut b, 2).await, b"GET /");
             });
     }
 }
