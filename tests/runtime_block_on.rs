@@ -109,3 +109,42 @@ fn runtime_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Runtime>();
 }
+
+/// A `Sleep` polled first in a `block_on` (its wheel: the call's) and
+/// handed to a task that waits on it while the call still runs: when the
+/// call returns, its wheel retires, and the task is woken to register the
+/// sleep on its own thread's wheel (it waited forever). On multi_thread;
+/// on current_thread the task runs in the `block_on` thread's wheel anyway.
+#[test]
+fn a_sleep_handed_to_a_task_outlives_the_block_on_that_registered_it() {
+    use std::future::Future;
+    use std::task::Poll;
+    for flavor in common::multi_thread_flavors() {
+        let rt = flavor.runtime();
+        let task = rt.block_on(async {
+            let mut s = Box::pin(aio::sleep(Duration::from_millis(20)));
+            std::future::poll_fn(|cx| {
+                assert!(s.as_mut().poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+            let (tx, rx) = oneshot::channel();
+            let t = aio::spawn(async move {
+                let mut tx = Some(tx);
+                std::future::poll_fn(|cx| {
+                    let p = s.as_mut().poll(cx);
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(());
+                    }
+                    p
+                })
+                .await;
+            });
+            rx.await.unwrap();
+            t
+        });
+        on_thread("the sleep stranded in a retired wheel", move || {
+            rt.block_on(task).unwrap();
+        })();
+    }
+}

@@ -65,7 +65,9 @@ impl Clock {
 
     pub(crate) fn pause(&self) {
         // Stop on a tick boundary (up to one tick ahead), so that virtual
-        // sleeps end exactly at their deadline.
+        // sleeps of whole ticks end exactly at their deadline (after an
+        // `advance` by a part of a tick, auto-advance lands on the next
+        // boundary: up to one 250 µs tick late).
         let now = self.tick_instant(self.deadline_tick(self.now()));
         let mut inner = self.inner.lock();
         inner.base = now;

@@ -1,6 +1,6 @@
 //! The `Sleep` future and `sleep` / `sleep_until`.
 
-use super::timers::{SleepState as State, TimerEntry, TimerShared};
+use super::timers::{SleepState as State, TimerEntry, TimerShared, Waiting};
 use super::{CompactInstant, Instant};
 use crate::loom::sync::Arc;
 use std::fmt;
@@ -201,18 +201,23 @@ impl Sleep {
                     .expect("a registered Sleep has an owner");
                 if !owner.is_retired() {
                     // SAFETY: `owner` is the wheel the entry was inserted in.
-                    if unsafe { owner.update_waker(&this.entry, cx.waker()) } {
-                        this.entry.set_sleep_state(State::Done);
-                        return Poll::Ready(());
+                    match unsafe { owner.update_waker(&this.entry, cx.waker()) } {
+                        Waiting::Registered => return Poll::Pending,
+                        Waiting::Fired => {
+                            this.entry.set_sleep_state(State::Done);
+                            return Poll::Ready(());
+                        }
+                        // Retired since the check: register below.
+                        Waiting::Orphaned => {}
                     }
-                    return Poll::Pending;
                 }
                 // Its wheel was a `block_on`'s that has returned: nothing
-                // fires it there. Take the entry out (unless it fired
-                // before) and register it on this thread's wheel below.
+                // fires it there (its entries were woken to come here).
+                // Take the entry back (unless it fired before) and register
+                // it on this thread's wheel below.
                 // SAFETY: `owner` is the wheel the entry was inserted in,
                 // and this `Sleep`, its only user, is not inserting it.
-                if unsafe { owner.remove(&this.entry) }.is_none() {
+                if !unsafe { owner.take_back(&this.entry) } {
                     this.entry.set_sleep_state(State::Done);
                     return Poll::Ready(());
                 }

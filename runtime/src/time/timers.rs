@@ -36,6 +36,9 @@ const IDLE: u8 = 0;
 const REGISTERED: u8 = 1;
 /// Fired: unlinked, and its waker taken.
 const FIRED: u8 = 2;
+/// Its wheel retired with it linked (a `block_on` returned): unlinked, its
+/// waker taken and woken; the `Sleep` registers again where it is polled.
+const ORPHANED: u8 = 3;
 
 /// One timer, inside the `Sleep` that waits on it (so pinned while
 /// registered: the wheel holds its address).
@@ -178,6 +181,17 @@ impl Store for Entries {
     }
 }
 
+/// What [`TimerShared::update_waker`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Waiting {
+    /// Registered, with the new waker.
+    Registered,
+    /// Fired: the sleep is over.
+    Fired,
+    /// Its wheel retired: register it where it is polled.
+    Orphaned,
+}
+
 /// A worker's wheel, shared with the threads its `Sleep`s migrate to.
 pub(crate) struct TimerShared {
     wheel: Mutex<RawWheel<EntryPtr>>,
@@ -235,20 +249,24 @@ impl TimerShared {
         wheel.len()
     }
 
-    /// Replaces the waker of `entry` (registered in this wheel, or fired).
-    /// Returns true if it fired.
+    /// Replaces the waker of `entry` (registered in this wheel, or fired,
+    /// or orphaned).
     ///
     /// # Safety
     /// `entry` was last registered in this wheel (by `insert`), and is not
     /// being inserted or removed concurrently.
-    pub(crate) unsafe fn update_waker(&self, entry: &TimerEntry, waker: &Waker) -> bool {
+    pub(crate) unsafe fn update_waker(&self, entry: &TimerEntry, waker: &Waker) -> Waiting {
         if entry.is_fired() {
-            return true;
+            return Waiting::Fired;
         }
         let old = {
             let _wheel = self.wheel.lock();
-            if entry.state.load(Relaxed) == FIRED {
-                return true;
+            match entry.state.load(Relaxed) {
+                FIRED => return Waiting::Fired,
+                // Decided under the lock that `retire` takes: a waker
+                // stored below is woken by it.
+                ORPHANED => return Waiting::Orphaned,
+                _ => {}
             }
             // SAFETY: registered, and we hold the lock that guards the waker.
             entry.waker.with_mut(|w| unsafe {
@@ -260,7 +278,48 @@ impl TimerShared {
         };
         // Dropped outside the lock: it may be the last reference to a task.
         drop(old);
-        false
+        Waiting::Registered
+    }
+
+    /// Takes `entry` back from this retired wheel to register it elsewhere:
+    /// `false` if it fired before the wheel retired (the sleep is over).
+    ///
+    /// # Safety
+    /// As [`remove`](Self::remove).
+    pub(crate) unsafe fn take_back(&self, entry: &TimerEntry) -> bool {
+        // SAFETY: forwarded from the caller.
+        if unsafe { self.remove(entry) }.is_some() {
+            return true;
+        }
+        // Not linked: fired, or orphaned by `retire` (whose lock `remove`
+        // waited for, if it was running).
+        !entry.is_fired()
+    }
+
+    /// The thread that drove this wheel stopped: nothing fires its entries
+    /// any more. Each one still linked is unlinked and marked `ORPHANED`,
+    /// and its waker woken, so that its `Sleep`, polled again, registers
+    /// on the wheel of the thread that polls it (a task may wait on a
+    /// `Sleep` that a `block_on` registered before handing it over).
+    fn retire(&self) {
+        let mut orphans = Vec::new();
+        {
+            let mut wheel = self.wheel.lock();
+            self.retired.store(true, Release);
+            wheel.advance(&mut Entries(()), u64::MAX, |_, id| {
+                // SAFETY: as in `advance_locked`: unlinked, and its `Sleep`
+                // cannot free it before it sees the state stored last.
+                let entry = unsafe { &*id.0 };
+                // SAFETY: as above; the lock guards the waker.
+                if let Some(w) = entry.waker.with_mut(|w| unsafe { (*w).take() }) {
+                    orphans.push(w);
+                }
+                entry.state.store(ORPHANED, Release);
+            });
+        }
+        for w in orphans {
+            w.wake();
+        }
     }
 
     /// Unlinks `entry` if it is still registered in this wheel, and
@@ -361,8 +420,8 @@ impl fmt::Debug for Timers {
 impl Drop for Timers {
     fn drop(&mut self) {
         // Entries still linked (a `Sleep` moved out of a `block_on`) are
-        // never fired here again: their next poll re-registers them.
-        self.shared.retired.store(true, Release);
+        // never fired here again: they are woken to register elsewhere.
+        self.shared.retire();
     }
 }
 

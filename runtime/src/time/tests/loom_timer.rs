@@ -4,11 +4,13 @@
 //! slot list that the owner fires) and then reuses its memory. A registered
 //! waker is always woken when the timer fires; a remove never races with
 //! the firing thread's last touch of the entry, and a timer fires at most
-//! once. (The links are a std `UnsafeCell`, guarded by the loom mutex;
+//! once. A wheel that retires (a `block_on` returned) while a moved
+//! `Sleep` updates its waker never strands it: the retire wakes the
+//! waker it finds, or the update learns the wheel is gone. (The links are a std `UnsafeCell`, guarded by the loom mutex;
 //! the waker cell is loom's and is checked.)
 
 use super::super::clock::Clock;
-use super::super::timers::{TimerEntry, Timers};
+use super::super::timers::{TimerEntry, Timers, Waiting};
 use crate::loom::model::model;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Arc;
@@ -52,7 +54,7 @@ fn fire_vs_waker_update_never_loses_the_wake() {
         // or removes it meanwhile.
         let poller = thread::spawn(move || unsafe { shared.update_waker(&e2, &Waker::from(w2)) });
         let fired = timers.process();
-        let saw_fired = poller.join().unwrap();
+        let saw_fired = poller.join().unwrap() == Waiting::Fired;
         assert_eq!(fired, 1);
         assert!(entry.is_fired());
         let (a, b) = (first.0.load(SeqCst), second.0.load(SeqCst));
@@ -121,5 +123,50 @@ fn remote_remove_of_one_entry_vs_owner_firing_its_neighbour() {
         assert!(b.is_fired());
         assert_eq!(fired, 1 + count_a.0.load(SeqCst));
         assert_eq!(timers.shared.len(), 0);
+    });
+}
+
+#[test]
+fn retire_vs_waker_update_never_strands_the_sleep() {
+    model(|| {
+        let entry = Arc::new(TimerEntry::default());
+        let (first, second) = (counter(), counter());
+        let clock = Arc::new(Clock::new(true));
+        let timers = Timers::new(clock, Default::default());
+        // SAFETY: as in `armed`; due far ahead, it never fires here.
+        unsafe {
+            timers.insert(
+                Pin::new_unchecked(&*entry),
+                1_000,
+                &Waker::from(first.clone()),
+            )
+        };
+        let (shared, e2, w2) = (timers.shared.clone(), entry.clone(), second.clone());
+        // A poll of the Sleep by the task it was handed to, on a worker.
+        // SAFETY: the entry was inserted in this wheel and nothing inserts
+        // or removes it meanwhile.
+        let poller = thread::spawn(move || unsafe { shared.update_waker(&e2, &Waker::from(w2)) });
+        // The `block_on` that drove the wheel returns.
+        let shared = timers.shared.clone();
+        drop(timers);
+        let seen = poller.join().unwrap();
+        assert!(!entry.is_fired(), "a retired wheel fires nothing");
+        match seen {
+            Waiting::Registered => {
+                assert_eq!(second.0.load(SeqCst), 1, "the retire woke the new waker")
+            }
+            Waiting::Orphaned => {
+                assert_eq!(
+                    first.0.load(SeqCst),
+                    1,
+                    "the retire woke the waker it found"
+                )
+            }
+            Waiting::Fired => panic!("a timer not due fired"),
+        }
+        // The next poll takes the entry back to register it elsewhere.
+        // SAFETY: not inserted concurrently.
+        assert!(unsafe { shared.take_back(&entry) });
+        assert!(!entry.is_registered());
     });
 }
