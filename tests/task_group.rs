@@ -131,7 +131,7 @@ fn a_failed_child_is_not_reported_cancelled() {
 #[test]
 fn every_child_is_done_when_the_group_returns() {
     on_all_flavors(|_| async {
-        for _ in 0..2000 {
+        for _ in 0..common::scaled(2000) {
             let mut kept = None;
             let r = task_group(async |tg: &TaskGroup<()>| {
                 kept = Some(tg.spawn(async { Ok::<_, ()>(1u8) }));

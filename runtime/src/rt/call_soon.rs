@@ -44,7 +44,20 @@ impl CallSoon {
             let rt2 = rt.clone();
             let runner = rt.spawn(async move { run_callbacks(&rt2).await });
             self.runner.store(runner.id().as_u64(), Release);
+            if runner.is_done() {
+                // The runtime shut down: the runner was cancelled at once,
+                // and nothing will run (or drop) what is queued.
+                self.clear();
+            }
         }
+    }
+
+    /// Drops the callbacks never run (shutdown: the runner was cancelled).
+    /// A callback that holds a `Handle` would otherwise keep the runtime
+    /// it is queued in alive: a cycle, leaked.
+    pub(crate) fn clear(&self) {
+        let left = std::mem::take(&mut *self.queue.lock());
+        drop(left);
     }
 
     /// Whether `id` is the runner task (not a user task).

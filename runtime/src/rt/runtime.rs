@@ -247,6 +247,9 @@ impl Runtime {
             Flavor::CurrentThread(_) => current_thread::drive_shutdown(&self.handle, deadline),
             Flavor::MultiThread(mt) => mt.wait_tasks_done(&shared, deadline),
         }
+        // Callbacks never run are dropped (asyncio's close clears its
+        // ready queue); one holding a `Handle` would keep this runtime.
+        shared.call_soon.clear();
         // 3 happens as each worker closes its ring (step 5).
         // 4: the blocking pool.
         shared
