@@ -42,6 +42,10 @@ pub(crate) struct Mailbox {
     pending: AtomicBool,
     cancels: Mutex<Vec<CancelRef>>,
     unparker: Arc<Unparker>,
+    /// The kernel sends the rest of a short `MSG_WAITALL` send itself
+    /// (5.18, with MSG_RING, the probe that tells): an op on this ring may
+    /// go unwatched (`Op::forget_waker`).
+    pub(crate) retries_short_sends: bool,
 }
 
 /// A record reference owned by a queued cancel.
@@ -222,6 +226,7 @@ impl Driver {
                 pending: AtomicBool::new(false),
                 cancels: Mutex::new(Vec::new()),
                 unparker: unparker.clone(),
+                retries_short_sends: msg_ring,
             }),
             unparker,
             msg_ring,
@@ -747,8 +752,7 @@ pub(crate) fn explain(e: io::Error) -> io::Error {
             .to_string(),
         Some(libc::EMFILE) | Some(libc::ENFILE) => return super::out_of_fds(e, "an io_uring ring"),
         Some(libc::EINVAL) => "io_uring setup was rejected (EINVAL): the kernel is too old \
-             for the features aio needs (Linux 6.1 or later), or Builder::ring_entries is \
-             out of range (1..=32768)"
+             for the features aio needs (Linux 6.1 or later)"
             .to_string(),
         _ => format!("io_uring setup failed: {e}"),
     };

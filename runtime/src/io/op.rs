@@ -201,13 +201,21 @@ impl<T: OpAble> Op<T> {
     ///
     /// A completion that came before the withdrawal may still wake the
     /// waker, once.
+    ///
+    /// Also false on a ring whose kernel does not send the rest of a short
+    /// `MSG_WAITALL` send itself (before 5.18): there a short send needs
+    /// its poller back ([`send_all`](super::opcodes::send_all)).
     pub fn forget_waker(&mut self) -> bool {
         match &self.state {
-            State::InFlight(rec, _) => {
+            State::InFlight(rec, ring) if ring.retries_short_sends => {
                 rec.header.forget_waker();
                 true
             }
-            State::Idle(_) | State::Ready(..) | State::Blocking(..) | State::Done => false,
+            State::InFlight(..)
+            | State::Idle(_)
+            | State::Ready(..)
+            | State::Blocking(..)
+            | State::Done => false,
         }
     }
 
