@@ -1,6 +1,6 @@
-//! A tour of aio through the asyncio tutorial programs (see
-//! `SEED-PROGRAMS.md`): each section runs one program and prints what
-//! happened and how long it took.
+//! A tour of aio through the asyncio tutorial programs (the same programs
+//! as `tests/seed_programs.rs`): each section runs one program and prints
+//! what happened and how long it took.
 //!
 //! Run it with `cargo run --release --example tour`.
 
@@ -37,7 +37,7 @@ fn hello_pause_world() {
     let t0 = std::time::Instant::now();
     aio::run(main_coro());
     println!("aio::run took {}", secs(t0.elapsed()));
-    let rt = aio::runtime::Runtime::new().expect("io_uring runtime");
+    let rt = aio::runtime::Runtime::new().expect("build a runtime");
     let t0 = std::time::Instant::now();
     rt.block_on(main_coro());
     rt.shutdown(Duration::from_secs(1));
@@ -118,7 +118,7 @@ fn task_runs_when_creator_yields() {
     section("6. A task runs only when the creator yields");
     let rt = aio::runtime::Builder::new_current_thread()
         .build()
-        .expect("io_uring runtime");
+        .expect("build a runtime");
     rt.block_on(async {
         let log = Arc::new(Mutex::new(Vec::new()));
         let l = log.clone();
@@ -151,7 +151,7 @@ fn task_life_cycle() {
     section("7. Task life cycle");
     let rt = aio::runtime::Builder::new_current_thread()
         .build()
-        .expect("io_uring runtime");
+        .expect("build a runtime");
     rt.block_on(async {
         let mut task = aio::task::Builder::new().name("sleeper").spawn(async {
             aio::sleep(SECOND).await;

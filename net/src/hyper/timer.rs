@@ -9,7 +9,7 @@
 //! `aio::time::Instant::from_std` exactly. On a running clock the two
 //! clocks are the same clock, so an instant taken from
 //! `std::time::Instant::now()` is equally right. The wheel rounds
-//! deadlines up to its 1 ms ticks: a sleep never completes early.
+//! deadlines up to its 250 µs ticks: a sleep never completes early.
 //!
 //! Called by hyper and hyper-util; calls `aio_runtime::time`.
 
