@@ -130,6 +130,28 @@ fn a_done_callback_added_outside_the_runtime_runs_on_the_tasks() {
     }
 }
 
+/// Callbacks scheduled after the runtime shut down never run and are
+/// dropped at once (they stayed queued in the runtime they keep alive
+/// through their `Handle`: a leak).
+#[test]
+fn callbacks_after_shutdown_are_dropped_not_kept() {
+    for flavor in common::flavors() {
+        let _dog = Watchdog::new(flavor, WATCHDOG);
+        let rt = flavor.runtime();
+        let h = rt.handle().clone();
+        drop(rt);
+        let dropped = Counter::new();
+        for _ in 0..3 {
+            let (guard, keep) = (dropped.drop_guard(), h.clone());
+            h.call_soon(move || {
+                let _ = (guard, keep);
+                panic!("a callback ran after shutdown");
+            });
+        }
+        assert_eq!(dropped.get(), 3, "{flavor:?}: every callback dropped");
+    }
+}
+
 #[test]
 fn call_soon_from_outside_the_runtime() {
     for flavor in common::flavors() {

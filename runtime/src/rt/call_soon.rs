@@ -40,15 +40,18 @@ impl CallSoon {
     pub(crate) fn push(&self, rt: &Arc<Shared>, f: Callback, state: Option<Arc<AtomicU8>>) {
         let ctx = crate::context::capture();
         self.queue.lock().push_back((f, state, ctx));
+        if rt.registry.is_closed() {
+            // The runtime shuts down: nothing will run (or drop) what is
+            // queued. Shutdown closes the registry before it clears the
+            // queue (under its lock), so either that clear sees this entry
+            // or this push sees the registry closed.
+            self.clear();
+            return;
+        }
         if !self.running.swap(true, AcqRel) {
             let rt2 = rt.clone();
             let runner = rt.spawn(async move { run_callbacks(&rt2).await });
             self.runner.store(runner.id().as_u64(), Release);
-            if runner.is_done() {
-                // The runtime shut down: the runner was cancelled at once,
-                // and nothing will run (or drop) what is queued.
-                self.clear();
-            }
         }
     }
 

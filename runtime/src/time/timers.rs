@@ -9,8 +9,9 @@
 //! insert, remove and advance; another thread takes it only to re-register
 //! the waker of, or to unlink, a `Sleep` that moved there. An entry is in
 //! the wheel iff its state is `REGISTERED`, and the state changes only under
-//! that lock, so a `Sleep` may be freed as soon as it sees `IDLE` or `FIRED`
-//! (the wheel has let go of it). Firing unlinks the entry, takes its waker,
+//! that lock, so a `Sleep` may be freed as soon as it sees `IDLE`, `FIRED`
+//! or `ORPHANED` (the wheel has let go of it; `ORPHANED`: its wheel retired
+//! with it linked, see `TimerShared::retire`). Firing unlinks the entry, takes its waker,
 //! then stores `FIRED` (Release) and never touches the entry again; the
 //! wakers are woken after the lock is released, since a wake (or dropping
 //! a waker) may drop a task and the `Sleep` in it, which takes the lock.
@@ -49,7 +50,8 @@ pub(crate) struct TimerEntry {
     /// The waker to wake at expiry; the owner wheel's lock guards it while
     /// the entry is registered.
     waker: UnsafeCell<Option<CompactWaker>>,
-    /// `IDLE`, `REGISTERED` or `FIRED`; written under the owner wheel's lock.
+    /// `IDLE`, `REGISTERED`, `FIRED` or `ORPHANED`; written under the owner
+    /// wheel's lock.
     state: AtomicU8,
     /// The `Sleep`'s own state, kept here where it costs no word of its
     /// own: only the `Sleep` that holds the entry touches it (through its
