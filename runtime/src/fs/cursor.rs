@@ -31,6 +31,7 @@ use crate::io::{BufResult, IoBuf, IoBufMut, SharedFd};
 use crate::loom::sync::{Arc, Mutex};
 use std::future::{poll_fn, Future};
 use std::io::{self, SeekFrom};
+use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Wake, Waker};
 
@@ -43,11 +44,30 @@ use std::task::{ready, Context, Poll, Wake, Waker};
 pub(super) struct Orphan {
     op: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     waiting: Arc<FanOut>,
+    /// Whether the fd has a position to protect, found (`fstat`) the
+    /// first time an op at the position is dropped in flight.
+    seekable: Option<bool>,
 }
 
 impl Orphan {
     pub(super) fn is_none(&self) -> bool {
         self.op.is_none()
+    }
+
+    /// Whether `fd` has a position (a regular file or a block device; not
+    /// a pipe, FIFO, socket or character device): only then is a dropped
+    /// op kept. Unknown (`fstat` failed): kept, as for a file.
+    fn seekable(&mut self, fd: RawFd) -> bool {
+        *self.seekable.get_or_insert_with(|| {
+            // SAFETY: all-zero is a valid `stat`; fstat fills it.
+            let mut st: libc::stat64 = unsafe { std::mem::zeroed() };
+            // SAFETY: a valid out pointer, an fd the op holds open.
+            if unsafe { libc::fstat64(fd, &mut st) } < 0 {
+                return true;
+            }
+            let kind = st.st_mode & libc::S_IFMT;
+            kind == libc::S_IFREG || kind == libc::S_IFBLK
+        })
     }
 }
 
@@ -69,20 +89,28 @@ impl Wake for FanOut {
 
 /// An op at the file position: if the future is dropped before the op
 /// completes, the op is cancelled and, if it may still run, kept in
-/// `orphan` (see "Dropped at the position") — on a seekable file (`keep`):
-/// on a pipe, FIFO or device there is no position to protect, and a read
-/// that may wait forever (on epoll, a blocking-pool `read(2)` no cancel
-/// interrupts) must not hold up what comes next. The slot is behind a
-/// (never contended) mutex so that the futures holding it stay `Sync`.
+/// `orphan` (see "Dropped at the position") — if `keep` (false for an fd
+/// nobody uses after the op) and the file is seekable: on a pipe, FIFO or
+/// device there is no position to protect, and a read that may wait
+/// forever (on epoll, a blocking-pool `read(2)` no cancel interrupts)
+/// must not hold up what comes next. The slot is behind a (never
+/// contended) mutex so that the futures holding it stay `Sync`.
 pub(super) struct AtPos<'a, T: OpAble> {
     orphan: &'a mut Mutex<Orphan>,
     keep: bool,
+    fd: RawFd,
     op: Option<Op<T>>,
 }
 
 impl<'a, T: OpAble> AtPos<'a, T> {
     /// `orphan` must be empty (settled): one op at the position at a time.
-    pub(super) fn new(orphan: &'a mut Mutex<Orphan>, keep: bool, op: Op<T>) -> AtPos<'a, T> {
+    /// `fd`: the op's.
+    pub(super) fn new(
+        orphan: &'a mut Mutex<Orphan>,
+        keep: bool,
+        fd: &SharedFd,
+        op: Op<T>,
+    ) -> AtPos<'a, T> {
         debug_assert!(
             orphan.get_mut().is_none(),
             "an op at the position while one is unsettled"
@@ -90,6 +118,7 @@ impl<'a, T: OpAble> AtPos<'a, T> {
         AtPos {
             orphan,
             keep,
+            fd: fd.raw(),
             op: Some(op),
         }
     }
@@ -109,8 +138,9 @@ impl<T: OpAble> Future for AtPos<'_, T> {
 impl<T: OpAble> Drop for AtPos<'_, T> {
     fn drop(&mut self) {
         if let Some(mut op) = self.op.take() {
-            if self.keep && op.cancel() {
-                self.orphan.get_mut().op = Some(Box::pin(async move {
+            let orphan = self.orphan.get_mut();
+            if self.keep && orphan.seekable(self.fd) && op.cancel() {
+                orphan.op = Some(Box::pin(async move {
                     let _ = op.await;
                 }));
             }
@@ -165,8 +195,7 @@ impl File {
             return (Err(e), buf);
         }
         let op = ops::read_at(&self.fd, buf, ops::CURRENT_POS);
-        let keep = self.seekable();
-        let (res, buf) = AtPos::new(&mut self.orphan, keep, op).await;
+        let (res, buf) = AtPos::new(&mut self.orphan, true, &self.fd, op).await;
         (res.map_err(self.err("read")), buf)
     }
 
@@ -194,8 +223,7 @@ impl File {
         if let Err(e) = self.settle().await {
             return (Err(e), buf);
         }
-        let keep = self.seekable();
-        let (res, buf) = read_to_end::read_to_end(&self.fd, buf, &mut self.orphan, keep).await;
+        let (res, buf) = read_to_end::read_to_end(&self.fd, buf, &mut self.orphan, true).await;
         (res.map_err(self.err("read")), buf)
     }
 
@@ -224,8 +252,7 @@ impl File {
             return (Err(e), buf);
         }
         let op = ops::write_at(&self.fd, buf, 0, ops::CURRENT_POS);
-        let keep = self.seekable();
-        let (res, buf) = AtPos::new(&mut self.orphan, keep, op).await;
+        let (res, buf) = AtPos::new(&mut self.orphan, true, &self.fd, op).await;
         (res.map_err(self.err("write")), buf)
     }
 
@@ -255,10 +282,9 @@ impl File {
         }
         let mut buf = buf;
         let mut done = 0;
-        let keep = self.seekable();
         while done < buf.bytes_init() {
             let op = ops::write_at(&self.fd, buf, done, ops::CURRENT_POS);
-            let (res, b) = AtPos::new(&mut self.orphan, keep, op).await;
+            let (res, b) = AtPos::new(&mut self.orphan, true, &self.fd, op).await;
             buf = b;
             match res {
                 Ok(0) => return (Err(self.err("write")(io::ErrorKind::WriteZero.into())), buf),

@@ -15,7 +15,6 @@ use super::metadata::Metadata;
 use crate::io::adapter::{ReadState, WriteState};
 use crate::io::ops;
 use crate::io::{BufResult, IoBuf, IoBufMut, SharedFd};
-use crate::loom::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use crate::loom::sync::{Arc, Mutex};
 use std::fmt;
 use std::future::poll_fn;
@@ -57,9 +56,6 @@ pub struct File {
     /// A dropped op at the position the kernel may still run (`cursor.rs`,
     /// "Dropped at the position"); locked only by the `&self` methods.
     pub(super) orphan: Mutex<Orphan>,
-    /// Whether the fd has a position to protect (a regular file or a
-    /// block device), found once (`fstat`): `SEEKABLE_*`.
-    seekable: AtomicU8,
     /// tokio's `start_seek` target, until `poll_complete`.
     #[cfg(feature = "tokio-compat")]
     pub(super) seek_to: Option<std::io::SeekFrom>,
@@ -82,7 +78,6 @@ impl File {
             rd: ReadState::default(),
             wr: WriteState::default(),
             orphan: Mutex::default(),
-            seekable: AtomicU8::new(SEEKABLE_UNKNOWN),
             #[cfg(feature = "tokio-compat")]
             seek_to: None,
         }
@@ -181,28 +176,6 @@ impl File {
     /// ```
     pub fn from_std(file: std::fs::File) -> File {
         File::new(file.into(), None)
-    }
-
-    /// Whether the file has a position (a regular file or a block device;
-    /// not a pipe, FIFO, socket or character device): only then is a
-    /// dropped op at the position kept (`cursor.rs`).
-    pub(super) fn seekable(&self) -> bool {
-        match self.seekable.load(Relaxed) {
-            SEEKABLE_YES => true,
-            SEEKABLE_NO => false,
-            _ => {
-                // SAFETY: all-zero is a valid `stat`; fstat fills it.
-                let mut st: libc::stat64 = unsafe { std::mem::zeroed() };
-                // SAFETY: a valid out pointer, an fd we hold open.
-                let ok = unsafe { libc::fstat64(self.fd.raw(), &mut st) } == 0;
-                let kind = st.st_mode & libc::S_IFMT;
-                // Unknown (fstat failed): keep, as for a file.
-                let yes = !ok || kind == libc::S_IFREG || kind == libc::S_IFBLK;
-                self.seekable
-                    .store(if yes { SEEKABLE_YES } else { SEEKABLE_NO }, Relaxed);
-                yes
-            }
-        }
     }
 
     /// Waits until the kernel is done with a read or write at the position
@@ -478,10 +451,6 @@ impl File {
             .map_err(|e| with_file_path(e, "close", path.as_deref()))
     }
 }
-
-const SEEKABLE_UNKNOWN: u8 = 0;
-const SEEKABLE_YES: u8 = 1;
-const SEEKABLE_NO: u8 = 2;
 
 /// A file offset the kernel takes (`CURRENT_POS` is reserved): larger
 /// ones are `EINVAL` from the op.

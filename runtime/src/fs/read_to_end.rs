@@ -77,7 +77,7 @@ pub(crate) async fn read_to_end(
         let at = buf.len();
         let room = (buf.capacity() - at).min(crate::io::MAX_RW_COUNT);
         let op = ops::read_at(fd, buf.slice(at..), ops::CURRENT_POS);
-        let (res, view) = AtPos::new(orphan, keep, op).await;
+        let (res, view) = AtPos::new(orphan, keep, fd, op).await;
         buf = view.into_inner();
         match res {
             Ok(0) => break,
