@@ -13,6 +13,7 @@ use super::batch::{Batch, Batcher};
 use super::config::DriverConfig;
 use super::spin::{SpinBudget, SpinGate, SpinStep};
 use super::unpark::{Prepared, Signal, Unparker};
+use crate::io::pool::BufPool;
 use crate::io::record::{Completion, Header, CANCEL_TAG};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
@@ -33,6 +34,8 @@ const TOKEN_MSG_SENT: u64 = 3;
 /// A yield that comes back sooner ran no other thread: the CPU is not
 /// contended (`Driver::spin`).
 const CONTENDED_YIELD: Duration = Duration::from_micros(3);
+/// The buffer group id of a ring's receive pool (the only group).
+const RECV_POOL_GROUP: u16 = 1;
 /// The general timeout of a batched wait that has none (a day).
 const NO_TIMEOUT: Duration = Duration::from_secs(86_400);
 
@@ -105,6 +108,9 @@ pub(crate) struct Driver {
     spin_budget: SpinBudget,
     /// The batch a busy park waits for (`Builder::park_batch`).
     batcher: Batcher,
+    /// The receive pool of multishot receives (`io/pool.rs`): made on
+    /// first use; `Some(None)` if the kernel cannot.
+    recv_pool: Option<Option<Arc<BufPool>>>,
     /// Parks that work ended while the ring was polling.
     #[cfg(test)]
     spins_won: u64,
@@ -240,6 +246,7 @@ impl Driver {
             spin_budget: SpinBudget::new(cfg.spin.spin),
             batcher: Batcher::new(cfg.batch, min_wait),
             spin: cfg.spin.clone(),
+            recv_pool: None,
             #[cfg(test)]
             spins_won: 0,
             #[cfg(test)]
@@ -297,6 +304,34 @@ impl Driver {
     /// Whether this kernel's io_uring has the opcode `code`.
     pub(crate) fn supports(&self, code: u8) -> bool {
         self.opcodes[usize::from(code / 64)] & (1 << (code % 64)) != 0
+    }
+
+    /// This ring's receive pool, registered on first use; `None` if the
+    /// kernel has no multishot receive (before 6.0: the `SEND_ZC` opcode
+    /// came with it) or refused the buffer ring.
+    pub(crate) fn recv_pool(&mut self) -> Option<Arc<BufPool>> {
+        if self.disabled {
+            // Not this thread's ring yet (a `block_on` ring before `enable`).
+            return None;
+        }
+        if self.recv_pool.is_none() {
+            let pool = if !self.supports(opcode::SendZc::CODE) {
+                None
+            } else {
+                let submitter = self.ring.submitter();
+                BufPool::new(RECV_POOL_GROUP, |addr, entries| {
+                    // SAFETY: `addr` is a page-aligned ring of `entries`
+                    // slots that lives as long as the pool, which outlives
+                    // the registration (`io/pool.rs`).
+                    unsafe {
+                        submitter.register_buf_ring_with_flags(addr, entries, RECV_POOL_GROUP, 0)
+                    }
+                })
+                .ok()
+            };
+            self.recv_pool = Some(pool);
+        }
+        self.recv_pool.clone().flatten()
     }
 
     /// This ring's mailbox (ops keep it to cancel from other threads).
@@ -647,6 +682,13 @@ impl Drop for Driver {
                 self.reap();
                 // Nobody runs the tasks any more: drop, don't wake.
                 self.woken.clear();
+            }
+        }
+        // The receive pool: unregistered once no op can take a buffer
+        // from it; a leaked record keeps the pool (its memory) alive.
+        if let Some(Some(pool)) = &self.recv_pool {
+            if self.in_flight == 0 && !self.disabled {
+                let _ = self.ring.submitter().unregister_buf_ring(pool.bgid());
             }
         }
         // Later unparks must not signal a closed (maybe reused) ring fd:

@@ -36,11 +36,15 @@ mod op;
 #[cfg(not(loom))]
 mod opcodes;
 #[cfg(not(loom))]
+pub(crate) mod pool;
+#[cfg(not(loom))]
 mod wait;
 
 pub use buf::{BufResult, IoBuf, IoBufMut};
 #[cfg(not(loom))]
 pub(crate) use op::driver_kind;
+#[cfg(not(loom))]
+pub use pool::{PooledBuf, POOL_BUF_SIZE};
 pub use slice::Slice;
 
 /// The most bytes the kernel reads or writes in one call (`MAX_RW_COUNT`,

@@ -60,8 +60,22 @@ pub unsafe trait MultiAble: Send + 'static {
     fn sqe(&mut self) -> io_uring::squeue::Entry;
     /// Turns one result into an item.
     fn item(res: std::io::Result<u32>) -> Self::Item;
+    /// Turns one completion into an item, with the op's data at hand (a
+    /// receive into a pool buffer finds the buffer's pool there); by
+    /// default [`item`](Self::item) of its result.
+    #[cfg(not(loom))]
+    fn item_of(&self, c: Completion) -> Self::Item {
+        Self::item(super::op::to_result(c))
+    }
     /// Releases what the kernel produced for a result nobody will read.
-    fn orphaned(_c: Completion) {}
+    fn orphaned(&self, _c: Completion) {}
+    /// Readies the data on the submitting thread, just before
+    /// [`sqe`](Self::sqe), on io_uring only (a receive into a pool buffer
+    /// takes the ring's pool here); an error is the op's only result.
+    #[cfg(not(loom))]
+    fn prepare(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
     /// Results queued before the op pauses (see "Back-pressure" above).
     const MAX_QUEUED: usize = usize::MAX;
     /// The epoll driver: the fd and direction each result waits for.
@@ -125,13 +139,41 @@ impl<T: MultiAble> MultiRecord<T> {
         unsafe { header_ref(this) }
     }
 
-    /// Builds the SQE.
+    /// Readies the data and builds the SQE.
     ///
     /// # Safety
     /// Only before the SQE is submitted: nobody else touches the data then.
+    #[cfg(not(loom))]
+    pub(crate) unsafe fn sqe(&self) -> std::io::Result<io_uring::squeue::Entry> {
+        // SAFETY: per the caller's contract we are the only accessor.
+        self.data.with_mut(|d| unsafe {
+            (*d).prepare()?;
+            Ok((*d).sqe())
+        })
+    }
+
+    /// Builds the SQE (the loom models' ops need no preparation).
+    ///
+    /// # Safety
+    /// As above.
+    #[cfg(loom)]
     pub(crate) unsafe fn sqe(&self) -> io_uring::squeue::Entry {
         // SAFETY: per the caller's contract we are the only accessor.
         self.data.with_mut(|d| unsafe { (*d).sqe() })
+    }
+
+    /// Releases what a result nobody will read produced.
+    fn orphan(&self, c: Completion) {
+        // SAFETY: once submitted the data is only read (the SQE was built
+        // before), by the completer and the consumer alike.
+        self.data.with(|d| unsafe { (*d).orphaned(c) })
+    }
+
+    /// A result as the consumer's item.
+    #[cfg(not(loom))]
+    fn item_of(&self, c: Completion) -> T::Item {
+        // SAFETY: as in `orphan`.
+        self.data.with(|d| unsafe { (*d).item_of(c) })
     }
 
     /// The consumer's side: the next result, `None` once the last one was
@@ -151,6 +193,18 @@ impl<T: MultiAble> MultiRecord<T> {
         Poll::Pending
     }
 
+    /// The consumer asks the op to end (see `MultiOp::end`): true if the
+    /// caller is to send the cancel (the op neither ended nor is ending).
+    /// Its `-ECANCELED` end is then not a result, as for a pause.
+    pub(crate) fn begin_end(&self) -> bool {
+        let mut q = self.queue.lock();
+        if q.ended || q.paused {
+            return false;
+        }
+        q.paused = true;
+        true
+    }
+
     /// The consumer is gone: releases the queued results. True if the op
     /// is still armed (the caller cancels it).
     pub(crate) fn drop_consumer(&self) -> bool {
@@ -162,7 +216,7 @@ impl<T: MultiAble> MultiRecord<T> {
         // Outside the lock: a waker's drop or a close may take a while.
         drop(waker);
         for c in results {
-            T::orphaned(c);
+            self.orphan(c);
         }
         armed
     }
@@ -193,7 +247,7 @@ unsafe fn multi_cqe<T: MultiAble>(p: NonNull<Header>, c: Completion, more: bool)
     q.ended |= !more;
     if q.dropped {
         drop(q);
-        T::orphaned(c);
+        rec.orphan(c);
         return Taken::default();
     }
     if !more && q.paused && c.res == -libc::ECANCELED {
@@ -225,7 +279,7 @@ pub use op::MultiOp;
 mod op {
     use super::{MultiAble, MultiRecord};
     use crate::driver::Mailbox;
-    use crate::io::op::{cancel, driver_kind, no_ring, submit};
+    use crate::io::op::{cancel, driver_kind, is_this_ring, no_ring, submit};
     use crate::io::wait::Wait;
     use crate::loom::sync::Arc;
     use std::fmt;
@@ -286,8 +340,13 @@ mod op {
                     }
                     Some(_) => {
                         let rec = MultiRecord::new(data);
-                        // SAFETY: not submitted yet; nobody else can reach it.
-                        let sqe = unsafe { rec.sqe() };
+                        // SAFETY: not submitted yet; nobody else can reach
+                        // it. `prepare` and `submit` run on this thread with
+                        // no await between: they see the same ring.
+                        let sqe = match unsafe { rec.sqe() } {
+                            Ok(sqe) => sqe,
+                            Err(e) => return Poll::Ready(Some(T::item(Err(e)))),
+                        };
                         match submit(|| MultiRecord::into_raw(rec.clone()), sqe) {
                             Ok(ring) => self.state = State::Armed(rec, ring),
                             Err(e) => return Poll::Ready(Some(T::item(Err(e)))),
@@ -299,9 +358,7 @@ mod op {
             match &mut self.state {
                 State::Armed(rec, _) => match rec.poll(cx.waker()) {
                     Poll::Pending => Poll::Pending,
-                    Poll::Ready(Some(c)) => {
-                        Poll::Ready(Some(T::item(super::super::op::to_result(c))))
-                    }
+                    Poll::Ready(Some(c)) => Poll::Ready(Some(rec.item_of(c))),
                     Poll::Ready(None) => {
                         self.state = State::Ended;
                         Poll::Ready(None)
@@ -313,6 +370,30 @@ mod op {
                         .map(|r| Some(T::item(r)))
                 }
                 State::Idle(_) | State::Ended => Poll::Ready(None),
+            }
+        }
+    }
+
+    impl<T: MultiAble> MultiOp<T> {
+        /// Whether the op is armed on a ring other than this thread's (its
+        /// consumer moved to another worker): every result then wakes that
+        /// ring's thread first. [`end`](Self::end) it and arm a new one
+        /// here once it returned `None`.
+        pub fn armed_elsewhere(&self) -> bool {
+            match &self.state {
+                State::Armed(_, ring) => !is_this_ring(ring),
+                _ => false,
+            }
+        }
+
+        /// Asks the kernel to end the op: results it produced until then
+        /// are still returned, then `None` (without an error). Once only;
+        /// a no-op on an op that is not armed or already ending.
+        pub fn end(&mut self) {
+            if let State::Armed(rec, ring) = &self.state {
+                if rec.begin_end() {
+                    cancel(MultiRecord::into_raw(rec.clone()), ring);
+                }
             }
         }
     }

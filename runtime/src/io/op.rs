@@ -436,6 +436,23 @@ pub(crate) fn ring_supports(code: u8) -> bool {
     })
 }
 
+/// The receive pool of this thread's ring (made on first use), if it has
+/// an io_uring driver whose kernel has multishot receives.
+pub(crate) fn ring_pool() -> Option<Arc<crate::io::pool::BufPool>> {
+    context::with_driver(|d| match d?.try_borrow_mut().ok().as_deref_mut() {
+        Some(Driver::Uring(u)) => u.recv_pool(),
+        _ => None,
+    })
+}
+
+/// Whether `ring` is this thread's ring.
+pub(crate) fn is_this_ring(ring: &Arc<Mailbox>) -> bool {
+    context::with_driver(|d| match d.and_then(|d| d.try_borrow().ok()).as_deref() {
+        Some(Driver::Uring(u)) => Arc::ptr_eq(u.mailbox(), ring),
+        _ => false,
+    })
+}
+
 /// The kind of this thread's driver, if it has one it can use now.
 pub(crate) fn driver_kind() -> Option<crate::rt::Driver> {
     context::with_driver(|d| Some(d?.try_borrow().ok()?.kind()))

@@ -6,7 +6,8 @@ pub(crate) mod sync {
 
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{
-            fence, AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+            fence, AtomicBool, AtomicI32, AtomicPtr, AtomicU16, AtomicU64, AtomicU8, AtomicUsize,
+            Ordering,
         };
     }
 

@@ -154,7 +154,7 @@ unsafe impl MultiAble for AcceptMulti {
         res.map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
     }
 
-    fn orphaned(c: Completion) {
+    fn orphaned(&self, c: Completion) {
         <Accept as OpData>::orphaned(c);
     }
 }

@@ -2,7 +2,8 @@
 //! while the kernel works), its SQE, and how its completion becomes the
 //! output; constructors return the `Op` future.
 //!
-//! Sockets: accept, connect, recv, recvmsg, send, sendmsg, shutdown.
+//! Sockets: accept, connect, recv, recv_multi (multishot, into the
+//! ring's receive pool), recvmsg, send, sendmsg, shutdown.
 //! Files, pipes and paths: read, write, open, statx, fsync, ftruncate,
 //! unlink, rename, mkdir. Processes: waitid (a child's exit, Linux 6.7),
 //! poll (a pidfd's exit, elsewhere).
@@ -18,6 +19,7 @@ mod open;
 mod poll;
 mod read;
 mod recv;
+mod recv_multi;
 mod recvmsg;
 mod rename;
 mod send;
@@ -37,6 +39,7 @@ pub use open::{open, Open};
 pub use poll::{poll_readable, PollReadable};
 pub use read::{read_at, read_pipe, Read, CURRENT_POS};
 pub use recv::{recv, recv_stream, recv_with, Recv};
+pub use recv_multi::{recv_multi, RecvMulti, RECV_QUEUE_MAX};
 pub use recvmsg::{recv_from, RecvFrom};
 pub use rename::{rename, Rename};
 pub use send::{send, send_all, Send};

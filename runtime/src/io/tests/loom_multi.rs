@@ -44,7 +44,7 @@ unsafe impl<const CAP: usize> MultiAble for Data<CAP> {
     fn item(res: std::io::Result<u32>) -> Self::Item {
         res
     }
-    fn orphaned(_c: Completion) {
+    fn orphaned(&self, _c: Completion) {
         ORPHANED.fetch_add(1, SeqCst);
     }
 }
@@ -214,6 +214,62 @@ fn a_full_queue_pauses_the_op_and_its_cancel_is_not_a_result() {
         let got = take_all(&rec, &waker, &wakes);
         kernel.join().unwrap();
         assert_eq!(got, [1], "the pause's -ECANCELED is not a result");
+        drop(rec);
+        assert_eq!(drops.load(SeqCst), 1, "the data is dropped once");
+    });
+}
+
+/// The consumer asks the op to end (`MultiOp::end`, when its reader moved
+/// to another worker) while a result fills the queue, which pauses the op:
+/// exactly one of them sends the cancel, its `-ECANCELED` end is not a
+/// result, and the consumer gets the result, then the end, with no lost
+/// wake; the data is dropped once, after every reference is released.
+#[test]
+fn an_end_racing_a_pause_sends_one_cancel() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let cancels = Arc::new(AtomicUsize::new(0));
+        let rec = MultiRecord::new(Data::<1>(drops.clone()));
+        let raw = MultiRecord::into_raw(rec.clone()).as_ptr() as usize;
+        let kernel_cancels = cancels.clone();
+        let kernel = thread::spawn(move || {
+            let p = NonNull::new(raw as *mut Header).expect("a record address");
+            // SAFETY: the kernel's reference keeps the record alive.
+            let first = unsafe { Header::on_cqe(p, cqe(1), true) };
+            if let Some(w) = first.waker {
+                w.wake();
+            }
+            // Whichever cancel was sent ends the op.
+            // SAFETY: as above.
+            let end = unsafe { Header::on_cqe(p, cqe(-libc::ECANCELED), false) };
+            assert!(end.pause.is_none(), "one pause only");
+            if let Some(w) = end.waker {
+                w.wake();
+            }
+            if let Some(cancel) = first.pause {
+                kernel_cancels.fetch_add(1, SeqCst);
+                // SAFETY: the pause's cancel reference, used for the last
+                // time.
+                unsafe { Header::release(cancel) };
+            }
+            // SAFETY: the kernel's reference, used for the last time.
+            unsafe { Header::release(p) };
+        });
+        // The consumer's end: a reference for its cancel, as `MultiOp::end`.
+        let mine = rec
+            .begin_end()
+            .then(|| MultiRecord::into_raw(rec.clone()).as_ptr() as usize);
+        let wakes = Arc::new(CountWake(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let got = take_all(&rec, &waker, &wakes);
+        kernel.join().unwrap();
+        if let Some(c) = mine {
+            cancels.fetch_add(1, SeqCst);
+            // SAFETY: the end's cancel reference, used for the last time.
+            unsafe { Header::release(NonNull::new(c as *mut Header).expect("a record")) };
+        }
+        assert_eq!(cancels.load(SeqCst), 1, "exactly one cancel is sent");
+        assert_eq!(got, [1], "the -ECANCELED end is not a result");
         drop(rec);
         assert_eq!(drops.load(SeqCst), 1, "the data is dropped once");
     });
