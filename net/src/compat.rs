@@ -66,7 +66,8 @@
 //! Called through the trait impls on the socket types (and hyper's
 //! `rt::Read` / `rt::Write` in `hyper/io.rs`); calls the ops.
 
-use aio_runtime::io::ops::{self, Op, Recv, Send};
+use aio_runtime::io::ops::{self, MultiOp, Op, Recv, RecvMulti, Send};
+use aio_runtime::io::PooledBuf;
 use aio_runtime::io::SharedFd;
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -77,53 +78,194 @@ use std::task::{ready, Context, Poll};
 
 /// Receive size of the read adapter.
 const READ_SIZE: usize = 16 * 1024;
+/// One-shot receives a stream makes after its multishot found the ring's
+/// pool dry, before it arms one again.
+const POOL_DRY_BACKOFF: u8 = 16;
 /// A write waits for the in-flight send once this much is buffered.
 const WRITE_HIGH: usize = 64 * 1024;
 // A send of a whole buffer is one op (see "Flushes for hyper").
 const _: () = assert!(WRITE_HIGH <= aio_runtime::io::MAX_RW_COUNT);
 
 /// The read side of an adapter.
+///
+/// hyper's reads of a TCP stream on io_uring (Linux 6.0 on) that ask for
+/// at most a pool buffer's worth go through one multishot receive armed
+/// for the stream's life (`ops::recv_multi`, see [`Multishot`]): each
+/// message arrives in a buffer of the ring's receive pool, with no SQE
+/// and no poll re-armed per message, and the adapter hands its bytes out
+/// from there (the copy into the caller's buffer is the one the owned
+/// buffer took before). When the reading task moved to another worker,
+/// the receive is ended and armed again on that worker's ring. Other
+/// reads, larger asks, epoll, Unix streams and a pool run dry (`ENOBUFS`,
+/// then `POOL_DRY_BACKOFF` reads) use a one-shot receive into the
+/// adapter's own buffer. Never both at once: a one-shot receive starts
+/// only with no multishot armed, and a multishot is armed only once the
+/// one-shot completed, so bytes come in the socket's order.
 #[derive(Default)]
 pub(crate) struct ReadState {
+    /// A one-shot receive in flight, into the adapter's own buffer.
     op: Option<Op<Recv<Vec<u8>>>>,
+    /// The multishot receive armed for the stream.
+    multi: Option<MultiOp<RecvMulti>>,
+    /// Multishot receives are not available for this stream (epoll, an
+    /// old kernel, not TCP).
+    no_multi: bool,
+    /// One-shot receives still to make before arming again, after the
+    /// pool ran dry.
+    backoff: u8,
+    /// The pool buffer the bytes are handed out from (`buf` is then
+    /// empty); an empty one is an end of stream.
+    pooled: Option<PooledBuf>,
     buf: Vec<u8>,
+    /// How far into `pooled` (if any) or `buf` the bytes were taken.
     pos: usize,
 }
 
 impl fmt::Debug for ReadState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadState")
-            .field("buffered", &(self.buf.len() - self.pos))
+            .field("buffered", &self.buffered().len())
             .field("in_flight", &self.op.is_some())
+            .field("multishot", &self.multi.is_some())
             .finish()
     }
 }
 
+/// Whether a read may arm the stream's multishot receive (see
+/// [`ReadState`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Multishot {
+    /// hyper's reads: its flushes do not wait for the send's completion,
+    /// so an end of stream is never held back for one (see "End of
+    /// stream after a flush"), and the receive's ring need not be the
+    /// sends' ring.
+    Yes,
+    /// The futures-io and tokio reads: an end of stream is held back
+    /// while a flush waits, which relies on the receive being submitted
+    /// after the send, on the same ring, so its end cannot overtake the
+    /// send's completion; a receive armed long before, maybe on another
+    /// worker's ring, could.
+    No,
+}
+
+/// What a multishot receive's poll came to, for the read adapter.
+enum Multi {
+    /// Bytes (empty: end of stream).
+    Got(PooledBuf),
+    /// No multishot to use now: receive once into the own buffer.
+    OneShot,
+}
+
 impl ReadState {
     /// The buffered bytes, receiving more when none are (at least `want`
-    /// bytes of room, up to 256 KiB); empty at end of stream or when
-    /// `want` is 0. [`consume`](Self::consume) takes them.
+    /// bytes of room, up to 256 KiB, or a pool buffer's worth); empty at
+    /// end of stream or when `want` is 0. [`consume`](Self::consume)
+    /// takes them.
     pub(crate) fn poll_fill(
         &mut self,
         fd: &SharedFd,
         cx: &mut Context<'_>,
         want: usize,
+        multishot: Multishot,
     ) -> Poll<io::Result<&[u8]>> {
-        if self.pos == self.buf.len() && want > 0 {
-            let op = self.op.get_or_insert_with(|| {
-                let mut v = std::mem::take(&mut self.buf);
+        if self.buffered().is_empty() && want > 0 {
+            self.pooled = None;
+            let one_shot = match ready!(self.poll_multi(fd, cx, want, multishot))? {
+                Multi::Got(b) => {
+                    self.buf.clear();
+                    self.pos = 0;
+                    self.pooled = Some(b);
+                    false
+                }
+                Multi::OneShot => true,
+            };
+            if one_shot {
+                let op = self.op.get_or_insert_with(|| {
+                    let mut v = std::mem::take(&mut self.buf);
+                    self.pos = 0;
+                    v.clear();
+                    v.reserve(READ_SIZE.max(want.min(256 * 1024)));
+                    ops::recv_stream(fd, v, true)
+                });
+                let (res, buf) = ready!(Pin::new(op).poll(cx));
+                self.op = None;
+                self.buf = buf;
                 self.pos = 0;
-                v.clear();
-                v.reserve(READ_SIZE.max(want.min(256 * 1024)));
-                ops::recv_stream(fd, v, true)
-            });
-            let (res, buf) = ready!(Pin::new(op).poll(cx));
-            self.op = None;
-            self.buf = buf;
-            self.pos = 0;
-            res?;
+                res?;
+            }
         }
-        Poll::Ready(Ok(&self.buf[self.pos..]))
+        Poll::Ready(Ok(self.buffered()))
+    }
+
+    /// The next result of the stream's multishot receive, arming it if
+    /// none is and the stream can (no one-shot receive in flight, `want`
+    /// within a pool buffer, io_uring with a pool); `OneShot` if it
+    /// cannot, or the pool ran dry.
+    fn poll_multi(
+        &mut self,
+        fd: &SharedFd,
+        cx: &mut Context<'_>,
+        want: usize,
+        multishot: Multishot,
+    ) -> Poll<io::Result<Multi>> {
+        loop {
+            if self.op.is_some() {
+                return Poll::Ready(Ok(Multi::OneShot));
+            }
+            if self.multi.is_none() {
+                if self.no_multi
+                    || multishot == Multishot::No
+                    || want > aio_runtime::io::POOL_BUF_SIZE
+                {
+                    return Poll::Ready(Ok(Multi::OneShot));
+                }
+                if self.backoff > 0 {
+                    self.backoff -= 1;
+                    return Poll::Ready(Ok(Multi::OneShot));
+                }
+                match ops::recv_multi(fd) {
+                    Ok(m) => self.multi = Some(m),
+                    Err(_) => {
+                        self.no_multi = true;
+                        return Poll::Ready(Ok(Multi::OneShot));
+                    }
+                }
+            }
+            let Some(multi) = self.multi.as_mut() else {
+                unreachable!("armed above")
+            };
+            if multishot == Multishot::No {
+                // Armed by a reader that may use it (hyper), read now by
+                // one that may not: its results first, then one-shot.
+                multi.end();
+            } else if multi.armed_elsewhere() {
+                // The stream's task moved to another worker: move the
+                // receive after it (its results so far come first), or
+                // each message would wake the old worker to hand it over.
+                multi.end();
+            }
+            match ready!(multi.poll_next(cx)) {
+                Some(Ok(b)) => return Poll::Ready(Ok(Multi::Got(b))),
+                Some(Err(e)) => {
+                    // The op ended with this error.
+                    self.multi = None;
+                    if e.raw_os_error() == Some(libc::ENOBUFS) {
+                        // Readers that lag hold the pool: receive into our
+                        // own buffer for a while rather than fail again.
+                        self.backoff = POOL_DRY_BACKOFF;
+                        return Poll::Ready(Ok(Multi::OneShot));
+                    }
+                    if e.kind() == io::ErrorKind::Unsupported {
+                        self.no_multi = true;
+                        return Poll::Ready(Ok(Multi::OneShot));
+                    }
+                    return Poll::Ready(Err(e));
+                }
+                // Ended (after its last result, or paused with its queue
+                // full and now drained): arm a new one.
+                None => self.multi = None,
+            }
+        }
     }
 
     /// Receives more bytes after the buffered ones (at least one receive);
@@ -138,8 +280,22 @@ impl ReadState {
         fd: &SharedFd,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<bool>> {
-        if self.pos == self.buf.len() {
-            return self.poll_fill(fd, cx, 1).map_ok(|b| !b.is_empty());
+        if self.buffered().is_empty() {
+            return self
+                .poll_fill(fd, cx, 1, Multishot::Yes)
+                .map_ok(|b| !b.is_empty());
+        }
+        // More goes after the bytes held: into the own buffer.
+        if let Some(b) = self.pooled.take() {
+            self.buf.clear();
+            self.buf.extend_from_slice(&b[self.pos..]);
+            self.pos = 0;
+        }
+        if self.op.is_none() && self.multi.is_some() {
+            if let Multi::Got(b) = ready!(self.poll_multi(fd, cx, 1, Multishot::Yes))? {
+                self.buf.extend_from_slice(&b);
+                return Poll::Ready(Ok(!b.is_empty()));
+            }
         }
         let op = self
             .op
@@ -152,15 +308,22 @@ impl ReadState {
     }
 
     /// The bytes received and not taken yet.
-    #[cfg(feature = "hyper")]
     pub(crate) fn buffered(&self) -> &[u8] {
-        &self.buf[self.pos..]
+        match &self.pooled {
+            Some(b) => &b[self.pos.min(b.len())..],
+            None => &self.buf[self.pos.min(self.buf.len())..],
+        }
     }
 
     /// Marks `n` of the bytes [`poll_fill`](Self::poll_fill) returned as
-    /// taken.
+    /// taken; a pool buffer emptied goes back to the pool at once.
     pub(crate) fn consume(&mut self, n: usize) {
-        self.pos = (self.pos + n).min(self.buf.len());
+        let len = self.pooled.as_deref().map_or(self.buf.len(), <[u8]>::len);
+        self.pos = (self.pos + n).min(len);
+        if self.pos == len && self.pooled.as_ref().is_some_and(|b| !b.is_empty()) {
+            self.pooled = None;
+            self.pos = 0;
+        }
     }
 }
 
@@ -483,13 +646,13 @@ impl Drop for WriteState {
 /// flush").
 pub(crate) fn poll_read_with(
     fd: &SharedFd,
-    rd: &mut ReadState,
+    (rd, multishot): (&mut ReadState, Multishot),
     wr: Option<&mut WriteState>,
     cx: &mut Context<'_>,
     room: usize,
     put: impl FnOnce(&[u8]),
 ) -> Poll<io::Result<usize>> {
-    let data = ready!(rd.poll_fill(fd, cx, room))?;
+    let data = ready!(rd.poll_fill(fd, cx, room, multishot))?;
     let n = data.len().min(room);
     if n > 0 {
         put(&data[..n]);
@@ -516,7 +679,7 @@ pub(crate) fn poll_read(
     out: &mut [u8],
 ) -> Poll<io::Result<usize>> {
     let room = out.len();
-    poll_read_with(fd, rd, wr, cx, room, |data| {
+    poll_read_with(fd, (rd, Multishot::No), wr, cx, room, |data| {
         out[..data.len()].copy_from_slice(data)
     })
 }

@@ -40,6 +40,7 @@ fn poll_read(
     mut buf: ReadBufCursor<'_>,
 ) -> Poll<io::Result<()>> {
     let room = buf.remaining();
+    let rd = (rd, compat::Multishot::Yes);
     ready!(compat::poll_read_with(fd, rd, wr, cx, room, |data| buf.put_slice(data)))?;
     Poll::Ready(Ok(()))
 }
