@@ -292,3 +292,37 @@ fn unix_streams_are_refused_and_their_hyper_reads_see_the_end() {
         assert_eq!(buf.filled().len(), 0, "the end of stream");
     });
 }
+
+/// After hyper read a stream, its receive stays armed in the adapter: an
+/// owned-buffer read would miss what the adapter takes, so it fails,
+/// saying to read through the adapter, which still has every byte.
+#[test]
+fn an_owned_read_after_hyper_reads_fails_and_the_adapter_has_the_bytes() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    on_all_flavors(|_| async {
+        let (mut a, mut b) = pair().await;
+        AsyncWriteExt::write_all(&mut a, b"first").await.unwrap();
+        AsyncWriteExt::flush(&mut a).await.unwrap();
+        let mut got = [0u8; 5];
+        hyper_read_exact(&mut b, &mut got).await;
+        assert_eq!(&got, b"first");
+        AsyncWriteExt::write_all(&mut a, b"second").await.unwrap();
+        AsyncWriteExt::close(&mut a).await.unwrap();
+        let armed = !matches!(std::env::var("AIO_DRIVER").as_deref(), Ok("epoll"));
+        let (res, buf) = b.read(Vec::with_capacity(16)).await;
+        if armed {
+            let e = res.expect_err("an owned read behind an armed receive");
+            assert!(
+                e.to_string().contains("read the rest through the adapter"),
+                "{e}"
+            );
+            let mut rest = Vec::new();
+            AsyncReadExt::read_to_end(&mut b, &mut rest).await.unwrap();
+            assert_eq!(rest, b"second");
+        } else {
+            // On epoll hyper's read left nothing behind.
+            let n = res.unwrap();
+            assert_eq!(&buf[..n], &b"second"[..n]);
+        }
+    });
+}

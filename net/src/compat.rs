@@ -8,7 +8,13 @@
 //! a read receives into an owned buffer kept in the stream (the receive
 //! stays in flight if the caller stops polling, and its bytes are handed
 //! out by the next call), and a write copies into an owned buffer that is
-//! sent while the caller goes on (`poll_flush` waits for it).
+//! sent while the caller goes on (`poll_flush` waits for it). hyper's
+//! reads keep a multishot receive armed for the connection (see
+//! [`ReadState`]), which goes on taking what arrives into the ring's pool
+//! until the adapter reads again: once hyper read a stream, read the rest
+//! through an adapter too; an owned-buffer `read` then fails, saying so
+//! (it would miss the bytes the adapter holds), as it does whenever an
+//! adapter read left bytes or a receive behind.
 //!
 //! # End of stream after a flush
 //!
@@ -135,10 +141,11 @@ impl fmt::Debug for ReadState {
 /// [`ReadState`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Multishot {
-    /// hyper's reads: its flushes do not wait for the send's completion,
-    /// so an end of stream is never held back for one (see "End of
-    /// stream after a flush"), and the receive's ring need not be the
-    /// sends' ring.
+    /// hyper's reads: its flush waits only while bytes are not handed to
+    /// the kernel yet, and a peer cannot have read a whole response then:
+    /// an end of stream that overtakes such a flush is a real early close,
+    /// so the receive's ring need not be the sends' ring (see "End of
+    /// stream after a flush").
     Yes,
     /// The futures-io and tokio reads: an end of stream is held back
     /// while a flush waits, which relies on the receive being submitted
@@ -259,6 +266,12 @@ impl ReadState {
                         self.no_multi = true;
                         return Poll::Ready(Ok(Multi::OneShot));
                     }
+                    if e.raw_os_error() == Some(libc::ECANCELED) {
+                        // Cancelled by its ring (a `block_on` ring closed
+                        // under it), not by us: the stream is fine, arm a
+                        // new one (or receive one-shot).
+                        continue;
+                    }
                     return Poll::Ready(Err(e));
                 }
                 // Ended (after its last result, or paused with its queue
@@ -305,6 +318,20 @@ impl ReadState {
         let n = res?;
         self.buf.extend_from_slice(&more[..n]);
         Poll::Ready(Ok(n > 0))
+    }
+
+    /// An owned-buffer read of the stream must not overtake the adapter:
+    /// fails if the adapter holds received bytes or a receive (hyper's
+    /// multishot stays armed), which would take bytes before it.
+    pub(crate) fn check_owned_read(&self) -> io::Result<()> {
+        if self.buffered().is_empty() && self.op.is_none() && self.multi.is_none() {
+            return Ok(());
+        }
+        Err(io::Error::other(
+            "this stream's read adapter holds received bytes or a receive in flight (hyper's \
+             reads keep one armed): read the rest through the adapter (AsyncRead, compat()) \
+             instead of with owned buffers",
+        ))
     }
 
     /// The bytes received and not taken yet.

@@ -187,6 +187,9 @@ impl OwnedReadHalf {
     /// Dropping the future cancels the read; bytes it received are lost
     /// with the buffer. Use the streams (`StreamReader`) to lose nothing.
     pub async fn read<B: IoBufMut>(&mut self, buf: B) -> BufResult<usize, B> {
+        if let Err(e) = self.rd.check_owned_read() {
+            return (Err(e), buf);
+        }
         self.conn.read(buf).await
     }
 }

@@ -138,12 +138,18 @@ impl TcpStream {
     /// read after them, pass `buf.slice(buf.len()..)` ([`IoBuf::slice`](aio_runtime::io::IoBuf::slice)).
     ///
     /// # Errors
-    /// `ConnectionReset` and other socket errors, as `io::Error`.
+    /// `ConnectionReset` and other socket errors, as `io::Error`; an error
+    /// saying to read through the adapter when the `AsyncRead` / hyper
+    /// adapter holds received bytes or a receive (it would get bytes
+    /// before this read).
     ///
     /// # Cancel safety
     /// Dropping the future cancels the read; bytes it received are lost
     /// with the buffer. `StreamReader` keeps them instead.
     pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        if let Err(e) = self.rd.check_owned_read() {
+            return (Err(e), buf);
+        }
         self.conn.read(buf).await
     }
 

@@ -53,7 +53,7 @@ use std::task::{Poll, Waker};
 /// owned by `self` (which stays in its heap record until the last
 /// completion) or memory that outlives the op, and the fd it names must be
 /// held by `self`.
-pub unsafe trait MultiAble: Send + 'static {
+pub unsafe trait MultiAble: Send + Sync + 'static {
     /// What each result becomes.
     type Item;
     /// Builds the SQE (the `user_data` is set by the caller).
@@ -95,8 +95,8 @@ struct Queue {
     ended: bool,
     /// The consumer is gone.
     dropped: bool,
-    /// The queue filled up and the op was cancelled: its `-ECANCELED`
-    /// end is not a result.
+    /// The queue filled up, or the consumer ended the op, and it was
+    /// cancelled: its `-ECANCELED` end is not a result.
     paused: bool,
 }
 
@@ -106,16 +106,20 @@ struct Queue {
 pub(crate) struct MultiRecord<T> {
     header: Header,
     queue: Mutex<Queue>,
-    /// Written before submission (to build the SQE), then only read by
-    /// the kernel until the last completion; dropped with the record.
+    /// Written before submission (to build the SQE), then only read (by
+    /// the kernel, by `item_of` and by `orphan`) until the last
+    /// completion; dropped with the record.
     data: UnsafeCell<T>,
 }
 
-// SAFETY: the data is touched by one party at a time (the submitter, then
-// the kernel) and moves with the record; the queue is behind a mutex.
+// SAFETY: the data is written by the submitter only, before the SQE is
+// submitted, and moves with the record; the queue is behind a mutex.
 unsafe impl<T: Send> Send for MultiRecord<T> {}
-// SAFETY: as for Send; no `&T` is handed out from a shared record.
-unsafe impl<T: Send> Sync for MultiRecord<T> {}
+// SAFETY: after submission the data is only read, through `item_of` and
+// `orphan`, maybe by two threads at once (a dropped consumer releasing
+// its queued results while the completer releases a late one): hence
+// `MultiAble: Sync`. `&T` never escapes them.
+unsafe impl<T: Send + Sync> Sync for MultiRecord<T> {}
 
 impl<T: MultiAble> MultiRecord<T> {
     /// A fresh record owning `data`.

@@ -55,8 +55,8 @@ pub const POOL_BUF_SIZE: usize = 16 * 1024;
 
 /// Buffers per ring (a power of two, at most 32768). 128 × 16 KiB = 2 MiB
 /// of address space per ring, touched only as buffers are used. A
-/// multishot receive whose reader lags can hold about 32 before its pause
-/// takes effect (the kernel posts up to 32 results per wake-up).
+/// multishot receive whose reader lags can hold more than its queue limit
+/// before its pause takes effect (see `RECV_QUEUE_MAX`).
 const ENTRIES: u16 = 128;
 
 /// One `struct io_uring_buf` (`include/uapi/linux/io_uring.h`); the
@@ -96,12 +96,25 @@ impl fmt::Debug for BufPool {
     }
 }
 
+/// The kernel's page size (the ring must be page-aligned: 4 KiB on x86,
+/// up to 64 KiB on arm64 and ppc64).
+fn page_size() -> usize {
+    // SAFETY: sysconf has no memory effects.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(p)
+        .ok()
+        .filter(|p| p.is_power_of_two())
+        .unwrap_or(4096)
+}
+
 fn ring_layout() -> Layout {
-    Layout::from_size_align(usize::from(ENTRIES) * 16, 4096).expect("a valid layout")
+    let page = page_size();
+    Layout::from_size_align((usize::from(ENTRIES) * 16).max(page), page).expect("a valid layout")
 }
 
 fn bufs_layout() -> Layout {
-    Layout::from_size_align(usize::from(ENTRIES) * POOL_BUF_SIZE, 4096).expect("a valid layout")
+    Layout::from_size_align(usize::from(ENTRIES) * POOL_BUF_SIZE, page_size())
+        .expect("a valid layout")
 }
 
 impl BufPool {

@@ -19,9 +19,14 @@ use std::io;
 const IORING_RECVSEND_POLL_FIRST: u16 = 1;
 const IORING_RECV_MULTISHOT: u16 = 2;
 
-/// Results a multishot receive queues before it pauses: a reader that
-/// stops taking them holds at most this many pool buffers (the rest stays
-/// in the socket, whose window then pushes back on the peer).
+/// Results a multishot receive queues before it pauses: once a reader
+/// that stops taking them has this many, the op is cancelled, and what
+/// the kernel has not received by then stays in the socket, whose window
+/// pushes back on the peer. The kernel may post more before the cancel
+/// takes effect (on 6.9 and later up to 32 per wake-up; before, until
+/// the socket is empty), so a lagging reader can hold more buffers than
+/// this, and others on its ring then find the pool dry (`ENOBUFS`) and
+/// receive one-shot for a while.
 pub const RECV_QUEUE_MAX: usize = 4;
 
 /// The data of a multishot receive: the socket and, once armed, the pool
@@ -89,22 +94,32 @@ pub fn recv_multi(socket: &SharedFd) -> io::Result<MultiOp<RecvMulti>> {
     }))
 }
 
-/// Whether `socket` is an IPv4 or IPv6 socket (`SO_DOMAIN`).
+/// `IPPROTO_MPTCP` (`include/uapi/linux/in.h`): TCP's multipath variant.
+const IPPROTO_MPTCP: libc::c_int = 262;
+
+/// Whether `socket` is a TCP stream socket (`SO_TYPE`, `SO_PROTOCOL`).
 fn is_tcp(socket: &SharedFd) -> bool {
-    let mut domain: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `domain` and `len` are valid for writes of the sizes given;
-    // the fd is open (held by `socket`).
-    let r = unsafe {
-        libc::getsockopt(
-            socket.raw(),
-            libc::SOL_SOCKET,
-            libc::SO_DOMAIN,
-            (&mut domain as *mut libc::c_int).cast(),
-            &mut len,
-        )
+    let opt = |name| {
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `v` and `len` are valid for writes of the sizes given;
+        // the fd is open (held by `socket`).
+        let r = unsafe {
+            libc::getsockopt(
+                socket.raw(),
+                libc::SOL_SOCKET,
+                name,
+                (&mut v as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        (r == 0).then_some(v)
     };
-    r == 0 && (domain == libc::AF_INET || domain == libc::AF_INET6)
+    opt(libc::SO_TYPE) == Some(libc::SOCK_STREAM)
+        && matches!(
+            opt(libc::SO_PROTOCOL),
+            Some(libc::IPPROTO_TCP | IPPROTO_MPTCP)
+        )
 }
 
 fn unsupported() -> io::Error {
@@ -154,14 +169,18 @@ unsafe impl MultiAble for RecvMulti {
     }
 
     fn item_of(&self, c: Completion) -> io::Result<PooledBuf> {
-        let n = to_result(c)? as usize;
         let Some(pool) = &self.pool else {
             return Err(unsupported());
         };
-        match cqueue::buffer_select(c.flags) {
+        // The buffer first: a CQE may name one whatever its result.
+        let buf = cqueue::buffer_select(c.flags).map(|bid| {
             // SAFETY: the CQE names the buffer, so the kernel is done with
             // it; each CQE is taken once.
-            Some(bid) => Ok(unsafe { pool.take(bid, n) }),
+            unsafe { pool.take(bid, c.res.max(0) as usize) }
+        });
+        let n = to_result(c)?;
+        match buf {
+            Some(b) => Ok(b),
             None if n == 0 => Ok(PooledBuf::empty(pool)),
             None => Err(io::Error::other("a multishot receive reported no buffer")),
         }
