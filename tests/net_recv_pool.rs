@@ -326,3 +326,43 @@ fn an_owned_read_after_hyper_reads_fails_and_the_adapter_has_the_bytes() {
         }
     });
 }
+
+/// A read left waiting in a `block_on` that returns is cancelled when
+/// that call's ring closes under it; the next read, in a later call, is
+/// made again and gets the bytes, not `ECANCELED` (hyper's multishot
+/// receive, and a futures-io read's one-shot receive).
+#[test]
+fn a_read_cancelled_by_a_closed_block_on_ring_is_made_again() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    for flavor in common::multi_thread_flavors() {
+        let rt = flavor.runtime();
+        let (mut a, mut b) = rt.block_on(pair());
+        let (mut c, mut d) = rt.block_on(pair());
+        rt.block_on(async {
+            let mut buf = [0u8; 4];
+            let mut read = Box::pin(hyper_read(&mut b, &mut buf));
+            assert!(
+                common::poll_once(&mut read).await.is_none(),
+                "nothing sent yet"
+            );
+            let mut buf = [0u8; 4];
+            let mut read = Box::pin(AsyncReadExt::read(&mut d, &mut buf));
+            assert!(
+                common::poll_once(&mut read).await.is_none(),
+                "nothing sent yet"
+            );
+        });
+        rt.block_on(async {
+            AsyncWriteExt::write_all(&mut a, b"ping").await.unwrap();
+            AsyncWriteExt::flush(&mut a).await.unwrap();
+            let mut got = [0u8; 4];
+            hyper_read_exact(&mut b, &mut got).await;
+            assert_eq!(&got, b"ping", "[{flavor:?}] hyper's read");
+            AsyncWriteExt::write_all(&mut c, b"pong").await.unwrap();
+            AsyncWriteExt::flush(&mut c).await.unwrap();
+            let mut got = [0u8; 4];
+            AsyncReadExt::read_exact(&mut d, &mut got).await.unwrap();
+            assert_eq!(&got, b"pong", "[{flavor:?}] a futures-io read");
+        });
+    }
+}

@@ -187,18 +187,28 @@ impl ReadState {
                 Multi::OneShot => true,
             };
             if one_shot {
-                let op = self.op.get_or_insert_with(|| {
-                    let mut v = std::mem::take(&mut self.buf);
+                loop {
+                    let op = self.op.get_or_insert_with(|| {
+                        let mut v = std::mem::take(&mut self.buf);
+                        self.pos = 0;
+                        v.clear();
+                        v.reserve(READ_SIZE.max(want.min(256 * 1024)));
+                        ops::recv_stream(fd, v, true)
+                    });
+                    let (res, buf) = ready!(Pin::new(op).poll(cx));
+                    self.op = None;
+                    self.buf = buf;
                     self.pos = 0;
-                    v.clear();
-                    v.reserve(READ_SIZE.max(want.min(256 * 1024)));
-                    ops::recv_stream(fd, v, true)
-                });
-                let (res, buf) = ready!(Pin::new(op).poll(cx));
-                self.op = None;
-                self.buf = buf;
-                self.pos = 0;
-                res?;
+                    match res {
+                        // Cancelled by its ring (a `block_on` ring closed
+                        // under it): it took no bytes; receive again here.
+                        Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => {}
+                        res => {
+                            res?;
+                            break;
+                        }
+                    }
+                }
             }
         }
         Poll::Ready(Ok(self.buffered()))
@@ -315,7 +325,14 @@ impl ReadState {
             .get_or_insert_with(|| ops::recv_stream(fd, Vec::with_capacity(READ_SIZE), true));
         let (res, more) = ready!(Pin::new(op).poll(cx));
         self.op = None;
-        let n = res?;
+        let n = match res {
+            // As in `poll_fill`: no bytes taken; the caller polls again.
+            Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            res => res?,
+        };
         self.buf.extend_from_slice(&more[..n]);
         Poll::Ready(Ok(n > 0))
     }

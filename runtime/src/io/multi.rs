@@ -255,11 +255,12 @@ unsafe fn multi_cqe<T: MultiAble>(p: NonNull<Header>, c: Completion, more: bool)
         return Taken::default();
     }
     if !more && q.paused && c.res == -libc::ECANCELED {
-        // The end of our own pause: wake the consumer to see it.
-        return Taken {
-            waker: q.waker.take(),
-            pause: None,
-        };
+        // The end of our own pause: wake the consumer to see it. (Release
+        // what it names, if anything: Linux names no buffer here.)
+        let waker = q.waker.take();
+        drop(q);
+        rec.orphan(c);
+        return Taken { waker, pause: None };
     }
     q.results.push_back(c);
     let mut pause = None;

@@ -23,8 +23,8 @@ const IORING_RECV_MULTISHOT: u16 = 2;
 /// that stops taking them has this many, the op is cancelled, and what
 /// the kernel has not received by then stays in the socket, whose window
 /// pushes back on the peer. The kernel may post more before the cancel
-/// takes effect (on 6.9 and later up to 32 per wake-up; before, until
-/// the socket is empty), so a lagging reader can hold more buffers than
+/// takes effect (up to 32 per wake-up on recent kernels; on older
+/// ones, until the socket is empty), so a lagging reader can hold more buffers than
 /// this, and others on its ring then find the pool dry (`ENOBUFS`) and
 /// receive one-shot for a while.
 pub const RECV_QUEUE_MAX: usize = 4;
