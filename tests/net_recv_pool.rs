@@ -25,8 +25,8 @@ async fn pair() -> (TcpStream, TcpStream) {
 }
 
 /// One read through hyper's `rt::Read` (the adapter's multishot path).
-async fn hyper_read(s: &mut TcpStream, out: &mut [u8]) -> usize {
-    use hyper::rt::{Read, ReadBuf};
+async fn hyper_read<S: hyper::rt::Read + Unpin>(s: &mut S, out: &mut [u8]) -> usize {
+    use hyper::rt::ReadBuf;
     let mut buf = ReadBuf::new(out);
     poll_fn(|cx| std::pin::Pin::new(&mut *s).poll_read(cx, buf.unfilled()))
         .await
@@ -35,7 +35,7 @@ async fn hyper_read(s: &mut TcpStream, out: &mut [u8]) -> usize {
 }
 
 /// Reads through hyper's `rt::Read` until `out` is full.
-async fn hyper_read_exact(s: &mut TcpStream, out: &mut [u8]) {
+async fn hyper_read_exact<S: hyper::rt::Read + Unpin>(s: &mut S, out: &mut [u8]) {
     let mut at = 0;
     while at < out.len() {
         let n = hyper_read(s, &mut out[at..]).await;
@@ -271,25 +271,10 @@ fn unix_streams_are_refused_and_their_hyper_reads_see_the_end() {
             .unwrap();
         AsyncWriteExt::close(&mut a).await.unwrap();
         let mut got = [0u8; 10];
-        let mut at = 0;
-        while at < got.len() {
-            use hyper::rt::{Read, ReadBuf};
-            let mut buf = ReadBuf::new(&mut got[at..]);
-            poll_fn(|cx| std::pin::Pin::new(&mut b).poll_read(cx, buf.unfilled()))
-                .await
-                .unwrap();
-            let n = buf.filled().len();
-            assert!(n > 0);
-            at += n;
-        }
+        hyper_read_exact(&mut b, &mut got).await;
         assert_eq!(&got, b"last words");
         let mut rest = [0u8; 4];
-        use hyper::rt::{Read, ReadBuf};
-        let mut buf = ReadBuf::new(&mut rest);
-        poll_fn(|cx| std::pin::Pin::new(&mut b).poll_read(cx, buf.unfilled()))
-            .await
-            .unwrap();
-        assert_eq!(buf.filled().len(), 0, "the end of stream");
+        assert_eq!(hyper_read(&mut b, &mut rest).await, 0, "the end of stream");
     });
 }
 
