@@ -16,7 +16,10 @@
 # For each server and round: requests per second; server CPU per request
 # (the sum of its threads' on-CPU time from /proc/<pid>/task/*/schedstat
 # over the load window, in µs); the CPUs the server and the load
-# generator kept busy over that window (1.00 = one CPU all the time: on
+# generator kept busy over that window, and the server's busiest thread
+# (below the server's total: its work ran on more than one thread; an
+# aio server whose connections gathered on one worker shows the two
+# nearly equal) (1.00 = one CPU all the time: on
 # this 2-CPU machine a server near 1.00 with wrk near 1.00 is the
 # bottleneck of a saturated machine, its CPU per request its work per
 # request; one well under 1.00 waits on wrk); driver syscalls per request
@@ -119,9 +122,10 @@ PERF_EVENTS='syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_epoll_wait,sys
 perf_ok() { perf stat -e "$PERF_EVENTS" -- true >/dev/null 2>&1; }
 
 # measure NAME KIND: one round of server NAME under load KIND; prints
-# "name rps cpu_us_per_req syscalls_per_req server_cpus client_cpus".
+# "name rps cpu_us_per_req syscalls_per_req server_cpus client_cpus
+# busiest_thread_cpus".
 measure() {
-    local name=$1 kind=$2 port rps reqs c0 c1 st="" out t0 t1 client
+    local name=$1 kind=$2 port rps reqs c0 c1 th0 th1 st="" out t0 t1 client
     port=$(free_port)
     start "$name" "$port"
     out=$(mktemp)
@@ -136,6 +140,7 @@ measure() {
         sleep 0.2
     fi
     c0=$(cpu_ns "$PID")
+    th0=$(thread_ns "$PID")
     t0=$(date +%s%N)
     # The load generator's CPU time: bash's `time` (user + system).
     local TIMEFORMAT='%U %S'
@@ -150,6 +155,7 @@ measure() {
         reqs=$((2 * N))
     fi
     c1=$(cpu_ns "$PID")
+    th1=$(thread_ns "$PID")
     t1=$(date +%s%N)
     local sys="-"
     if [ -n "$st" ]; then
@@ -160,8 +166,8 @@ measure() {
     stop
     rm -f "$out" "$out.perf" "$out.load"
     awk -v n="$name" -v r="$rps" -v c=$((c1 - c0)) -v q="$reqs" -v s="$sys" \
-        -v w=$((t1 - t0)) -v l="$client" \
-        'BEGIN {split(l, u, " "); printf "%s %s %.2f %s %.2f %.2f\n", n, r, c / q / 1000, s, c / w, (u[1] + u[2]) * 1e9 / w}'
+        -v w=$((t1 - t0)) -v l="$client" -v m="$(busiest_ns "$th0" "$th1")" \
+        'BEGIN {split(l, u, " "); printf "%s %s %.2f %s %.2f %.2f %.2f\n", n, r, c / q / 1000, s, c / w, (u[1] + u[2]) * 1e9 / w, m / w}'
 }
 
 # round_ratios FILE N SERVER PEER FIELD: for each round (N consecutive
@@ -207,7 +213,7 @@ batch() {
             'BEGIN {printf "| %s | %d | %.2f | %s | %.2f | %.2f | %.2f | %.2f |\n", s, r, c, y, b, l, rr, cr}'
     done
     echo
-    echo "Rounds (server, req/s, CPU µs/req, syscalls/req, server CPUs busy, load generator CPUs busy):"
+    echo "Rounds (server, req/s, CPU µs/req, syscalls/req, server CPUs busy, load generator CPUs busy, busiest server thread's CPUs):"
     echo '```'
     cat "$res"
     echo '```'
