@@ -16,13 +16,13 @@
 # For each server and round: requests per second; server CPU per request
 # (the sum of its threads' on-CPU time from /proc/<pid>/task/*/schedstat
 # over the load window, in µs); the CPUs the server and the load
-# generator kept busy over that window, and the server's busiest thread
-# (below the server's total: its work ran on more than one thread; an
-# aio server whose connections gathered on one worker shows the two
-# nearly equal) (1.00 = one CPU all the time: on
+# generator kept busy over that window (1.00 = one CPU all the time: on
 # this 2-CPU machine a server near 1.00 with wrk near 1.00 is the
 # bottleneck of a saturated machine, its CPU per request its work per
-# request; one well under 1.00 waits on wrk); driver syscalls per request
+# request; one well under 1.00 waits on wrk), and the CPUs its busiest
+# thread kept busy (an aio server whose connections gathered on one
+# worker shows nearly its whole total there; one whose work ran split
+# over two workers, well below it); driver syscalls per request
 # (io_uring_enter + epoll_wait/epoll_pwait/epoll_pwait2, counted with
 # `perf stat` tracepoints when perf can, else "-"). Then the median of
 # each over the rounds, and each server's ratio to the peer's (the
