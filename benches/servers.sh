@@ -24,20 +24,29 @@
 # worker shows nearly its whole total there; one whose work ran split
 # over two workers, well below it); driver syscalls per request
 # (io_uring_enter + epoll_wait/epoll_pwait/epoll_pwait2, counted with
-# `perf stat` tracepoints when perf can, else "-"). Then the median of
+# `perf stat` tracepoints when perf can, else "-"); and how far apart the
+# two CPUs were just before and just after the round (`benches/cross_cpu.rs`: a cache
+# line's round trip between threads pinned on CPU 0 and 1, in ns; on this
+# project's VM about 100 when the host runs the vCPUs close, 400-800 when
+# far, and loopback servers' CPU per request follows it). Then the median of
 # each over the rounds, and each server's ratio to the peer's (the
-# median of the per-round ratios). Markdown on stdout, for
+# median of the per-round ratios); how many of a server's rounds had the
+# CPUs near at both ends (under NEAR_NS, 200), and the ratios again over
+# the rounds where both the server and the peer did (the machine's state
+# held equal, as far as the two probes tell). Markdown on stdout, for
 # BENCHMARKS.md; progress on stderr.
 #
-# Environment: ROUNDS (3), SECS (5, the wrk window), N (200000 requests
+# Environment: ROUNDS (3), SECS (5, the wrk window), NEAR_NS (200), N (200000 requests
 # per redis-benchmark test), WORKERS (2: aio's and the tokio peers' worker
 # threads), HTTP_SERVERS, AXUM_SERVERS, HYPER_SERVERS, KV_SERVERS (each
 # batch's servers, the ratios' peer last; defaults as above, e.g. "kv-aio
 # kv-aio-epoll redis mini-redis"). An aio server's name with -spinN
 # appended (kv-aio-spin0, hyper-aio-spin12) runs it with
 # AIO_PARK_SPIN_US=N, with -batchN (kv-aio-batch0) with
-# AIO_PARK_BATCH_US=N; both may be given (kv-aio-spin0-batch100). Installs its peers itself (apt-get, cargo install)
-# if missing.
+# AIO_PARK_BATCH_US=N; both may be given (kv-aio-spin0-batch100). A
+# name with @base appended (hyper-aio@base) runs the binary from
+# BASE_EXAMPLES, e.g. another commit's target/release/examples copied
+# aside. Installs its peers itself (apt-get, cargo install) if missing.
 # Bounded: 127.0.0.1 only; each run has a fixed duration or count.
 set -euo pipefail
 
@@ -67,7 +76,14 @@ build() {
     cargo build --release --features hyper --example http_hello --example http_hello_tokio \
         --example kv_server --example axum_hello --example axum_hello_tokio \
         --example hyper_hello --example hyper_hello_tokio >&2
+    XCPU=$(cargo bench --bench cross_cpu --no-run --message-format=json 2>/dev/null |
+        sed -n 's/.*"executable":"\([^"]*cross_cpu[^"]*\)".*/\1/p' | tail -1)
+    [ -x "$XCPU" ] || { log "benches/cross_cpu did not build"; exit 1; }
 }
+
+# cross_cpu: the round trip of a cache line between CPUs 0 and 1 now, in
+# ns ("-" where the threads cannot be pinned there).
+cross_cpu() { "$XCPU" 0 1 5 2>/dev/null || echo "-"; }
 
 peers_kv() {
     need redis-server redis-server
@@ -81,10 +97,16 @@ peers_kv() {
 
 # start NAME PORT: starts server NAME on PORT, sets PID. An aio server's
 # name may end in -spinN and -batchN: the same server with
-# AIO_PARK_SPIN_US=N, AIO_PARK_BATCH_US=N.
+# AIO_PARK_SPIN_US=N, AIO_PARK_BATCH_US=N; a name ending in @base runs
+# the example binary from $BASE_EXAMPLES instead (a build of another
+# commit, copied there: the same batch then compares the two builds).
 start() {
     local name=$1 port=$2 ex=$TARGET/release/examples
     local -a knobs=()
+    if [[ $name == *@base ]]; then
+        name=${name%@base}
+        ex=${BASE_EXAMPLES:?"a name ending in @base needs BASE_EXAMPLES"}
+    fi
     while [[ $name =~ ^(.*aio.*)-(spin|batch)([0-9]+)$ ]]; do
         name=${BASH_REMATCH[1]}
         case ${BASH_REMATCH[2]} in
@@ -123,9 +145,9 @@ perf_ok() { perf stat -e "$PERF_EVENTS" -- true >/dev/null 2>&1; }
 
 # measure NAME KIND: one round of server NAME under load KIND; prints
 # "name rps cpu_us_per_req syscalls_per_req server_cpus client_cpus
-# busiest_thread_cpus".
+# busiest_thread_cpus cross_cpu_ns_before/after".
 measure() {
-    local name=$1 kind=$2 port rps reqs c0 c1 th0 th1 st="" out t0 t1 client
+    local name=$1 kind=$2 port rps reqs c0 c1 th0 th1 st="" out t0 t1 client far
     port=$(free_port)
     start "$name" "$port"
     out=$(mktemp)
@@ -134,6 +156,7 @@ measure() {
     else
         redis-benchmark -p "$port" -c 50 -n 20000 -t set,get -q >/dev/null
     fi
+    far=$(cross_cpu)
     if perf_ok; then
         perf stat -x, -e "$PERF_EVENTS" -p "$PID" -o "$out.perf" &
         st=$!
@@ -157,6 +180,7 @@ measure() {
     c1=$(cpu_ns "$PID")
     th1=$(thread_ns "$PID")
     t1=$(date +%s%N)
+    far="$far/$(cross_cpu)"
     local sys="-"
     if [ -n "$st" ]; then
         kill -INT "$st" 2>/dev/null || true
@@ -166,16 +190,24 @@ measure() {
     stop
     rm -f "$out" "$out.perf" "$out.load"
     awk -v n="$name" -v r="$rps" -v c=$((c1 - c0)) -v q="$reqs" -v s="$sys" \
-        -v w=$((t1 - t0)) -v l="$client" -v m="$(busiest_ns "$th0" "$th1")" \
-        'BEGIN {split(l, u, " "); printf "%s %s %.2f %s %.2f %.2f %.2f\n", n, r, c / q / 1000, s, c / w, (u[1] + u[2]) * 1e9 / w, m / w}'
+        -v w=$((t1 - t0)) -v l="$client" -v m="$(busiest_ns "$th0" "$th1")" -v x="$far" \
+        'BEGIN {split(l, u, " "); printf "%s %s %.2f %s %.2f %.2f %.2f %s\n", n, r, c / q / 1000, s, c / w, (u[1] + u[2]) * 1e9 / w, m / w, x}'
 }
 
-# round_ratios FILE N SERVER PEER FIELD: for each round (N consecutive
-# lines of FILE), SERVER's FIELD over PEER's, one per line.
+# The cross-CPU round trip (ns) under which the CPUs count as near.
+NEAR_NS=${NEAR_NS:-200}
+
+# near_awk: an awk function near(x): whether a round's "before/after"
+# cross-CPU field shows the CPUs near at both ends.
+near_awk='function near(x,  a) { return split(x, a, "/") == 2 && a[1] != "-" && a[1] + 0 < t && a[2] + 0 < t }'
+
+# round_ratios FILE N SERVER PEER FIELD [near]: for each round (N
+# consecutive lines of FILE), SERVER's FIELD over PEER's, one per line;
+# with "near", only the rounds where both ran with the CPUs near.
 round_ratios() {
-    awk -v n="$2" -v s="$3" -v p="$4" -v f="$5" '
-        { r = int((NR - 1) / n); v[r, $1] = $f; rounds = r + 1 }
-        END { for (i = 0; i < rounds; i++) if ((i, s) in v && (i, p) in v && v[i, p] > 0) print v[i, s] / v[i, p] }' "$1"
+    awk -v n="$2" -v s="$3" -v p="$4" -v f="$5" -v only="${6:-}" -v t="$NEAR_NS" "$near_awk"'
+        { r = int((NR - 1) / n); v[r, $1] = $f; ok[r, $1] = near($8); rounds = r + 1 }
+        END { for (i = 0; i < rounds; i++) if ((i, s) in v && (i, p) in v && v[i, p] > 0 && (only == "" || (ok[i, s] && ok[i, p]))) print v[i, s] / v[i, p] }' "$1"
 }
 
 # batch KIND SERVER...: ROUNDS rounds, the order rotating; the first
@@ -194,26 +226,31 @@ batch() {
     done
     local peer=${servers[$((n - 1))]}
     echo
-    echo "| server | req/s (median of $ROUNDS) | server CPU µs/req | driver syscalls/req | server CPUs busy | load generator CPUs busy | req/s vs $peer | CPU vs $peer |"
-    echo "|---|---|---|---|---|---|---|---|"
+    echo "| server | req/s (median of $ROUNDS) | server CPU µs/req | driver syscalls/req | server CPUs busy | load generator CPUs busy | rounds with the CPUs near | req/s vs $peer | CPU vs $peer | near rounds: req/s, CPU vs $peer |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     for s in "${servers[@]}"; do
         local rps cpu sys rr cr
         rps=$(awk -v s="$s" '$1 == s {print $2}' "$res" | median)
         cpu=$(awk -v s="$s" '$1 == s {print $3}' "$res" | median)
         sys=$(awk -v s="$s" '$1 == s && $4 != "-" {print $4}' "$res" | median)
-        local busy load
+        local busy load far
         busy=$(awk -v s="$s" '$1 == s {print $5}' "$res" | median)
         load=$(awk -v s="$s" '$1 == s {print $6}' "$res" | median)
+        far=$(awk -v s="$s" -v t="$NEAR_NS" "$near_awk"' $1 == s {n++; k += near($8)} END {printf "%d of %d", k, n}' "$res")
         # The ratios: the median of the per-round ratios (each round runs
         # every server once, so a ratio compares servers that ran minutes
         # apart at most, whatever the machine did between rounds).
         rr=$(round_ratios "$res" "$n" "$s" "$peer" 2 | median)
         cr=$(round_ratios "$res" "$n" "$s" "$peer" 3 | median)
-        awk -v s="$s" -v r="$rps" -v c="$cpu" -v y="$sys" -v b="$busy" -v l="$load" -v rr="$rr" -v cr="$cr" \
-            'BEGIN {printf "| %s | %d | %.2f | %s | %.2f | %.2f | %.2f | %.2f |\n", s, r, c, y, b, l, rr, cr}'
+        local nrr ncr
+        nrr=$(round_ratios "$res" "$n" "$s" "$peer" 2 near | median)
+        ncr=$(round_ratios "$res" "$n" "$s" "$peer" 3 near | median)
+        awk -v s="$s" -v r="$rps" -v c="$cpu" -v y="$sys" -v b="$busy" -v l="$load" -v x="$far" -v rr="$rr" -v cr="$cr" -v nrr="$nrr" -v ncr="$ncr" \
+            'function f(v) { return v == "-" ? v : sprintf("%.2f", v) }
+            BEGIN {printf "| %s | %d | %.2f | %s | %.2f | %.2f | %s | %.2f | %.2f | %s, %s |\n", s, r, c, y, b, l, x, rr, cr, f(nrr), f(ncr)}'
     done
     echo
-    echo "Rounds (server, req/s, CPU µs/req, syscalls/req, server CPUs busy, load generator CPUs busy, busiest server thread's CPUs):"
+    echo "Rounds (server, req/s, CPU µs/req, syscalls/req, server CPUs busy, load generator CPUs busy, busiest server thread's CPUs, cross-CPU round trip in ns just before/after the round):"
     echo '```'
     cat "$res"
     echo '```'
