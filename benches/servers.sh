@@ -25,10 +25,11 @@
 # over two workers, well below it); driver syscalls per request
 # (io_uring_enter + epoll_wait/epoll_pwait/epoll_pwait2, counted with
 # `perf stat` tracepoints when perf can, else "-"); and how far apart the
-# two CPUs were just before and just after the round (`benches/cross_cpu.rs`: a cache
-# line's round trip between threads pinned on CPU 0 and 1, in ns; on this
-# project's VM about 100 when the host runs the vCPUs close, 400-800 when
-# far, and loopback servers' CPU per request follows it). Then the median of
+# two CPUs were just before and just after the round
+# (`benches/cross_cpu.rs`: a cache line's round trip between threads
+# pinned on CPU 0 and 1, in ns; on this project's VM about 100 when the
+# host runs the vCPUs close, 400-800 when far, and loopback servers' CPU
+# per request follows it). Then the median of
 # each over the rounds, and each server's ratio to the peer's (the
 # median of the per-round ratios); how many of a server's rounds had the
 # CPUs near at both ends (under NEAR_NS, 200), and the ratios again over
@@ -36,8 +37,8 @@
 # held equal, as far as the two probes tell). Markdown on stdout, for
 # BENCHMARKS.md; progress on stderr.
 #
-# Environment: ROUNDS (3), SECS (5, the wrk window), NEAR_NS (200), N (200000 requests
-# per redis-benchmark test), WORKERS (2: aio's and the tokio peers' worker
+# Environment: ROUNDS (3), SECS (5, the wrk window), NEAR_NS (200), N
+# (200000 requests per redis-benchmark test), WORKERS (2: aio's and the tokio peers' worker
 # threads), HTTP_SERVERS, AXUM_SERVERS, HYPER_SERVERS, KV_SERVERS (each
 # batch's servers, the ratios' peer last; defaults as above, e.g. "kv-aio
 # kv-aio-epoll redis mini-redis"). An aio server's name with -spinN
@@ -199,7 +200,7 @@ NEAR_NS=${NEAR_NS:-200}
 
 # near_awk: an awk function near(x): whether a round's "before/after"
 # cross-CPU field shows the CPUs near at both ends.
-near_awk='function near(x,  a) { return split(x, a, "/") == 2 && a[1] != "-" && a[1] + 0 < t && a[2] + 0 < t }'
+near_awk='function near(x,  a) { return split(x, a, "/") == 2 && a[1] != "-" && a[2] != "-" && a[1] + 0 < t && a[2] + 0 < t }'
 
 # round_ratios FILE N SERVER PEER FIELD [near]: for each round (N
 # consecutive lines of FILE), SERVER's FIELD over PEER's, one per line;
