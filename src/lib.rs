@@ -31,6 +31,8 @@
 //! - The multi_thread flavor needs `Send` futures; `spawn_local` and the
 //!   current_thread flavor take any future.
 
+#![warn(missing_docs)]
+
 pub use aio_macros::{main, select, stream, test};
 pub use aio_runtime::runtime::run;
 #[doc(hidden)]

@@ -10,6 +10,8 @@
 //! `expand.rs` builds the output; all three work on `proc_macro2` tokens so
 //! their unit tests can drive them directly.
 
+#![warn(missing_docs)]
+
 mod args;
 mod expand;
 mod item;

@@ -12,6 +12,7 @@
 //! Under `--cfg loom` (the runtime's model checks) the crate is empty: the
 //! op layer it sits on is not built there.
 #![cfg(not(loom))]
+#![warn(missing_docs)]
 
 mod addr;
 mod compat;

@@ -23,6 +23,7 @@
 //! synchronisation comes from `loom` (this crate's facade) so the protocols
 //! can be model-checked (`RUSTFLAGS="--cfg loom" cargo test -p aio-runtime --release`).
 #![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
 
 pub(crate) mod loom;
 
