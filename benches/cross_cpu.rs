@@ -11,8 +11,8 @@
 //! A plain `main` (no criterion) that prints one number: the median over
 //! the bursts of the mean round trip within a burst (2 ms of ping-pong:
 //! one thread stores an odd value, the other answers with the next even
-//! one). `benches/servers.sh` runs it before each round and prints it
-//! beside the round.
+//! one). `benches/servers.sh` runs it just before and just after each
+//! round and prints both beside the round.
 //!
 //! Why: on this project's VM the host sometimes runs the two vCPUs close
 //! (sharing a cache: about 100 ns) and sometimes far apart (400-800 ns),
