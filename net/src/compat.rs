@@ -56,7 +56,10 @@
 //! (the second only to see the flush end) where tokio, whose `write` is a
 //! `send(2)`, makes one. So hyper's `poll_flush` (`hyper/io.rs`) is
 //! `Ready` once every accepted byte is in a send submitted to the ring,
-//! whose completion then wakes nobody (`Op::forget_waker`): the send
+//! whose completion then wakes nobody: a write submits its send with no
+//! waker (`Op::submit`), and a flush that finds it still in flight
+//! returns without polling it (`Op::forget_waker` withdraws a waker an
+//! earlier poll left). The send
 //! carries `MSG_WAITALL`, so the kernel itself sends the rest of a short
 //! send, and the next write, flush, close or drop collects the result
 //! (an error sticks, as below). hyper's end of a connection is a
@@ -549,10 +552,17 @@ impl WriteState {
             }
             let mut buf = std::mem::take(&mut self.spare);
             std::mem::swap(&mut buf, &mut self.pending);
-            self.op = Some((ops::send_all(fd, buf, 0), 0));
-            // Submit now, and register for its completion.
-            if let Poll::Ready(r) = self.poll_in_flight(fd, cx) {
-                r?;
+            let mut op = ops::send_all(fd, buf, 0);
+            // On a ring, submit it now with no waker: the next write or
+            // flush polls it (a waker registered here would only be
+            // withdrawn by hyper's handed flush). Elsewhere (epoll) the
+            // first poll tries the send: poll it now, registering for it.
+            let submitted = op.submit();
+            self.op = Some((op, 0));
+            if !submitted {
+                if let Poll::Ready(r) = self.poll_in_flight(fd, cx) {
+                    r?;
+                }
             }
         }
         Ok(())
@@ -630,6 +640,19 @@ impl WriteState {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         loop {
+            // Every byte in a send the kernel carries to its end, not
+            // complete yet: handed, with no poll of it (`start` registered
+            // no waker on a ring; `forget_waker` withdraws any other).
+            let in_flight = self.failed.is_none()
+                && self.pending.is_empty()
+                && self
+                    .op
+                    .as_mut()
+                    .is_some_and(|(op, _)| !op.is_complete() && op.forget_waker());
+            if in_flight {
+                self.flush_awaited = false;
+                return Poll::Ready(Ok(()));
+            }
             if let Poll::Ready(r) = self.poll_in_flight(fd, cx) {
                 r?;
                 if self.pending.is_empty() {

@@ -174,6 +174,46 @@ mod tests {
         }
     }
 
+    /// A write's send and hyper's flush of it leave no waker behind: the
+    /// send's completion wakes nobody (one poll of a connection per
+    /// response), on a ring (the send submitted with no waker) and on
+    /// epoll (sent at once), and the next write collects its result.
+    #[test]
+    fn a_handed_send_completes_without_waking_the_writer() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        for rt in runtimes() {
+            rt.block_on(async {
+                let (mut a, mut b) = UnixStream::pair().unwrap();
+                let wakes = std::sync::Arc::new(Count(0.into()));
+                let waker = std::task::Waker::from(wakes.clone());
+                let mut cx = Context::from_waker(&waker);
+                for round in 0..3u8 {
+                    let msg = [b'a' + round; 5];
+                    let w = hyper::rt::Write::poll_write(Pin::new(&mut a), &mut cx, &msg);
+                    assert!(matches!(w, Poll::Ready(Ok(5))), "{w:?}");
+                    let f = hyper::rt::Write::poll_flush(Pin::new(&mut a), &mut cx);
+                    assert!(matches!(f, Poll::Ready(Ok(()))), "{f:?}");
+                    let mut got = [0u8; 5];
+                    let mut n = 0;
+                    while n < got.len() {
+                        n += read(&mut b, &mut got[n..]).await.unwrap();
+                    }
+                    assert_eq!(got, msg);
+                    // The peer has the bytes; let the ring reap the send's
+                    // completion before looking.
+                    aio_runtime::task::yield_now().await;
+                    let n = wakes.0.load(std::sync::atomic::Ordering::SeqCst);
+                    assert_eq!(n, 0, "round {round}: the send's completion woke the writer");
+                }
+            });
+        }
+    }
+
     /// A flushed send that the socket could take only part of goes on
     /// whole, unpolled (the kernel sends the rest), and a shutdown after
     /// it waits for it.

@@ -219,6 +219,65 @@ impl<T: OpAble> Op<T> {
         }
     }
 
+    /// Starts the op on this thread's ring without registering a waker,
+    /// for a poller that comes back on its own (as for
+    /// [`forget_waker`](Self::forget_waker)): its completion wakes nobody,
+    /// and the next poll reads the result (or registers a waker). Saves a
+    /// first poll's waker and the withdrawal of it: a stream's writes on
+    /// a ring start their sends this way.
+    ///
+    /// True if the op is in flight on a ring (started now or before);
+    /// false if it is not: this thread runs the epoll driver or has none,
+    /// or the ring lacks the opcode, or the op runs by polls or is done.
+    /// Such an op starts at its first poll, as usual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    ///
+    /// let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let a = aio::io::SharedFd::new(a.into());
+    /// aio::run(async {
+    ///     let mut send = aio::io::ops::send_all(&a, b"ping".to_vec(), 0);
+    ///     // On io_uring the send is in flight now, with nobody polling it;
+    ///     // on epoll it starts at the first poll.
+    ///     let _in_flight = send.submit();
+    ///     let (sent, _buf) = send.await;
+    ///     assert_eq!(sent.unwrap(), 4);
+    /// });
+    /// let mut got = [0u8; 4];
+    /// b.read_exact(&mut got).unwrap();
+    /// assert_eq!(&got, b"ping");
+    /// ```
+    pub fn submit(&mut self) -> bool {
+        match self.state {
+            State::InFlight(..) => return true,
+            State::Idle(_) => {}
+            State::Ready(..) | State::Blocking(..) | State::Done => return false,
+        }
+        match driver_kind() {
+            Some(crate::rt::Driver::Epoll) | None => return false,
+            Some(_) if T::PROBE.is_some_and(|code| !ring_supports(code)) => return false,
+            Some(_) => {}
+        }
+        let State::Idle(data) = std::mem::replace(&mut self.state, State::Done) else {
+            unreachable!()
+        };
+        match start_on_ring(data) {
+            Ok((rec, ring)) => {
+                self.state = State::InFlight(rec, ring);
+                true
+            }
+            // The ring went away since the check: the first poll starts
+            // it (and reports why it cannot).
+            Err((data, _)) => {
+                self.state = State::Idle(data);
+                false
+            }
+        }
+    }
+
     /// Whether the op is over: its result is there for the next poll (or
     /// was taken). False while it has not started, is in flight, or waits
     /// to be polled again (epoll, the blocking pool).
@@ -376,15 +435,25 @@ fn start<T: OpAble>(data: T) -> Started<T> {
         Some(_) => {}
         None => return Started::Failed(data.complete(Err(no_ring()))),
     }
+    match start_on_ring(data) {
+        Ok((rec, ring)) => Started::Ring(rec, ring),
+        Err((data, e)) => Started::Failed(data.complete(Err(e))),
+    }
+}
+
+/// Queues `data`'s SQE on this thread's ring, in a fresh record; gives the
+/// data back, with the reason, if this thread has no ring to take it.
+#[allow(clippy::type_complexity)]
+fn start_on_ring<T: OpAble>(data: T) -> Result<(Arc<Record<T>>, Arc<Mailbox>), (T, io::Error)> {
     let rec = Record::new(data);
     // SAFETY: not submitted yet; nobody else can reach the record.
     let sqe = unsafe { rec.data_mut(|d| d.sqe()) };
     match submit(|| Record::into_raw(rec.clone()), sqe) {
-        Ok(ring) => Started::Ring(rec, ring),
+        Ok(ring) => Ok((rec, ring)),
         Err(e) => {
             // SAFETY: never submitted, so the kernel never saw it.
             let data = unsafe { rec.take_data() }.expect("op data");
-            Started::Failed(data.complete(Err(e)))
+            Err((data, e))
         }
     }
 }

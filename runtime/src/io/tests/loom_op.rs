@@ -311,6 +311,28 @@ fn a_forgotten_waker_races_completion() {
     });
 }
 
+/// (e) an op submitted with no poll (`Op::submit`: a stream's send on a
+/// ring), then the handed flush's `forget_waker` with no waker registered,
+/// racing the completion: nobody is woken, the cell stays empty, and the
+/// next poll finds the result once the completer is done.
+#[test]
+fn an_unpolled_submission_races_completion_and_wakes_nobody() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let rec = Record::new(Data::new(&drops));
+        let completer = Kernel::submit(&rec).spawn();
+        rec.header.forget_waker();
+        completer.join().unwrap();
+        let (wakes, waker) = counting_waker();
+        assert_eq!(rec.header.poll(&waker), Polled::Ready(RES));
+        assert_eq!(wakes.get(), 0, "nothing was registered to wake");
+        assert_eq!(Arc::strong_count(&wakes), 2, "the record kept no waker");
+        assert_eq!(take_written(&rec), WRITTEN);
+        drop(rec);
+        assert_eq!(drops.load(SeqCst), 1, "the data is dropped once");
+    });
+}
+
 /// A real fd for `SharedFd` to own (its drop or `close` calls `close(2)`).
 fn eventfd() -> OwnedFd {
     // SAFETY: plain syscall; the result is checked.
