@@ -180,16 +180,18 @@ mod tests {
     /// epoll (sent at once), and the next write collects its result.
     #[test]
     fn a_handed_send_completes_without_waking_the_writer() {
-        struct Count(std::sync::atomic::AtomicUsize);
+        use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use crate::loom::sync::Arc;
+        struct Count(AtomicUsize);
         impl std::task::Wake for Count {
-            fn wake(self: std::sync::Arc<Self>) {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, SeqCst);
             }
         }
         for rt in runtimes() {
             rt.block_on(async {
                 let (mut a, mut b) = UnixStream::pair().unwrap();
-                let wakes = std::sync::Arc::new(Count(0.into()));
+                let wakes = Arc::new(Count(0.into()));
                 let waker = std::task::Waker::from(wakes.clone());
                 let mut cx = Context::from_waker(&waker);
                 for round in 0..3u8 {
@@ -207,7 +209,7 @@ mod tests {
                     // The peer has the bytes; let the ring reap the send's
                     // completion before looking.
                     aio_runtime::task::yield_now().await;
-                    let n = wakes.0.load(std::sync::atomic::Ordering::SeqCst);
+                    let n = wakes.0.load(SeqCst);
                     assert_eq!(n, 0, "round {round}: the send's completion woke the writer");
                 }
             });
