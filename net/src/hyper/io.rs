@@ -122,6 +122,22 @@ mod tests {
         Ok(buf.filled().len())
     }
 
+    /// Reads exactly `out.len()` bytes.
+    async fn read_exact<R: hyper::rt::Read + Unpin>(r: &mut R, out: &mut [u8]) {
+        let mut n = 0;
+        while n < out.len() {
+            n += read(r, &mut out[n..]).await.unwrap();
+        }
+    }
+
+    /// hyper's write then flush of `msg`, each `Ready` at once.
+    fn write_and_flush<W: hyper::rt::Write + Unpin>(w: &mut W, cx: &mut Context<'_>, msg: &[u8]) {
+        let r = hyper::rt::Write::poll_write(Pin::new(&mut *w), cx, msg);
+        assert!(matches!(r, Poll::Ready(Ok(n)) if n == msg.len()), "{r:?}");
+        let f = hyper::rt::Write::poll_flush(Pin::new(&mut *w), cx);
+        assert!(matches!(f, Poll::Ready(Ok(()))), "{f:?}");
+    }
+
     /// Reads until end of stream, `chunk` bytes at a time.
     async fn read_to_eof<R: hyper::rt::Read + Unpin>(r: &mut R, chunk: usize) -> Vec<u8> {
         let mut got = Vec::new();
@@ -160,15 +176,9 @@ mod tests {
                 let (mut a, mut b) = UnixStream::pair().unwrap();
                 let waker = std::task::Waker::noop();
                 let mut cx = Context::from_waker(waker);
-                let w = hyper::rt::Write::poll_write(Pin::new(&mut a), &mut cx, b"HTTP/1.1 200");
-                assert!(matches!(w, Poll::Ready(Ok(12))));
-                let f = hyper::rt::Write::poll_flush(Pin::new(&mut a), &mut cx);
-                assert!(matches!(f, Poll::Ready(Ok(()))), "{f:?}");
+                write_and_flush(&mut a, &mut cx, b"HTTP/1.1 200");
                 let mut got = [0u8; 12];
-                let mut n = 0;
-                while n < got.len() {
-                    n += read(&mut b, &mut got[n..]).await.unwrap();
-                }
+                read_exact(&mut b, &mut got).await;
                 assert_eq!(&got, b"HTTP/1.1 200");
             });
         }
@@ -196,15 +206,9 @@ mod tests {
                 let mut cx = Context::from_waker(&waker);
                 for round in 0..3u8 {
                     let msg = [b'a' + round; 5];
-                    let w = hyper::rt::Write::poll_write(Pin::new(&mut a), &mut cx, &msg);
-                    assert!(matches!(w, Poll::Ready(Ok(5))), "{w:?}");
-                    let f = hyper::rt::Write::poll_flush(Pin::new(&mut a), &mut cx);
-                    assert!(matches!(f, Poll::Ready(Ok(()))), "{f:?}");
+                    write_and_flush(&mut a, &mut cx, &msg);
                     let mut got = [0u8; 5];
-                    let mut n = 0;
-                    while n < got.len() {
-                        n += read(&mut b, &mut got[n..]).await.unwrap();
-                    }
+                    read_exact(&mut b, &mut got).await;
                     assert_eq!(got, msg);
                     // The peer has the bytes; let the ring reap the send's
                     // completion before looking.
@@ -255,10 +259,7 @@ mod tests {
                 // (the shutdown below would resend a short send's rest).
                 let reader = async {
                     let mut got = vec![0u8; body.len()];
-                    let mut n = 0;
-                    while n < got.len() {
-                        n += read(&mut b, &mut got[n..]).await.unwrap();
-                    }
+                    read_exact(&mut b, &mut got).await;
                     got
                 };
                 let both = aio_runtime::gather!(writer, reader);
